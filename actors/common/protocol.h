@@ -1,0 +1,183 @@
+// Messages between the node actors (GCS, raylet, object manager) and the
+// worker/driver processes.
+//
+// Every structured payload is a msgpack-encoded struct carried as one
+// std::string element of a CAF message, next to an atom that names the
+// message. CAF therefore only ever serializes atoms, strings, integers and
+// actor handles: nothing can be dropped for lack of a type registration
+// (CAF 0.17 drops unregistered types silently), and strings are memcpy'd.
+// The message table is in docs/architecture.md.
+#ifndef RAY_ACTORS_COMMON_PROTOCOL_H_
+#define RAY_ACTORS_COMMON_PROTOCOL_H_
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ray::proto {
+
+/// Objects up to this size travel inline in messages; larger ones go through shared memory.
+constexpr size_t kInlineObjectLimit = 100 * 1024;
+
+enum class TaskKind : uint8_t { kNormal = 0, kActorCreation = 1, kActorMethod = 2 };
+
+struct Arg {
+  bool is_ref = false;
+  std::string object_id;
+  std::string value;
+  MSGPACK_DEFINE(is_ref, object_id, value);
+};
+
+struct TaskSpec {
+  std::string task_id;
+  std::string job_id;
+  uint8_t kind = 0;  // TaskKind
+  std::string function;
+  std::string actor_id;
+  std::vector<Arg> args;
+  std::vector<std::string> return_ids;
+  std::map<std::string, double> resources;
+  int32_t max_calls = 0;
+  int32_t max_retries = 0;
+  bool retry_exceptions = false;
+  std::string name;            // display name for errors
+  int32_t max_restarts = 0;    // actor creation
+  std::string actor_name;      // actor creation
+  std::string caller_id;       // worker/driver id of the submitter
+  TaskKind Kind() const { return static_cast<TaskKind>(kind); }
+  MSGPACK_DEFINE(task_id, job_id, kind, function, actor_id, args, return_ids, resources,
+                 max_calls, max_retries, retry_exceptions, name, max_restarts, actor_name,
+                 caller_id);
+};
+
+enum class ErrorKind : uint8_t {
+  kTask = 0,         // user code threw
+  kActor = 1,        // actor dead / constructor threw
+  kWorker = 2,       // worker process died
+  kLost = 3,         // object evicted or lost
+  kStoreFull = 4,    // could not be stored
+  kUnregistered = 5  // function not registered in the worker
+};
+
+struct ErrorInfo {
+  uint8_t kind = 0;
+  std::string exception_type;
+  std::string message;
+  std::string task_name;
+  MSGPACK_DEFINE(kind, exception_type, message, task_name);
+};
+
+enum class ObjectKind : uint8_t { kInline = 0, kShm = 1, kError = 2 };
+
+/// An object's value as stored by the object manager.
+struct ObjectEntry {
+  std::string id;
+  uint8_t kind = 0;    // ObjectKind
+  std::string data;    // inline bytes, or an encoded ErrorInfo
+  int64_t offset = -1; // kShm: offset in the node's segment
+  uint64_t size = 0;   // kShm: payload bytes
+  MSGPACK_DEFINE(id, kind, data, offset, size);
+};
+
+/// Resource name -> (unit id, fraction) pairs granted to a task.
+using Allocation = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
+
+struct ExecRequest {
+  TaskSpec spec;
+  std::vector<ObjectEntry> resolved;  // one per ref arg, in argument order
+  Allocation allocation;
+  MSGPACK_DEFINE(spec, resolved, allocation);
+};
+
+struct ExecReply {
+  std::string task_id;
+  std::string worker_id;
+  std::vector<ObjectEntry> results;  // one per return id (errors included)
+  bool user_error = false;           // the task threw
+  bool exiting = false;              // max_calls reached: the worker exits now
+  bool exit_actor = false;           // ray::ExitActor was called
+  MSGPACK_DEFINE(task_id, worker_id, results, user_error, exiting, exit_actor);
+};
+
+struct Hello {
+  std::string client_id;  // worker id, or driver id
+  bool is_driver = false;
+  int32_t pid = 0;
+  std::string job_id;     // workers: the job they serve
+  std::string executable; // drivers: where workers of this job come from
+  std::vector<std::string> code_search_path;
+  MSGPACK_DEFINE(client_id, is_driver, pid, job_id, executable, code_search_path);
+};
+
+struct NodeInfo {
+  std::string node_id;
+  std::string job_id;     // drivers: the job id assigned
+  std::string shm_name;
+  std::string shm_directory;
+  std::string session_dir;
+  std::map<std::string, double> total_resources;
+  MSGPACK_DEFINE(node_id, job_id, shm_name, shm_directory, session_dir, total_resources);
+};
+
+struct GetRequest {
+  std::vector<std::string> ids;
+  int64_t timeout_ms = -1;  // < 0: forever
+  std::string client_id;    // pins shm objects for this client until it unpins or dies
+  MSGPACK_DEFINE(ids, timeout_ms, client_id);
+};
+
+struct GetReply {
+  bool timed_out = false;
+  std::vector<ObjectEntry> entries;  // in request order when not timed out
+  MSGPACK_DEFINE(timed_out, entries);
+};
+
+struct WaitRequest {
+  std::vector<std::string> ids;
+  int32_t num_objects = 0;
+  int64_t timeout_ms = -1;
+  MSGPACK_DEFINE(ids, num_objects, timeout_ms);
+};
+
+struct CreateReply {
+  int64_t offset = -1;
+  std::string error;  // set when the store cannot hold the object
+  MSGPACK_DEFINE(offset, error);
+};
+
+struct ActorInfo {
+  std::string actor_id;
+  std::string name;
+  std::string job_id;
+  std::string state;  // PENDING, ALIVE, RESTARTING, DEAD
+  std::string factory;
+  int32_t restarts = 0;
+  std::string death_cause;
+  MSGPACK_DEFINE(actor_id, name, job_id, state, factory, restarts, death_cause);
+};
+
+template <typename T>
+std::string Encode(const T& value) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, value);
+  return std::string(buffer.data(), buffer.size());
+}
+
+/// Throws std::runtime_error naming T on malformed bytes.
+template <typename T>
+T Decode(const std::string& bytes) {
+  try {
+    msgpack::object_handle h = msgpack::unpack(bytes.data(), bytes.size());
+    return h.get().as<T>();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("malformed protocol message: ") + e.what());
+  }
+}
+
+}  // namespace ray::proto
+
+#endif  // RAY_ACTORS_COMMON_PROTOCOL_H_

@@ -1,0 +1,278 @@
+#include "actors/object_manager/object_manager.h"
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "actors/common/atoms.h"
+#include "actors/common/ids.h"
+#include "actors/common/protocol.h"
+
+namespace ray::object_manager {
+namespace {
+
+using timeout_atom = caf::atom_constant<caf::atom("om_tmo")>;
+
+struct StoredObject {
+  proto::ObjectEntry entry;
+  int pins = 0;
+  uint64_t last_use = 0;
+};
+
+struct Waiter {
+  std::vector<std::string> ids;
+  size_t needed = 0;  // objects that must be ready
+  bool is_get = true;
+  std::string client_id;
+  caf::response_promise promise;
+};
+
+struct State {
+  std::shared_ptr<storage::ShmStore> store;
+  std::unordered_map<std::string, StoredObject> objects;
+  std::unordered_map<std::string, int64_t> unsealed;  // id -> offset being written
+  std::unordered_set<std::string> evicted;
+  std::unordered_map<uint64_t, Waiter> waiters;
+  std::unordered_map<std::string, std::vector<uint64_t>> waiting_on;
+  std::unordered_map<std::string, std::unordered_map<std::string, int>> pins_by_client;
+  uint64_t next_waiter = 1;
+  uint64_t clock = 0;
+  uint64_t evictions = 0;
+  static inline const char* name = "object_manager";
+};
+
+using Self = caf::stateful_actor<State>*;
+
+bool IsReady(State& st, const std::string& id) {
+  return st.objects.count(id) > 0 || st.evicted.count(id) > 0;
+}
+
+proto::ObjectEntry EntryFor(State& st, const std::string& id, const std::string& client) {
+  auto it = st.objects.find(id);
+  if (it == st.objects.end()) {
+    proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kLost), "ObjectLostException",
+                          "object " + ids::Hex(id) +
+                              " was evicted from the object store under memory pressure "
+                              "and is no longer available",
+                          ""};
+    return {id, static_cast<uint8_t>(proto::ObjectKind::kError), proto::Encode(info), -1, 0};
+  }
+  it->second.last_use = ++st.clock;
+  if (it->second.entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) && !client.empty()) {
+    ++it->second.pins;
+    ++st.pins_by_client[client][id];
+  }
+  return it->second.entry;
+}
+
+size_t CountReady(State& st, const std::vector<std::string>& ids) {
+  size_t n = 0;
+  for (const auto& id : ids) n += IsReady(st, id) ? 1 : 0;
+  return n;
+}
+
+void Answer(State& st, Waiter& w, bool timed_out) {
+  if (w.is_get) {
+    proto::GetReply reply;
+    reply.timed_out = timed_out;
+    if (!timed_out) {
+      reply.entries.reserve(w.ids.size());
+      for (const auto& id : w.ids) reply.entries.push_back(EntryFor(st, id, w.client_id));
+    }
+    w.promise.deliver(proto::Encode(reply));
+  } else {
+    std::string bits;
+    for (const auto& id : w.ids) bits.push_back(IsReady(st, id) ? '1' : '0');
+    w.promise.deliver(bits);
+  }
+}
+
+void Unpin(State& st, const std::string& client, const std::string& id, int count) {
+  auto it = st.objects.find(id);
+  if (it != st.objects.end()) it->second.pins = std::max(0, it->second.pins - count);
+  auto c = st.pins_by_client.find(client);
+  if (c == st.pins_by_client.end()) return;
+  auto p = c->second.find(id);
+  if (p == c->second.end()) return;
+  p->second -= count;
+  if (p->second <= 0) c->second.erase(p);
+  if (c->second.empty()) st.pins_by_client.erase(c);
+}
+
+void Notify(State& st, const std::string& id) {
+  auto it = st.waiting_on.find(id);
+  if (it == st.waiting_on.end()) return;
+  std::vector<uint64_t> ws = std::move(it->second);
+  st.waiting_on.erase(it);
+  for (uint64_t wid : ws) {
+    auto w = st.waiters.find(wid);
+    if (w == st.waiters.end()) continue;
+    if (CountReady(st, w->second.ids) >= w->second.needed) {
+      Answer(st, w->second, false);
+      st.waiters.erase(w);
+    }
+  }
+}
+
+/// Frees least recently used, unpinned shm objects until `size` bytes can be allocated.
+int64_t AllocateEvicting(State& st, uint64_t size) {
+  int64_t offset = st.store->Allocate(size);
+  while (offset < 0) {
+    StoredObject* victim = nullptr;
+    std::string victim_id;
+    for (auto& [id, obj] : st.objects) {
+      if (obj.entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm) || obj.pins > 0) continue;
+      if (!victim || obj.last_use < victim->last_use) {
+        victim = &obj;
+        victim_id = id;
+      }
+    }
+    if (!victim) return -1;
+    st.store->Free(victim->entry.offset);
+    st.objects.erase(victim_id);
+    st.evicted.insert(victim_id);
+    ++st.evictions;
+    offset = st.store->Allocate(size);
+  }
+  return offset;
+}
+
+caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
+  self->state.store = std::move(store);
+  return {
+      [=](atoms::put, const std::string& bytes) {
+        auto entry = proto::Decode<proto::ObjectEntry>(bytes);
+        auto& st = self->state;
+        auto unsealed = st.unsealed.find(entry.id);
+        if (unsealed != st.unsealed.end()) {
+          if (entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) {
+            st.store->Free(unsealed->second);  // writer gave up (e.g. an error result)
+          }
+          st.unsealed.erase(unsealed);
+        }
+        if (st.objects.count(entry.id)) {
+          // Objects are immutable: a retried task's second result is dropped.
+          if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) &&
+              entry.offset != st.objects[entry.id].entry.offset) {
+            st.store->Free(entry.offset);
+          }
+          return;
+        }
+        st.evicted.erase(entry.id);
+        std::string id = entry.id;
+        st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock};
+        Notify(st, id);
+      },
+      [=](atoms::create, const std::string& id, uint64_t size) -> std::string {
+        auto& st = self->state;
+        proto::CreateReply reply;
+        if (size > st.store->capacity()) {
+          reply.error = "object of " + std::to_string(size) +
+                        " bytes is larger than the object store (" +
+                        std::to_string(st.store->capacity()) +
+                        " bytes); raise RayConfig::object_store_memory";
+          return proto::Encode(reply);
+        }
+        auto old = st.unsealed.find(id);
+        if (old != st.unsealed.end()) {  // an earlier attempt died while writing
+          st.store->Free(old->second);
+          st.unsealed.erase(old);
+        }
+        reply.offset = AllocateEvicting(st, size);
+        if (reply.offset < 0) {
+          reply.error = "object store full: cannot fit " + std::to_string(size) +
+                        " bytes; " + std::to_string(st.store->free_bytes()) + " of " +
+                        std::to_string(st.store->capacity()) +
+                        " bytes free and every other object is in use (pinned)";
+        } else {
+          st.unsealed[id] = reply.offset;
+        }
+        return proto::Encode(reply);
+      },
+      [=](atoms::get, const std::string& bytes) -> caf::result<std::string> {
+        auto req = proto::Decode<proto::GetRequest>(bytes);
+        auto& st = self->state;
+        Waiter w{std::move(req.ids), 0, true, std::move(req.client_id), {}};
+        w.needed = w.ids.size();
+        if (CountReady(st, w.ids) >= w.needed) {
+          proto::GetReply reply;
+          for (const auto& id : w.ids) reply.entries.push_back(EntryFor(st, id, w.client_id));
+          return proto::Encode(reply);
+        }
+        if (req.timeout_ms == 0) return proto::Encode(proto::GetReply{true, {}});
+        w.promise = self->make_response_promise();
+        auto promise = w.promise;
+        uint64_t wid = st.next_waiter++;
+        for (const auto& id : w.ids) {
+          if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
+        }
+        st.waiters.emplace(wid, std::move(w));
+        if (req.timeout_ms > 0) {
+          self->delayed_send(self, std::chrono::milliseconds(req.timeout_ms), timeout_atom::value,
+                             wid);
+        }
+        return caf::delegated<std::string>();
+      },
+      [=](atoms::wait, const std::string& bytes) -> caf::result<std::string> {
+        auto req = proto::Decode<proto::WaitRequest>(bytes);
+        auto& st = self->state;
+        Waiter w{std::move(req.ids), static_cast<size_t>(req.num_objects), false, {}, {}};
+        if (CountReady(st, w.ids) >= w.needed || req.timeout_ms == 0) {
+          std::string bits;
+          for (const auto& id : w.ids) bits.push_back(IsReady(st, id) ? '1' : '0');
+          return bits;
+        }
+        w.promise = self->make_response_promise();
+        uint64_t wid = st.next_waiter++;
+        for (const auto& id : w.ids) {
+          if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
+        }
+        st.waiters.emplace(wid, std::move(w));
+        if (req.timeout_ms > 0) {
+          self->delayed_send(self, std::chrono::milliseconds(req.timeout_ms), timeout_atom::value,
+                             wid);
+        }
+        return caf::delegated<std::string>();
+      },
+      [=](timeout_atom, uint64_t wid) {
+        auto& st = self->state;
+        auto w = st.waiters.find(wid);
+        if (w == st.waiters.end()) return;
+        Answer(st, w->second, w->second.is_get);
+        st.waiters.erase(w);
+      },
+      [=](atoms::unpin, const std::string& client, const std::string& encoded_ids) {
+        auto list = proto::Decode<std::vector<std::string>>(encoded_ids);
+        for (const auto& id : list) Unpin(self->state, client, id, 1);
+      },
+      [=](atoms::gone, const std::string& client) {
+        auto& st = self->state;
+        auto c = st.pins_by_client.find(client);
+        if (c == st.pins_by_client.end()) return;
+        auto pins = c->second;
+        for (const auto& [id, count] : pins) Unpin(st, client, id, count);
+      },
+      [=](atoms::stats) -> std::string {
+        auto& st = self->state;
+        uint64_t shm_bytes = 0;
+        int pinned = 0;
+        for (const auto& [id, obj] : st.objects) {
+          shm_bytes += obj.entry.size;
+          pinned += obj.pins > 0 ? 1 : 0;
+        }
+        return "objects=" + std::to_string(st.objects.size()) +
+               " shm_bytes=" + std::to_string(shm_bytes) + " pinned=" + std::to_string(pinned) +
+               " evicted=" + std::to_string(st.evictions);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::ShmStore> store) {
+  return system.spawn(Behavior, std::move(store));
+}
+
+}  // namespace ray::object_manager

@@ -1,0 +1,92 @@
+// The public C++ API: Ray's C++ API names, plus the Ray 0.7 options it lacks.
+//
+//   ray::Init();                                     // embedded one-node cluster
+//   auto ref = ray::Task(Plus).Remote(1, 2);         // ObjectRef<int>
+//   int three = *ray::Get(ref);
+//   auto counter = ray::Actor(Counter::Create).Remote(0);
+//   auto r = counter.Task(&Counter::Add).Remote(1);
+//   ray::Shutdown();
+#ifndef RAY_API_H_
+#define RAY_API_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ray/api/actor.h"
+#include "ray/api/buffer_view.h"
+#include "ray/api/function_manager.h"
+#include "ray/api/object_ref.h"
+#include "ray/api/ray_config.h"
+#include "ray/api/ray_exception.h"
+#include "ray/api/runtime_interface.h"
+#include "ray/api/serializer.h"
+#include "ray/api/task_caller.h"
+
+namespace ray {
+
+/// Starts an embedded one-node cluster, or connects to config.address / RAY_ADDRESS.
+/// Throws RayException on a bad or unsupported option, naming it.
+void Init();
+void Init(RayConfig& config);
+/// As Init(config); command-line flags override it: --ray-address=, --ray-num-cpus=,
+/// --ray-num-gpus=, --ray-object-store-memory=, --ray-local-mode, --ray-temp-dir=.
+void Init(RayConfig& config, int argc, char** argv);
+bool IsInitialized();
+/// Stops what Init started (processes, shared memory, sockets). Safe to call
+/// twice; runs at exit; Init works again afterwards.
+void Shutdown();
+
+/// Stores a value in the object store.
+template <typename T>
+ObjectRef<T> Put(const T& value) {
+  return ObjectRef<T>(internal::Runtime().Put(internal::Serialize(value)));
+}
+
+template <typename T>
+std::vector<std::shared_ptr<T>> Get(const std::vector<ObjectRef<T>>& refs,
+                                    int64_t timeout_ms = -1) {
+  std::vector<std::string> ids;
+  ids.reserve(refs.size());
+  for (const auto& r : refs) ids.push_back(r.ID());
+  auto buffers = internal::Runtime().Get(ids, timeout_ms);
+  std::vector<std::shared_ptr<T>> out;
+  out.reserve(buffers.size());
+  for (const auto& b : buffers) {
+    out.push_back(std::make_shared<T>(internal::Deserialize<T>(b->data(), b->size())));
+  }
+  return out;
+}
+
+template <typename T>
+struct WaitResult {
+  std::vector<ObjectRef<T>> ready;
+  std::vector<ObjectRef<T>> unready;
+};
+
+/// Returns once `num_objects` of `refs` are ready or after `timeout_ms`
+/// (negative: no timeout). Both lists keep the input order. Ids must be unique.
+template <typename T>
+WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, int num_objects,
+                   int64_t timeout_ms = -1) {
+  std::vector<std::string> ids;
+  ids.reserve(refs.size());
+  for (const auto& r : refs) ids.push_back(r.ID());
+  std::vector<bool> ready = internal::Runtime().Wait(ids, num_objects, timeout_ms);
+  WaitResult<T> result;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    (ready[i] ? result.ready : result.unready).push_back(refs[i]);
+  }
+  return result;
+}
+
+/// GPU ids assigned to the calling task or actor (CUDA_VISIBLE_DEVICES is set to match).
+std::vector<int> GetGpuIds();
+/// Resource name -> (id, fraction) pairs reserved for the calling worker.
+internal::ResourceIds GetResourceIds();
+
+}  // namespace ray
+
+#endif  // RAY_API_H_

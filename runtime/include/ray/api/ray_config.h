@@ -1,0 +1,70 @@
+// RayConfig: the options of ray::Init, named after Ray 0.7's ray.init keywords.
+#ifndef RAY_API_RAY_CONFIG_H_
+#define RAY_API_RAY_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ray {
+
+struct RayConfig {
+  /// "host:port" of a running raynode. Empty: start an embedded one-node cluster.
+  /// The RAY_ADDRESS environment variable is used when this is empty.
+  std::string address;
+  /// Ray 0.7's name for `address`; accepted as an alias (both set and different is an error).
+  std::string redis_address;
+  /// CPUs of the embedded node; default: the machine's core count.
+  std::optional<int> num_cpus;
+  /// GPUs of the embedded node; default 0. Ids are 0..n-1, or taken from CUDA_VISIBLE_DEVICES.
+  std::optional<int> num_gpus;
+  /// Custom resources of the embedded node: name -> amount.
+  std::map<std::string, double> resources;
+  /// Bytes of the node's shared-memory object store; default min(30% of RAM, 20 GiB).
+  std::optional<int64_t> object_store_memory;
+  /// Run every task and actor inside the driver process, serially (debugging).
+  bool local_mode = false;
+  /// Print the workers' stdout/stderr on the driver's, each line prefixed "(pid=N)".
+  bool log_to_driver = true;
+  /// Seed for deterministic task and object ids across runs of the same job.
+  std::optional<int64_t> object_id_seed;
+  /// Make a second Init a no-op instead of an error.
+  bool ignore_reinit_error = false;
+  /// Root of the session directories (logs, GCS database); default /tmp/ray.
+  std::string temp_dir;
+  /// Directory holding the object store's memory-mapped file; default /dev/shm (POSIX shm).
+  std::string plasma_directory;
+  /// Back the store with hugetlbfs; requires plasma_directory on a hugetlbfs mount.
+  bool huge_pages = false;
+  /// "debug", "info", "warning", "error" (or Python's 10/20/30/40). Default "info".
+  std::string logging_level = "info";
+  /// Python-logging style format: %(asctime)s %(levelname)s %(filename)s %(lineno)s %(message)s.
+  std::string logging_format = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s";
+  /// False: the runtime logs nothing of its own to stderr (the user configures logging).
+  bool configure_logging = true;
+  /// Shared libraries (files or directories of .so) holding the RAY_REMOTE functions.
+  /// When set, workers run the generic ray_default_worker and dlopen these instead of
+  /// re-running the driver's executable.
+  std::vector<std::string> code_search_path;
+
+  // -- seed options not supported yet: Init rejects a non-default value, naming it --
+  std::optional<int64_t> redis_max_memory;
+  std::string node_ip_address;
+  std::optional<bool> redirect_worker_output;
+  std::optional<bool> redirect_output;
+  std::optional<int> num_redis_shards;
+  std::optional<int> redis_max_clients;
+  std::string redis_password;
+  bool include_webui = false;
+  std::string driver_id;
+  std::string plasma_store_socket_name;
+  std::string raylet_socket_name;
+  bool load_code_from_local = false;
+  std::string internal_config;
+};
+
+}  // namespace ray
+
+#endif  // RAY_API_RAY_CONFIG_H_

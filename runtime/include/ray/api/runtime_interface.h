@@ -1,0 +1,93 @@
+// The boundary between the header-only typed API and the runtime library.
+// Not for direct use: everything here is reached through ray/api.h.
+#ifndef RAY_API_RUNTIME_INTERFACE_H_
+#define RAY_API_RUNTIME_INTERFACE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ray/api/serializer.h"
+
+namespace ray {
+namespace internal {
+
+/// One argument of a call: an inline serialized value, or an object id that the
+/// runtime resolves (waiting for it) before the call runs.
+struct TaskArg {
+  bool is_ref = false;
+  std::string object_id;
+  std::string value;
+};
+
+struct CallOptions {
+  std::string name;                           // shown in errors; default: function name
+  std::map<std::string, double> resources;    // "CPU", "GPU" and custom names
+  int num_returns = 1;
+  int max_calls = 0;                          // 0: unlimited
+  int max_retries = 3;                        // retries when the worker process dies
+  bool retry_exceptions = false;              // also retry when the task throws
+};
+
+struct ActorOptions {
+  std::string name;                           // registers a named actor
+  std::map<std::string, double> resources;    // held for the actor's lifetime
+  int max_restarts = 0;                       // -1: infinite
+};
+
+/// Readable bytes of an object. Objects in shared memory stay pinned (never
+/// evicted) while any ObjectBuffer that views them is alive.
+class ObjectBuffer {
+ public:
+  virtual ~ObjectBuffer() = default;
+  virtual const char* data() const = 0;
+  virtual size_t size() const = 0;
+  /// True when the bytes are read in place from the shared-memory store.
+  virtual bool in_shared_memory() const { return false; }
+};
+
+using ResourceIds = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
+
+class RuntimeInterface {
+ public:
+  virtual ~RuntimeInterface() = default;
+
+  /// Returns the ids of the task's `options.num_returns` return objects.
+  virtual std::vector<std::string> SubmitTask(const std::string& function,
+                                              std::vector<TaskArg> args,
+                                              const CallOptions& options) = 0;
+  /// Returns the new actor's id.
+  virtual std::string CreateActor(const std::string& factory, std::vector<TaskArg> args,
+                                  const ActorOptions& options) = 0;
+  virtual std::vector<std::string> SubmitActorTask(const std::string& actor_id,
+                                                   const std::string& method,
+                                                   std::vector<TaskArg> args,
+                                                   const CallOptions& options) = 0;
+  virtual std::string Put(const SerializedObject& object) = 0;
+  /// Waits for all ids (timeout_ms < 0: forever). Throws the object's error
+  /// (RayTaskException, ...) or RayTimeoutException.
+  virtual std::vector<std::shared_ptr<ObjectBuffer>> Get(const std::vector<std::string>& ids,
+                                                         int64_t timeout_ms) = 0;
+  /// Returns which ids are ready once `num_objects` are, or at the timeout.
+  virtual std::vector<bool> Wait(const std::vector<std::string>& ids, int num_objects,
+                                 int64_t timeout_ms) = 0;
+  virtual std::optional<std::string> GetNamedActor(const std::string& name) = 0;
+  virtual void KillActor(const std::string& actor_id, bool no_restart) = 0;
+  /// Called from inside an actor method: the actor exits after the call.
+  virtual void ExitActor() = 0;
+  virtual std::vector<int> GetGpuIds() = 0;
+  virtual ResourceIds GetResourceIds() = 0;
+  virtual bool IsLocalMode() const = 0;
+};
+
+/// The runtime of this process; throws RayException when Init has not run.
+RuntimeInterface& Runtime();
+
+}  // namespace internal
+}  // namespace ray
+
+#endif  // RAY_API_RUNTIME_INTERFACE_H_
