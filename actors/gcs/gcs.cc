@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "actors/common/atoms.h"
+#include "actors/common/logging.h"
 #include "actors/common/protocol.h"
 #include "storage/lineage/lineage_log.h"
 
@@ -57,7 +58,7 @@ caf::behavior Behavior(caf::stateful_actor<State>* self,
         for (const auto& s : specs) records.push_back(ToRecord(s));
         std::string error;
         if (!self->state.lineage->Append(records, &error)) {
-          caf::aout(self) << "[gcs] lineage append failed: " << error << std::endl;
+          RAY_LOG(Error) << "lineage append failed: " << error;
         }
         self->state.lineage_tasks += records.size();
       },

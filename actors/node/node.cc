@@ -1,0 +1,163 @@
+#include "actors/node/node.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <sstream>
+#include <thread>
+
+#include "actors/common/atoms.h"
+#include "actors/common/ids.h"
+#include "actors/gcs/gcs.h"
+#include "actors/object_manager/object_manager.h"
+#include "actors/raylet/raylet.h"
+#include "storage/meta/meta_store.h"
+#include "storage/object_store/shm_store.h"
+
+namespace ray::node {
+namespace {
+
+bool MakeDirs(const std::string& path) {
+  std::string partial;
+  std::stringstream ss(path);
+  std::string part;
+  if (!path.empty() && path[0] == '/') partial = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    partial += part + "/";
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return false;
+  }
+  return true;
+}
+
+std::string SessionName() {
+  std::time_t now = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d_%H-%M-%S", std::localtime(&now));
+  return std::string("session_") + buf + "_" + std::to_string(getpid()) + "_" +
+         ids::Hex(ids::Random(3));
+}
+
+std::vector<int64_t> VisibleGpuIds(int count) {
+  std::vector<int64_t> ids;
+  if (const char* env = std::getenv("CUDA_VISIBLE_DEVICES")) {
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ',') && static_cast<int>(ids.size()) < count) {
+      try {
+        ids.push_back(std::stoll(item));
+      } catch (...) {
+      }
+    }
+  }
+  for (int64_t i = static_cast<int64_t>(ids.size()); i < count; ++i) ids.push_back(i);
+  return ids;
+}
+
+}  // namespace
+
+int64_t DefaultObjectStoreMemory() {
+  int64_t pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  int64_t ram = pages * page;
+  return std::min<int64_t>(ram * 3 / 10, int64_t{20} << 30);
+}
+
+std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
+                          std::string* error) {
+  Node node;
+  node.node_id = ids::Random(16);
+  node.session_dir = options.temp_dir + "/" + SessionName();
+  if (!MakeDirs(node.session_dir + "/logs") || !MakeDirs(node.session_dir + "/gcs")) {
+    *error = "cannot create session directory " + node.session_dir + ": " + strerror(errno);
+    return std::nullopt;
+  }
+  std::string latest = options.temp_dir + "/session_latest";
+  unlink(latest.c_str());
+  (void)!symlink(node.session_dir.c_str(), latest.c_str());
+
+  storage::ShmStoreOptions store_options;
+  node.shm_name = "ray_" + std::to_string(getpid()) + "_" + ids::Hex(node.node_id.substr(0, 6));
+  node.shm_directory = options.plasma_directory;
+  store_options.name = node.shm_name;
+  store_options.directory = options.plasma_directory;
+  store_options.huge_pages = options.huge_pages;
+  store_options.capacity = static_cast<uint64_t>(
+      options.object_store_memory > 0 ? options.object_store_memory : DefaultObjectStoreMemory());
+  std::string store_error;
+  std::shared_ptr<storage::ShmStore> store = storage::ShmStore::Create(store_options, &store_error);
+  if (!store) {
+    *error = "cannot create the object store: " + store_error;
+    return std::nullopt;
+  }
+  std::string meta_error;
+  std::shared_ptr<storage::MetaStore> meta =
+      storage::MetaStore::Open(node.session_dir + "/gcs", &meta_error);
+  if (!meta) {
+    storage::ShmStore::Remove(node.shm_name, node.shm_directory);
+    *error = "cannot open the GCS database: " + meta_error;
+    return std::nullopt;
+  }
+
+  double cpus = options.num_cpus > 0 ? options.num_cpus
+                                     : static_cast<double>(std::thread::hardware_concurrency());
+  raylet::RayletOptions ro;
+  ro.node_id = node.node_id;
+  ro.resources = options.resources;
+  ro.resources["CPU"] = cpus;
+  if (options.num_gpus > 0) {
+    ro.resources["GPU"] = options.num_gpus;
+    ro.unit_ids["GPU"] = VisibleGpuIds(static_cast<int>(options.num_gpus));
+  }
+  ro.session_dir = node.session_dir;
+  ro.shm_name = node.shm_name;
+  ro.shm_directory = node.shm_directory;
+  ro.log_to_driver = options.log_to_driver;
+  ro.preload_library = options.preload_library;
+  ro.default_worker = options.default_worker;
+  ro.worker_env = options.worker_env;
+  node.resources = ro.resources;
+
+  node.gcs = gcs::Spawn(system, std::move(meta));
+  node.object_manager = object_manager::Spawn(system, std::move(store));
+  node.raylet = raylet::Spawn(system, ro, node.gcs, node.object_manager);
+  auto port = system.middleman().publish(node.raylet, options.port, options.host.c_str(), true);
+  if (!port) {
+    *error = "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+             system.render(port.error());
+    Stop(system, node);
+    return std::nullopt;
+  }
+  node.port = *port;
+  raylet::SetAddress(node.raylet, options.host, node.port);
+  return node;
+}
+
+void Stop(caf::actor_system& system, Node& node) {
+  caf::scoped_actor self{system, true};
+  if (node.port != 0) {
+    system.middleman().unpublish(node.raylet, node.port);
+    node.port = 0;
+  }
+  for (caf::actor* a : {&node.raylet, &node.object_manager, &node.gcs}) {
+    if (!*a) continue;
+    self->monitor(*a);
+    if (a == &node.raylet) {
+      self->send(*a, atoms::shutdown::value);
+    } else {
+      self->send_exit(*a, caf::exit_reason::user_shutdown);
+    }
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {});
+    *a = nullptr;
+  }
+  if (!node.shm_name.empty()) {
+    storage::ShmStore::Remove(node.shm_name, node.shm_directory);
+    node.shm_name.clear();
+  }
+}
+
+}  // namespace ray::node

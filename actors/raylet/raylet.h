@@ -1,0 +1,48 @@
+// The raylet actor of a node: worker pool, resource-aware scheduling of tasks,
+// and the lifecycle of the actors hosted on the node (creation, ordered
+// method calls, restarts, kill).
+//
+// Messages (payloads from actors/common/protocol.h):
+//   (hello, Hello, actor client)  -> (NodeInfo, object manager, gcs)
+//   (submit, TaskSpec)            -> ()   task, actor creation or actor method call
+//   (done, ExecReply)             -> ()   from a worker
+//   (blocked|unblocked, worker)   -> ()   a worker waits in Get: lend its CPU out
+//   (kill, actor id, no_restart)  -> ()
+//   (stats)                       -> string
+//   (shutdown)                    -> ()   kills every worker, then quits
+#ifndef RAY_ACTORS_RAYLET_RAYLET_H_
+#define RAY_ACTORS_RAYLET_RAYLET_H_
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ray::raylet {
+
+struct RayletOptions {
+  std::string node_id;
+  std::map<std::string, double> resources;                 // totals, incl. CPU/GPU
+  std::map<std::string, std::vector<int64_t>> unit_ids;    // e.g. GPU ids
+  std::string session_dir;                                 // logs go to <session_dir>/logs
+  std::string shm_name;
+  std::string shm_directory;
+  bool log_to_driver = true;
+  std::string preload_library;       // libray_worker_preload.so
+  std::string default_worker;        // ray_default_worker (code_search_path mode)
+  std::map<std::string, std::string> worker_env;  // logging settings etc.
+  int max_worker_startup_failures = 3;
+};
+
+/// Spawns the raylet. Workers are told to connect to `node_address`
+/// ("host:port"), which the caller learns after publishing, so it is sent
+/// afterwards with SetAddress.
+caf::actor Spawn(caf::actor_system& system, RayletOptions options, caf::actor gcs,
+                 caf::actor object_manager);
+void SetAddress(const caf::actor& raylet, const std::string& host, uint16_t port);
+
+}  // namespace ray::raylet
+
+#endif  // RAY_ACTORS_RAYLET_RAYLET_H_

@@ -1,0 +1,184 @@
+// Non-template helpers behind the public headers.
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+#include "ray/api.h"
+
+namespace ray {
+namespace internal {
+
+std::string DemangledName(const char* mangled) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  if (status != 0 || name == nullptr) return mangled;
+  std::string out(name);
+  std::free(name);
+  return out;
+}
+
+std::string ToHex(const std::string& binary) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : binary) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+size_t PackBytesHeader(size_t n, bool is_string, char* out) {
+  auto u8 = static_cast<unsigned char>(n);
+  if (is_string) {
+    if (n < 32) {
+      out[0] = static_cast<char>(0xa0 | u8);
+      return 1;
+    }
+    if (n < 256) {
+      out[0] = static_cast<char>(0xd9);
+      out[1] = static_cast<char>(u8);
+      return 2;
+    }
+  } else if (n < 256) {
+    out[0] = static_cast<char>(0xc4);
+    out[1] = static_cast<char>(u8);
+    return 2;
+  }
+  if (n < 65536) {
+    out[0] = static_cast<char>(is_string ? 0xda : 0xc5);
+    out[1] = static_cast<char>(n >> 8);
+    out[2] = static_cast<char>(n);
+    return 3;
+  }
+  if (n > 0xffffffffull) throw RayException("value larger than 4 GiB cannot be serialized");
+  out[0] = static_cast<char>(is_string ? 0xdb : 0xc6);
+  out[1] = static_cast<char>(n >> 24);
+  out[2] = static_cast<char>(n >> 16);
+  out[3] = static_cast<char>(n >> 8);
+  out[4] = static_cast<char>(n);
+  return 5;
+}
+
+std::vector<std::string> SplitRemoteNames(const std::string& text) {
+  std::vector<std::string> names;
+  std::string current;
+  int depth = 0;
+  auto flush = [&] {
+    std::string name;
+    for (char c : current) {
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') name.push_back(c);
+    }
+    if (!name.empty() && name[0] == '&') name.erase(0, 1);
+    names.push_back(name);
+    current.clear();
+  };
+  for (char c : text) {
+    if (c == '(' || c == '<') ++depth;
+    if (c == ')' || c == '>') --depth;
+    if (c == ',' && depth == 0) {
+      flush();
+    } else {
+      current.push_back(c);
+    }
+  }
+  flush();
+  return names;
+}
+
+void CheckArity(const std::string& what, size_t expected, size_t got) {
+  if (expected != got) {
+    throw RayException(what + ": expected " + std::to_string(expected) + " arguments, got " +
+                       std::to_string(got));
+  }
+}
+
+struct FunctionManager::Tables {
+  std::mutex mu;
+  std::unordered_map<std::string, std::string> name_by_key;
+  std::unordered_map<std::string, Invoker> invokers;
+  std::unordered_map<std::string, Factory> factories;
+};
+
+FunctionManager& FunctionManager::Instance() {
+  static FunctionManager* instance = new FunctionManager();  // never destroyed: used at exit
+  return *instance;
+}
+
+FunctionManager::Tables& FunctionManager::tables() const {
+  static Tables* tables = new Tables();
+  return *tables;
+}
+
+void FunctionManager::RegisterInvoker(const std::string& name, const std::string& key,
+                                      Invoker invoker) {
+  auto& t = tables();
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.name_by_key[key] = name;
+  t.invokers[name] = std::move(invoker);
+}
+
+void FunctionManager::RegisterFactory(const std::string& name, const std::string& key,
+                                      Factory factory) {
+  auto& t = tables();
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.name_by_key[key] = name;
+  t.factories[name] = std::move(factory);
+}
+
+const std::string& FunctionManager::NameOf(const std::string& key, const char* what) const {
+  auto& t = tables();
+  std::lock_guard<std::mutex> lock(t.mu);
+  auto it = t.name_by_key.find(key);
+  if (it == t.name_by_key.end()) {
+    throw RayException(std::string("this ") + what +
+                       " is not registered: add it to RAY_REMOTE(...) at namespace scope");
+  }
+  return it->second;
+}
+
+const Invoker* FunctionManager::GetInvoker(const std::string& name) const {
+  auto& t = tables();
+  std::lock_guard<std::mutex> lock(t.mu);
+  auto it = t.invokers.find(name);
+  return it == t.invokers.end() ? nullptr : &it->second;
+}
+
+const Factory* FunctionManager::GetFactory(const std::string& name) const {
+  auto& t = tables();
+  std::lock_guard<std::mutex> lock(t.mu);
+  auto it = t.factories.find(name);
+  return it == t.factories.end() ? nullptr : &it->second;
+}
+
+}  // namespace internal
+
+BufferView BufferView::FromBuffer(std::shared_ptr<internal::ObjectBuffer> buffer) {
+  const auto* p = reinterpret_cast<const unsigned char*>(buffer->data());
+  size_t n = buffer->size();
+  size_t header = 0, length = 0;
+  if (n >= 1 && (p[0] & 0xe0) == 0xa0) {
+    header = 1;
+    length = p[0] & 0x1f;
+  } else if (n >= 2 && (p[0] == 0xc4 || p[0] == 0xd9)) {
+    header = 2;
+    length = p[1];
+  } else if (n >= 3 && (p[0] == 0xc5 || p[0] == 0xda)) {
+    header = 3;
+    length = (size_t{p[1]} << 8) | p[2];
+  } else if (n >= 5 && (p[0] == 0xc6 || p[0] == 0xdb)) {
+    header = 5;
+    length = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
+  } else {
+    throw RayException("GetView: the object is not a byte vector or string");
+  }
+  if (header + length > n) throw RayException("GetView: truncated object");
+  BufferView view;
+  view.data_ = buffer->data() + header;
+  view.size_ = length;
+  view.holder_ = std::move(buffer);
+  return view;
+}
+
+}  // namespace ray

@@ -1,0 +1,525 @@
+#include "runtime/src/cluster_runtime.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <caf/io/all.hpp>
+
+#include <set>
+#include <thread>
+
+#include "actors/common/atoms.h"
+#include "actors/common/ids.h"
+#include "actors/common/logging.h"
+#include "actors/worker/worker.h"
+#include "ray/api.h"
+#include "runtime/src/errors.h"
+
+namespace ray::runtime {
+namespace {
+
+constexpr auto kConnectTimeout = std::chrono::seconds(30);
+
+class InlineBuffer : public internal::ObjectBuffer {
+ public:
+  explicit InlineBuffer(std::string bytes) : bytes_(std::move(bytes)) {}
+  const char* data() const override { return bytes_.data(); }
+  size_t size() const override { return bytes_.size(); }
+
+ private:
+  std::string bytes_;
+};
+
+/// Bytes read in place from the shared-memory store; unpins the object when destroyed.
+class ShmBuffer : public internal::ObjectBuffer {
+ public:
+  ShmBuffer(std::shared_ptr<StoreClient> store, std::string id, const char* data, size_t size)
+      : store_(std::move(store)), id_(std::move(id)), data_(data), size_(size) {}
+  ~ShmBuffer() override { store_->Unpin(id_); }
+  const char* data() const override { return data_; }
+  size_t size() const override { return size_; }
+  bool in_shared_memory() const override { return true; }
+
+ private:
+  std::shared_ptr<StoreClient> store_;
+  std::string id_;
+  const char* data_;
+  size_t size_;
+};
+
+std::string LibraryDirectory() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&ConfigureActorSystem), &info) == 0 || !info.dli_fname) {
+    return ".";
+  }
+  std::string path = info.dli_fname;
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string SelfExecutable() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  return std::string(buf, n);
+}
+
+bool SplitAddress(const std::string& address, std::string* host, uint16_t* port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  try {
+    int p = std::stoi(address.substr(colon + 1));
+    if (p <= 0 || p > 65535) return false;
+    *port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host->empty();
+}
+
+caf::behavior Anchor() {
+  return {[](atoms::stats) { return std::string("driver"); }};
+}
+
+}  // namespace
+
+void StoreClient::Unpin(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!open) return;
+  caf::anon_send(om, atoms::unpin::value, client_id, proto::Encode(std::vector<std::string>{id}));
+}
+
+void ConfigureActorSystem(caf::actor_system_config& config, int scheduler_threads) {
+  config.load<caf::io::middleman>();
+  if (scheduler_threads > 0) config.set("scheduler.max-threads", scheduler_threads);
+  config.set("middleman.enable-automatic-connections", true);
+  config.set("logger.verbosity", caf::atom("quiet"));
+}
+
+ClusterRuntime::ClusterRuntime() : config_(std::make_unique<caf::actor_system_config>()) {}
+
+ClusterRuntime::~ClusterRuntime() { Shutdown(); }
+
+std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& config,
+                                                            const std::string& address,
+                                                            std::string* error) {
+  std::unique_ptr<ClusterRuntime> rt(new ClusterRuntime());
+  ConfigureActorSystem(*rt->config_, 0);
+  rt->system_ = std::make_unique<caf::actor_system>(*rt->config_);
+  rt->client_id_ = ids::Random(16);
+  std::string host;
+  uint16_t port = 0;
+  if (address.empty()) {
+    node::NodeOptions options;
+    if (!config.temp_dir.empty()) options.temp_dir = config.temp_dir;
+    options.num_cpus = config.num_cpus.value_or(0);
+    options.num_gpus = config.num_gpus.value_or(0);
+    options.resources = config.resources;
+    options.object_store_memory = config.object_store_memory.value_or(0);
+    options.plasma_directory = config.plasma_directory;
+    options.huge_pages = config.huge_pages;
+    options.log_to_driver = config.log_to_driver;
+    std::string lib = LibraryDirectory();
+    options.preload_library = lib + "/libray_worker_preload.so";
+    options.default_worker = lib + "/../bin/ray_default_worker";
+    options.worker_env["RAY_LOGGING_LEVEL"] = config.configure_logging ? config.logging_level : "off";
+    options.worker_env["RAY_LOGGING_FORMAT"] = config.logging_format;
+    rt->node_ = node::Start(*rt->system_, options, error);
+    if (!rt->node_) return nullptr;
+    host = "127.0.0.1";
+    port = rt->node_->port;
+  } else if (!SplitAddress(address, &host, &port)) {
+    *error = "invalid address '" + address + "': expected host:port";
+    return nullptr;
+  }
+  proto::Hello hello;
+  hello.client_id = rt->client_id_;
+  hello.is_driver = true;
+  hello.pid = getpid();
+  hello.executable = SelfExecutable();
+  hello.code_search_path = config.code_search_path;
+  rt->anchor_ = rt->system_->spawn<caf::hidden>(Anchor);
+  if (!rt->Connect(host, port, hello, rt->anchor_, error)) return nullptr;
+  std::string seed_base = rt->job_id_;
+  if (config.object_id_seed) {
+    seed_base += "seed" + std::to_string(*config.object_id_seed);
+    rt->current_task_ = ids::Derive(seed_base, 0);
+  } else {
+    rt->current_task_ = ids::Derive(seed_base + ids::Random(16), 0);
+  }
+  return rt;
+}
+
+bool ClusterRuntime::Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
+                             const caf::actor& client, std::string* error) {
+  if (!node_) {
+    auto raylet = system_->middleman().remote_actor(host, port);
+    if (!raylet) {
+      *error = "cannot connect to the node at " + host + ":" + std::to_string(port) + ": " +
+               system_->render(raylet.error());
+      return false;
+    }
+    raylet_ = *raylet;
+  } else {
+    raylet_ = node_->raylet;
+  }
+  return Handshake(hello, client, error);
+}
+
+bool ClusterRuntime::Handshake(const proto::Hello& hello, const caf::actor& client,
+                               std::string* error) {
+  caf::scoped_actor self{*system_, true};
+  std::string info_bytes;
+  caf::actor om;
+  bool ok = false;
+  self->request(raylet_, kConnectTimeout, atoms::hello::value, proto::Encode(hello), client)
+      .receive(
+          [&](std::string& info, caf::actor& object_manager, caf::actor& gcs) {
+            info_bytes = std::move(info);
+            om = std::move(object_manager);
+            gcs_ = std::move(gcs);
+            ok = true;
+          },
+          [&](caf::error& err) { *error = "node refused the connection: " + system_->render(err); });
+  if (!ok) return false;
+  auto info = proto::Decode<proto::NodeInfo>(info_bytes);
+  job_id_ = info.job_id;
+  store_ = std::make_shared<StoreClient>();
+  store_->om = om;
+  store_->client_id = client_id_;
+  std::string shm_error;
+  store_->shm = storage::ShmStore::Attach(info.shm_name, info.shm_directory, &shm_error);
+  if (!store_->shm) {
+    *error = "cannot map the node's object store " + info.shm_name + ": " + shm_error +
+             " (is the node on another host?)";
+    return false;
+  }
+  return true;
+}
+
+void ClusterRuntime::Shutdown() {
+  if (!system_) return;
+  if (store_) {
+    std::lock_guard<std::mutex> lock(store_->mu);
+    store_->open = false;
+  }
+  if (node_) {
+    node::Stop(*system_, *node_);
+    node_.reset();
+  }
+  if (anchor_) {
+    caf::anon_send_exit(anchor_, caf::exit_reason::user_shutdown);
+    anchor_ = nullptr;
+  }
+  raylet_ = nullptr;
+  gcs_ = nullptr;
+  if (store_) store_->om = nullptr;
+  system_.reset();
+}
+
+// -- ids and specs -------------------------------------------------------------
+
+std::string ClusterRuntime::NextTaskId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ids::Derive(current_task_, ++task_counter_);
+}
+
+std::vector<proto::Arg> ClusterRuntime::PrepareArgs(std::vector<internal::TaskArg> args) {
+  std::vector<proto::Arg> out;
+  out.reserve(args.size());
+  for (auto& a : args) {
+    if (!a.is_ref && a.value.size() > proto::kInlineObjectLimit) {
+      // Large by-value arguments go through the store once instead of in every message.
+      std::string id = Put(internal::SerializedObject::FromString(std::move(a.value)));
+      out.push_back({true, id, {}});
+    } else {
+      out.push_back({a.is_ref, std::move(a.object_id), std::move(a.value)});
+    }
+  }
+  return out;
+}
+
+proto::TaskSpec ClusterRuntime::NewSpec(proto::TaskKind kind, const std::string& function,
+                                        std::vector<internal::TaskArg> args, int num_returns) {
+  proto::TaskSpec spec;
+  spec.task_id = NextTaskId();
+  spec.job_id = job_id_;
+  spec.kind = static_cast<uint8_t>(kind);
+  spec.function = function;
+  spec.args = PrepareArgs(std::move(args));
+  for (int i = 0; i < num_returns; ++i) spec.return_ids.push_back(ids::ObjectId(spec.task_id, i + 1));
+  spec.caller_id = client_id_;
+  return spec;
+}
+
+std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
+                                                    std::vector<internal::TaskArg> args,
+                                                    const internal::CallOptions& options) {
+  proto::TaskSpec spec = NewSpec(proto::TaskKind::kNormal, function, std::move(args),
+                                 std::max(1, options.num_returns));
+  spec.resources = options.resources;
+  if (!spec.resources.count("CPU")) spec.resources["CPU"] = 1;  // Ray's default for tasks
+  spec.max_calls = options.max_calls;
+  spec.max_retries = options.max_retries;
+  spec.retry_exceptions = options.retry_exceptions;
+  spec.name = options.name;
+  std::vector<std::string> ids = spec.return_ids;
+  caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
+  return ids;
+}
+
+std::string ClusterRuntime::CreateActor(const std::string& factory,
+                                        std::vector<internal::TaskArg> args,
+                                        const internal::ActorOptions& options) {
+  proto::TaskSpec spec = NewSpec(proto::TaskKind::kActorCreation, factory, std::move(args), 0);
+  spec.actor_id = spec.task_id;
+  spec.resources = options.resources;  // actors hold only what they ask for (default none)
+  spec.max_restarts = options.max_restarts;
+  spec.actor_name = options.name;
+  spec.name = factory;
+  if (!options.name.empty()) {
+    caf::scoped_actor self{*system_, true};
+    bool reserved = false;
+    std::string failure;
+    self->request(gcs_, kConnectTimeout, atoms::reserve::value, options.name, spec.actor_id)
+        .receive([&](bool ok) { reserved = ok; },
+                 [&](caf::error& e) { failure = system_->render(e); });
+    if (!failure.empty()) throw RayException("cannot register actor name: " + failure);
+    if (!reserved) {
+      throw RayException("an actor named '" + options.name + "' already exists");
+    }
+  }
+  caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
+  return spec.actor_id;
+}
+
+std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& actor_id,
+                                                         const std::string& method,
+                                                         std::vector<internal::TaskArg> args,
+                                                         const internal::CallOptions& options) {
+  proto::TaskSpec spec = NewSpec(proto::TaskKind::kActorMethod, method, std::move(args),
+                                 std::max(1, options.num_returns));
+  spec.actor_id = actor_id;
+  spec.name = options.name;
+  std::vector<std::string> ids = spec.return_ids;
+  caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
+  return ids;
+}
+
+// -- objects -------------------------------------------------------------------
+
+int64_t ClusterRuntime::Create(const std::string& id, uint64_t size) {
+  caf::scoped_actor self{*system_, true};
+  proto::CreateReply reply;
+  std::string failure;
+  self->request(store_->om, caf::infinite, atoms::create::value, id, size)
+      .receive([&](const std::string& bytes) { reply = proto::Decode<proto::CreateReply>(bytes); },
+               [&](caf::error& e) { failure = system_->render(e); });
+  if (!failure.empty()) throw RayException("object store unreachable: " + failure);
+  if (!reply.error.empty()) throw RayObjectStoreFullException(reply.error);
+  return reply.offset;
+}
+
+proto::ObjectEntry ClusterRuntime::StoreResult(const std::string& id,
+                                               const internal::SerializedObject& value) {
+  proto::ObjectEntry entry;
+  entry.id = id;
+  if (value.size <= proto::kInlineObjectLimit) {
+    entry.kind = static_cast<uint8_t>(proto::ObjectKind::kInline);
+    entry.data = value.ToString();
+    return entry;
+  }
+  entry.kind = static_cast<uint8_t>(proto::ObjectKind::kShm);
+  entry.offset = Create(id, value.size);
+  entry.size = value.size;
+  value.write_to(store_->shm->At(entry.offset));
+  return entry;
+}
+
+std::string ClusterRuntime::Put(const internal::SerializedObject& object) {
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = ids::ObjectId(current_task_, ids::kPutIndexFlag | ++put_counter_);
+  }
+  proto::ObjectEntry entry = StoreResult(id, object);
+  caf::anon_send(store_->om, atoms::put::value, proto::Encode(entry));
+  return id;
+}
+
+std::pair<const char*, size_t> ClusterRuntime::ArgBytes(const proto::ObjectEntry& entry) const {
+  if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) {
+    return {store_->shm->At(entry.offset), entry.size};
+  }
+  return {entry.data.data(), entry.data.size()};
+}
+
+std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
+    const std::vector<std::string>& ids, int64_t timeout_ms) {
+  proto::GetRequest request{ids, timeout_ms, client_id_};
+  bool lend_cpu;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lend_cpu = in_normal_task_;
+  }
+  if (lend_cpu) caf::anon_send(raylet_, atoms::blocked::value, client_id_);
+  std::string bytes;
+  std::string failure;
+  {
+    caf::scoped_actor self{*system_, true};
+    self->request(store_->om, caf::infinite, atoms::get::value, proto::Encode(request))
+        .receive([&](std::string& reply) { bytes = std::move(reply); },
+                 [&](caf::error& e) { failure = system_->render(e); });
+  }
+  if (lend_cpu) caf::anon_send(raylet_, atoms::unblocked::value, client_id_);
+  if (!failure.empty()) throw RayException("Get failed, object store unreachable: " + failure);
+  auto reply = proto::Decode<proto::GetReply>(bytes);
+  if (reply.timed_out) {
+    throw RayTimeoutException("Get timed out after " + std::to_string(timeout_ms) +
+                              " ms waiting for " + std::to_string(ids.size()) + " object(s)");
+  }
+  std::vector<std::shared_ptr<internal::ObjectBuffer>> out;
+  out.reserve(reply.entries.size());
+  const proto::ObjectEntry* error = nullptr;
+  for (auto& e : reply.entries) {
+    switch (static_cast<proto::ObjectKind>(e.kind)) {
+      case proto::ObjectKind::kInline:
+        out.push_back(std::make_shared<InlineBuffer>(std::move(e.data)));
+        break;
+      case proto::ObjectKind::kShm:
+        out.push_back(std::make_shared<ShmBuffer>(store_, e.id, store_->shm->At(e.offset), e.size));
+        break;
+      case proto::ObjectKind::kError:
+        if (!error) error = &e;
+        break;
+    }
+  }
+  if (error) ThrowError(proto::Decode<proto::ErrorInfo>(error->data));  // `out` unpins
+  return out;
+}
+
+std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int num_objects,
+                                       int64_t timeout_ms) {
+  std::set<std::string> unique(ids.begin(), ids.end());
+  if (unique.size() != ids.size()) throw RayException("Wait: the object refs must be unique");
+  if (num_objects < 0 || static_cast<size_t>(num_objects) > ids.size()) {
+    throw RayException("Wait: num_objects (" + std::to_string(num_objects) +
+                       ") must be between 0 and the number of refs (" +
+                       std::to_string(ids.size()) + ")");
+  }
+  proto::WaitRequest request{ids, num_objects, timeout_ms};
+  std::string bits;
+  std::string failure;
+  {
+    caf::scoped_actor self{*system_, true};
+    self->request(store_->om, caf::infinite, atoms::wait::value, proto::Encode(request))
+        .receive([&](std::string& reply) { bits = std::move(reply); },
+                 [&](caf::error& e) { failure = system_->render(e); });
+  }
+  if (!failure.empty()) throw RayException("Wait failed, object store unreachable: " + failure);
+  std::vector<bool> ready(ids.size(), false);
+  // Report exactly num_objects ready (the seed's rule) when more became ready.
+  int taken = 0;
+  for (size_t i = 0; i < ids.size() && i < bits.size(); ++i) {
+    if (bits[i] == '1' && taken < num_objects) {
+      ready[i] = true;
+      ++taken;
+    }
+  }
+  return ready;
+}
+
+// -- actors --------------------------------------------------------------------
+
+std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name) {
+  caf::scoped_actor self{*system_, true};
+  std::string id, failure;
+  self->request(gcs_, kConnectTimeout, atoms::lookup::value, name)
+      .receive([&](std::string& actor_id) { id = std::move(actor_id); },
+               [&](caf::error& e) { failure = system_->render(e); });
+  if (!failure.empty()) throw RayException("GetActor failed, GCS unreachable: " + failure);
+  if (id.empty()) return std::nullopt;
+  return id;
+}
+
+void ClusterRuntime::KillActor(const std::string& actor_id, bool no_restart) {
+  caf::anon_send(raylet_, atoms::kill::value, actor_id, no_restart);
+}
+
+void ClusterRuntime::ExitActor() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!in_actor_) throw RayException("ray::ExitActor called outside an actor method");
+  exit_actor_ = true;
+}
+
+// -- task context ----------------------------------------------------------------
+
+void ClusterRuntime::BeginTask(const proto::ExecRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  current_task_ = request.spec.task_id;
+  task_counter_ = 0;
+  put_counter_ = 0;
+  in_normal_task_ = request.spec.Kind() == proto::TaskKind::kNormal;
+  in_actor_ = !in_normal_task_;
+  if (request.spec.Kind() == proto::TaskKind::kActorCreation || in_normal_task_) {
+    allocation_ = request.allocation;  // an actor keeps its creation's resources
+  }
+  exit_actor_ = false;
+}
+
+bool ClusterRuntime::EndTask() {
+  std::lock_guard<std::mutex> lock(mu_);
+  in_normal_task_ = false;
+  bool exit = exit_actor_;
+  exit_actor_ = false;
+  return exit;
+}
+
+std::vector<int> ClusterRuntime::GetGpuIds() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int> out;
+  auto it = allocation_.find("GPU");
+  if (it != allocation_.end()) {
+    for (const auto& [id, fraction] : it->second) out.push_back(static_cast<int>(id));
+  }
+  return out;
+}
+
+internal::ResourceIds ClusterRuntime::GetResourceIds() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return allocation_;
+}
+
+std::unique_ptr<ClusterRuntime> ClusterRuntime::StartWorker(const std::string& address,
+                                                            const std::string& worker_id,
+                                                            const ExecutorFactory& make_executor,
+                                                            caf::actor* worker,
+                                                            std::string* error) {
+  std::unique_ptr<ClusterRuntime> rt(new ClusterRuntime());
+  // Workers mostly block in their own thread; two scheduler threads keep idle polling low.
+  ConfigureActorSystem(*rt->config_, 2);
+  rt->system_ = std::make_unique<caf::actor_system>(*rt->config_);
+  rt->client_id_ = worker_id;
+  rt->is_worker_ = true;
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitAddress(address, &host, &port)) {
+    *error = "invalid node address '" + address + "'";
+    return nullptr;
+  }
+  auto raylet = rt->system_->middleman().remote_actor(host, port);
+  if (!raylet) {
+    *error = "cannot connect to the node at " + address + ": " + rt->system_->render(raylet.error());
+    return nullptr;
+  }
+  rt->raylet_ = *raylet;
+  *worker = worker::Spawn(*rt->system_, make_executor(rt.get()), rt->raylet_);
+  proto::Hello hello;
+  hello.client_id = worker_id;
+  hello.pid = getpid();
+  if (!rt->Handshake(hello, *worker, error)) return nullptr;
+  return rt;
+}
+
+}  // namespace ray::runtime

@@ -1,0 +1,127 @@
+// The runtime of a driver or worker process attached to a node over CAF's
+// middleman: submits tasks and actor calls to the node's raylet, reads and
+// writes objects through its object manager and shared-memory segment.
+#ifndef RAY_RUNTIME_SRC_CLUSTER_RUNTIME_H_
+#define RAY_RUNTIME_SRC_CLUSTER_RUNTIME_H_
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "actors/common/protocol.h"
+#include "actors/node/node.h"
+#include "actors/worker/worker.h"
+#include "ray/api/ray_config.h"
+#include "ray/api/runtime_interface.h"
+#include "storage/object_store/shm_store.h"
+
+namespace ray::runtime {
+
+/// What a process needs to read and write the node's store; shared with the
+/// buffers it hands out, so a view stays readable after Shutdown.
+struct StoreClient {
+  std::unique_ptr<storage::ShmStore> shm;
+  caf::actor om;
+  std::string client_id;
+  std::mutex mu;
+  bool open = true;  // GUARDED_BY(mu): false once the actor system is gone
+  void Unpin(const std::string& id);
+};
+
+class ClusterRuntime : public internal::RuntimeInterface {
+ public:
+  ~ClusterRuntime() override;
+
+  /// Driver with an embedded node (address empty) or attached to `address`.
+  static std::unique_ptr<ClusterRuntime> StartDriver(const RayConfig& config,
+                                                     const std::string& address,
+                                                     std::string* error);
+  using ExecutorFactory =
+      std::function<std::shared_ptr<worker::TaskExecutor>(ClusterRuntime* runtime)>;
+  /// Worker process: connects to its node and starts the worker actor (its
+  /// handle goes to `*worker`) running tasks through the executor made here.
+  static std::unique_ptr<ClusterRuntime> StartWorker(const std::string& address,
+                                                     const std::string& worker_id,
+                                                     const ExecutorFactory& make_executor,
+                                                     caf::actor* worker, std::string* error);
+
+  /// Stops the embedded node (if any) and the actor system.
+  void Shutdown();
+  caf::actor_system& system() { return *system_; }
+
+  // -- RuntimeInterface -------------------------------------------------------
+  std::vector<std::string> SubmitTask(const std::string& function,
+                                      std::vector<internal::TaskArg> args,
+                                      const internal::CallOptions& options) override;
+  std::string CreateActor(const std::string& factory, std::vector<internal::TaskArg> args,
+                          const internal::ActorOptions& options) override;
+  std::vector<std::string> SubmitActorTask(const std::string& actor_id,
+                                           const std::string& method,
+                                           std::vector<internal::TaskArg> args,
+                                           const internal::CallOptions& options) override;
+  std::string Put(const internal::SerializedObject& object) override;
+  std::vector<std::shared_ptr<internal::ObjectBuffer>> Get(const std::vector<std::string>& ids,
+                                                           int64_t timeout_ms) override;
+  std::vector<bool> Wait(const std::vector<std::string>& ids, int num_objects,
+                         int64_t timeout_ms) override;
+  std::optional<std::string> GetNamedActor(const std::string& name) override;
+  void KillActor(const std::string& actor_id, bool no_restart) override;
+  void ExitActor() override;
+  std::vector<int> GetGpuIds() override;
+  internal::ResourceIds GetResourceIds() override;
+  bool IsLocalMode() const override { return false; }
+
+  // -- used by the worker's task executor -------------------------------------
+  /// Sets the running task: ids of nested tasks/puts derive from it.
+  void BeginTask(const proto::ExecRequest& request);
+  /// Clears it; returns true when ray::ExitActor was called during the task.
+  bool EndTask();
+  /// Writes a task's return value: inline when small, else into shared memory.
+  proto::ObjectEntry StoreResult(const std::string& id, const internal::SerializedObject& value);
+  /// Views an argument resolved by the raylet (inline or in shared memory).
+  std::pair<const char*, size_t> ArgBytes(const proto::ObjectEntry& entry) const;
+
+ private:
+  ClusterRuntime();
+  bool Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
+               const caf::actor& client, std::string* error);
+  bool Handshake(const proto::Hello& hello, const caf::actor& client, std::string* error);
+  std::string NextTaskId();
+  std::vector<proto::Arg> PrepareArgs(std::vector<internal::TaskArg> args);
+  proto::TaskSpec NewSpec(proto::TaskKind kind, const std::string& function,
+                          std::vector<internal::TaskArg> args, int num_returns);
+  /// Allocates `size` bytes for object `id` in the store; throws when it cannot.
+  int64_t Create(const std::string& id, uint64_t size);
+
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::optional<node::Node> node_;  // embedded node
+  caf::actor raylet_;
+  caf::actor gcs_;
+  caf::actor anchor_;  // a driver's identity for the raylet (its death ends the job)
+  std::shared_ptr<StoreClient> store_;
+  std::string client_id_;
+  std::string job_id_;
+  bool is_worker_ = false;
+
+  mutable std::mutex mu_;
+  std::string current_task_;           // GUARDED_BY(mu_)
+  bool in_normal_task_ = false;        // GUARDED_BY(mu_)
+  bool in_actor_ = false;              // GUARDED_BY(mu_)
+  bool exit_actor_ = false;            // GUARDED_BY(mu_)
+  proto::Allocation allocation_;       // GUARDED_BY(mu_)
+  uint64_t task_counter_ = 0;          // GUARDED_BY(mu_)
+  uint32_t put_counter_ = 0;           // GUARDED_BY(mu_)
+};
+
+/// Fills a CAF configuration with what every process of the cluster uses.
+void ConfigureActorSystem(caf::actor_system_config& config, int scheduler_threads);
+
+}  // namespace ray::runtime
+
+#endif  // RAY_RUNTIME_SRC_CLUSTER_RUNTIME_H_

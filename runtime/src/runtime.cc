@@ -1,0 +1,215 @@
+// ray::Init / ray::Shutdown and the process-wide runtime.
+#include "runtime/src/runtime.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
+#include "actors/common/ids.h"
+#include "actors/common/logging.h"
+#include "ray/api.h"
+#include "runtime/src/cluster_runtime.h"
+#include "runtime/src/local_mode_runtime.h"
+
+namespace ray {
+namespace runtime {
+namespace {
+
+std::mutex g_mu;
+std::unique_ptr<internal::RuntimeInterface> g_runtime;  // GUARDED_BY(g_mu)
+std::atomic<internal::RuntimeInterface*> g_current{nullptr};
+bool g_atexit_registered = false;
+
+std::string Unsupported(const std::string& option, const std::string& why) {
+  return "RayConfig::" + option + " is not supported yet: " + why;
+}
+
+}  // namespace
+
+void InstallRuntime(std::unique_ptr<internal::RuntimeInterface> runtime) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_current = runtime.get();
+  g_runtime = std::move(runtime);
+}
+
+std::string ValidateConfig(const RayConfig& c) {
+  if (!c.address.empty() && !c.redis_address.empty() && c.address != c.redis_address) {
+    return "RayConfig::address and RayConfig::redis_address are both set and differ";
+  }
+  if (c.num_cpus && *c.num_cpus <= 0) return "RayConfig::num_cpus must be positive";
+  if (c.num_gpus && *c.num_gpus < 0) return "RayConfig::num_gpus must not be negative";
+  if (c.object_store_memory && *c.object_store_memory <= 0) {
+    return "RayConfig::object_store_memory must be positive";
+  }
+  for (const auto& [name, amount] : c.resources) {
+    if (name == "CPU" || name == "GPU") {
+      return "RayConfig::resources must not contain '" + name + "': use num_cpus / num_gpus";
+    }
+    if (name.empty()) return "RayConfig::resources has an empty resource name";
+    if (amount < 0) return "RayConfig::resources['" + name + "'] must not be negative";
+  }
+  logging::Level level;
+  if (!logging::ParseLevel(c.logging_level, &level)) {
+    return "RayConfig::logging_level '" + c.logging_level +
+           "' is not one of debug, info, warning, error";
+  }
+  std::string format_error;
+  if (!logging::CheckFormat(c.logging_format, &format_error)) {
+    return "RayConfig::logging_format: " + format_error;
+  }
+  if (c.huge_pages && c.plasma_directory.empty()) {
+    return "RayConfig::huge_pages requires plasma_directory on a hugetlbfs mount";
+  }
+  struct stat st;
+  if (!c.plasma_directory.empty() &&
+      (stat(c.plasma_directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    return "RayConfig::plasma_directory '" + c.plasma_directory + "' is not a directory";
+  }
+  for (const auto& path : c.code_search_path) {
+    if (stat(path.c_str(), &st) != 0) {
+      return "RayConfig::code_search_path entry '" + path + "' does not exist";
+    }
+  }
+  if (c.local_mode && (!c.address.empty() || !c.redis_address.empty())) {
+    return "RayConfig::local_mode runs everything in the driver and cannot be combined with address";
+  }
+  // Seed options without an implementation yet: refuse instead of ignoring them.
+  const std::string kMultiNode = "it arrives with the multi-node cluster (ray start)";
+  if (c.redis_max_memory) return Unsupported("redis_max_memory", kMultiNode);
+  if (c.redirect_worker_output) {
+    return Unsupported("redirect_worker_output",
+                       "worker output always goes to <session>/logs; use log_to_driver");
+  }
+  if (c.redirect_output) return Unsupported("redirect_output", "use log_to_driver");
+  if (c.num_redis_shards) return Unsupported("num_redis_shards", kMultiNode);
+  if (c.redis_max_clients) return Unsupported("redis_max_clients", kMultiNode);
+  if (!c.redis_password.empty()) return Unsupported("redis_password", kMultiNode);
+  if (c.include_webui) return Unsupported("include_webui", "there is no web UI yet");
+  if (!c.driver_id.empty()) return Unsupported("driver_id", "job ids are assigned by the GCS");
+  if (!c.plasma_store_socket_name.empty()) {
+    return Unsupported("plasma_store_socket_name",
+                       "the object store is reached over CAF's middleman, not a Unix socket");
+  }
+  if (!c.raylet_socket_name.empty()) {
+    return Unsupported("raylet_socket_name",
+                       "the raylet is reached over CAF's middleman, not a Unix socket");
+  }
+  if (c.load_code_from_local) return Unsupported("load_code_from_local", kMultiNode);
+  if (!c.internal_config.empty()) {
+    return Unsupported("internal_config", "there are no internal settings to override");
+  }
+  return "";
+}
+
+}  // namespace runtime
+
+namespace internal {
+
+RuntimeInterface& Runtime() {
+  RuntimeInterface* r = runtime::g_current.load(std::memory_order_acquire);
+  if (r == nullptr) {
+    throw RayException("the Ray runtime is not running: call ray::Init() first "
+                       "(or it was stopped by ray::Shutdown())");
+  }
+  return *r;
+}
+
+}  // namespace internal
+
+namespace {
+
+void ParseFlags(RayConfig& config, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--ray-", 0) != 0 && arg.rfind("--ray_", 0) != 0) continue;
+    std::string name = arg.substr(6), value;
+    auto eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    for (char& ch : name) ch = ch == '_' ? '-' : ch;
+    try {
+      if (name == "address") config.address = value;
+      else if (name == "num-cpus") config.num_cpus = std::stoi(value);
+      else if (name == "num-gpus") config.num_gpus = std::stoi(value);
+      else if (name == "object-store-memory") config.object_store_memory = std::stoll(value);
+      else if (name == "local-mode") config.local_mode = value.empty() || value == "true" || value == "1";
+      else if (name == "temp-dir") config.temp_dir = value;
+      else if (name == "code-search-path") config.code_search_path.push_back(value);
+      else if (name == "logging-level") config.logging_level = value;
+      else throw RayException("unknown command-line option " + arg);
+    } catch (const std::invalid_argument&) {
+      throw RayException("bad value in command-line option " + arg);
+    } catch (const std::out_of_range&) {
+      throw RayException("value out of range in command-line option " + arg);
+    }
+  }
+}
+
+}  // namespace
+
+void Init() {
+  RayConfig config;
+  Init(config);
+}
+
+void Init(RayConfig& config, int argc, char** argv) {
+  ParseFlags(config, argc, argv);
+  Init(config);
+}
+
+void Init(RayConfig& config) {
+  std::lock_guard<std::mutex> lock(runtime::g_mu);
+  if (runtime::g_runtime) {
+    if (config.ignore_reinit_error) return;
+    throw RayException("ray::Init was called twice; set RayConfig::ignore_reinit_error to allow it");
+  }
+  std::string problem = runtime::ValidateConfig(config);
+  if (!problem.empty()) throw RayException(problem);
+  logging::Level level = logging::Level::kInfo;
+  logging::ParseLevel(config.logging_level, &level);
+  logging::Configure(config.configure_logging ? level : logging::Level::kOff, config.logging_format);
+  std::string address = !config.address.empty() ? config.address : config.redis_address;
+  if (address.empty() && !config.local_mode) {
+    if (const char* env = std::getenv("RAY_ADDRESS")) address = env;
+  }
+  std::unique_ptr<internal::RuntimeInterface> rt;
+  if (config.local_mode) {
+    std::string root = config.object_id_seed
+                           ? ids::Derive("local" + std::to_string(*config.object_id_seed), 0)
+                           : ids::Random(16);
+    rt = std::make_unique<runtime::LocalModeRuntime>(root);
+  } else {
+    std::string error;
+    rt = runtime::ClusterRuntime::StartDriver(config, address, &error);
+    if (!rt) throw RayException("ray::Init failed: " + error);
+  }
+  runtime::g_current = rt.get();
+  runtime::g_runtime = std::move(rt);
+  if (!runtime::g_atexit_registered) {
+    runtime::g_atexit_registered = true;
+    std::atexit([] { Shutdown(); });
+  }
+}
+
+bool IsInitialized() { return runtime::g_current.load() != nullptr; }
+
+void Shutdown() {
+  std::unique_ptr<internal::RuntimeInterface> rt;
+  {
+    std::lock_guard<std::mutex> lock(runtime::g_mu);
+    runtime::g_current = nullptr;
+    rt = std::move(runtime::g_runtime);
+  }
+  if (auto* cluster = dynamic_cast<runtime::ClusterRuntime*>(rt.get())) cluster->Shutdown();
+  rt.reset();
+}
+
+std::vector<int> GetGpuIds() { return internal::Runtime().GetGpuIds(); }
+
+internal::ResourceIds GetResourceIds() { return internal::Runtime().GetResourceIds(); }
+
+}  // namespace ray

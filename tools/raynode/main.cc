@@ -1,0 +1,155 @@
+// raynode: the node daemon (GCS, raylet, object manager and worker pool).
+// Drivers on this host connect with RayConfig::address = "host:port".
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "actors/common/logging.h"
+#include "actors/node/node.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::string ExecutableDirectory() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  std::string path = n > 0 ? std::string(buf, n) : ".";
+  return path.substr(0, path.rfind('/'));
+}
+
+/// Parses a flat JSON object of numbers: {"name": 1, "other": 2.5}.
+bool ParseResources(const std::string& text, std::map<std::string, double>* out,
+                    std::string* error) {
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < text.size() && isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  skip();
+  if (i >= text.size() || text[i] != '{') return *error = "expected '{'", false;
+  ++i;
+  skip();
+  if (i < text.size() && text[i] == '}') return true;
+  while (i < text.size()) {
+    skip();
+    if (text[i] != '"') return *error = "expected a quoted resource name", false;
+    size_t end = text.find('"', i + 1);
+    if (end == std::string::npos) return *error = "unterminated name", false;
+    std::string name = text.substr(i + 1, end - i - 1);
+    i = end + 1;
+    skip();
+    if (i >= text.size() || text[i] != ':') return *error = "expected ':' after \"" + name + "\"", false;
+    ++i;
+    skip();
+    char* stop = nullptr;
+    double v = std::strtod(text.c_str() + i, &stop);
+    if (stop == text.c_str() + i) return *error = "expected a number for \"" + name + "\"", false;
+    if (v < 0) return *error = "resource \"" + name + "\" must not be negative", false;
+    (*out)[name] = v;
+    i = stop - text.c_str();
+    skip();
+    if (i < text.size() && text[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < text.size() && text[i] == '}') return true;
+    return *error = "expected ',' or '}'", false;
+  }
+  return *error = "unterminated object", false;
+}
+
+volatile sig_atomic_t g_stop = 0;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description desc("raynode: run a Ray node (GCS, raylet, object store) on this host");
+  std::string host, temp_dir, resources_json, plasma_dir, level;
+  int port = 0;
+  double num_cpus = 0, num_gpus = 0;
+  int64_t store_memory = 0;
+  desc.add_options()
+      ("help,h", "show this help")
+      ("node-ip-address", po::value(&host)->default_value("127.0.0.1"), "address to listen on")
+      ("port", po::value(&port)->default_value(0), "port to listen on (0: any free port)")
+      ("num-cpus", po::value(&num_cpus)->default_value(0), "CPUs of this node (0: all cores)")
+      ("num-gpus", po::value(&num_gpus)->default_value(0), "GPUs of this node")
+      ("resources", po::value(&resources_json)->default_value("{}"),
+       "custom resources as JSON, e.g. '{\"Custom\": 2}'")
+      ("object-store-memory", po::value(&store_memory)->default_value(0),
+       "bytes of the shared-memory object store (0: min(30% of RAM, 20 GiB))")
+      ("plasma-directory", po::value(&plasma_dir), "directory for the store's mapped file")
+      ("huge-pages", "back the store with hugetlbfs (needs --plasma-directory on hugetlbfs)")
+      ("temp-dir", po::value(&temp_dir)->default_value("/tmp/ray"), "root of session directories")
+      ("no-log-to-driver", "keep worker output in the session's log files only")
+      ("logging-level", po::value(&level)->default_value("info"), "debug, info, warning or error");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "raynode: " << e.what() << "\n" << desc << std::endl;
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << std::endl;
+    return 0;
+  }
+  if (port < 0 || port > 65535) {
+    std::cerr << "raynode: --port must be between 0 and 65535" << std::endl;
+    return 2;
+  }
+  ray::node::NodeOptions options;
+  std::string error;
+  if (!ParseResources(resources_json, &options.resources, &error)) {
+    std::cerr << "raynode: --resources: " << error << std::endl;
+    return 2;
+  }
+  ray::logging::Level log_level;
+  if (!ray::logging::ParseLevel(level, &log_level)) {
+    std::cerr << "raynode: --logging-level must be debug, info, warning or error" << std::endl;
+    return 2;
+  }
+  ray::logging::Configure(log_level, "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s");
+  options.host = host;
+  options.port = static_cast<uint16_t>(port);
+  options.num_cpus = num_cpus;
+  options.num_gpus = num_gpus;
+  options.object_store_memory = store_memory;
+  options.plasma_directory = plasma_dir;
+  options.huge_pages = vm.count("huge-pages") > 0;
+  options.temp_dir = temp_dir;
+  options.log_to_driver = vm.count("no-log-to-driver") == 0;
+  std::string dir = ExecutableDirectory();
+  options.preload_library = dir + "/../lib/libray_worker_preload.so";
+  options.default_worker = dir + "/ray_default_worker";
+  options.worker_env["RAY_LOGGING_LEVEL"] = level;
+
+  caf::actor_system_config config;
+  config.load<caf::io::middleman>();
+  config.set("middleman.enable-automatic-connections", true);
+  caf::actor_system system{config};
+  auto node = ray::node::Start(system, options, &error);
+  if (!node) {
+    std::cerr << "raynode: " << error << std::endl;
+    return 1;
+  }
+  std::cout << "raynode listening on " << host << ":" << node->port << " (session "
+            << node->session_dir << ")" << std::endl;
+  std::cout << "connect a driver with RayConfig::address = \"" << host << ":" << node->port
+            << "\" or RAY_ADDRESS=" << host << ":" << node->port << std::endl;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  while (!g_stop) pause();
+  ray::node::Stop(system, *node);
+  return 0;
+}
