@@ -18,6 +18,7 @@ using create = caf::atom_constant<caf::atom("create")>;      // -> object manage
 using get = caf::atom_constant<caf::atom("get")>;            // -> object manager: GetRequest
 using wait = caf::atom_constant<caf::atom("wait")>;          // -> object manager: WaitRequest
 using unpin = caf::atom_constant<caf::atom("unpin")>;        // -> object manager: client id, ids
+using release = caf::atom_constant<caf::atom("release")>;  // -> object manager: id (owner dropped it)
 using gone = caf::atom_constant<caf::atom("gone")>;          // -> object manager: client id
 using stats = caf::atom_constant<caf::atom("stats")>;        // -> any: debug counters
 using lineage = caf::atom_constant<caf::atom("lineage")>;    // -> GCS: encoded records

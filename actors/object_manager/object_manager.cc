@@ -19,6 +19,7 @@ struct StoredObject {
   proto::ObjectEntry entry;
   int pins = 0;
   uint64_t last_use = 0;
+  bool released = false;  // the owner holds no ObjectRef: evictable under pressure
 };
 
 struct Waiter {
@@ -34,6 +35,7 @@ struct State {
   std::unordered_map<std::string, StoredObject> objects;
   std::unordered_map<std::string, int64_t> unsealed;  // id -> offset being written
   std::unordered_set<std::string> evicted;
+  std::unordered_set<std::string> released_early;  // released before the object arrived
   std::unordered_map<uint64_t, Waiter> waiters;
   std::unordered_map<std::string, std::vector<uint64_t>> waiting_on;
   std::unordered_map<std::string, std::unordered_map<std::string, int>> pins_by_client;
@@ -123,7 +125,10 @@ int64_t AllocateEvicting(State& st, uint64_t size) {
     StoredObject* victim = nullptr;
     std::string victim_id;
     for (auto& [id, obj] : st.objects) {
-      if (obj.entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm) || obj.pins > 0) continue;
+      if (obj.entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm) || obj.pins > 0 ||
+          !obj.released) {
+        continue;
+      }
       if (!victim || obj.last_use < victim->last_use) {
         victim = &obj;
         victim_id = id;
@@ -162,7 +167,8 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
         }
         st.evicted.erase(entry.id);
         std::string id = entry.id;
-        st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock};
+        bool released = st.released_early.erase(id) > 0;
+        st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock, released};
         Notify(st, id);
       },
       [=](atoms::create, const std::string& id, uint64_t size) -> std::string {
@@ -185,7 +191,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
           reply.error = "object store full: cannot fit " + std::to_string(size) +
                         " bytes; " + std::to_string(st.store->free_bytes()) + " of " +
                         std::to_string(st.store->capacity()) +
-                        " bytes free and every other object is in use (pinned)";
+                        " bytes free and every other object is still referenced or pinned";
         } else {
           st.unsealed[id] = reply.offset;
         }
@@ -242,6 +248,15 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
         if (w == st.waiters.end()) return;
         Answer(st, w->second, w->second.is_get);
         st.waiters.erase(w);
+      },
+      [=](atoms::release, const std::string& id) {
+        auto& st = self->state;
+        auto it = st.objects.find(id);
+        if (it != st.objects.end()) {
+          it->second.released = true;
+        } else if (!st.evicted.count(id)) {
+          st.released_early.insert(id);
+        }
       },
       [=](atoms::unpin, const std::string& client, const std::string& encoded_ids) {
         auto list = proto::Decode<std::vector<std::string>>(encoded_ids);

@@ -265,6 +265,7 @@ std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
   spec.retry_exceptions = options.retry_exceptions;
   spec.name = options.name;
   std::vector<std::string> ids = spec.return_ids;
+  MarkOwned(ids);
   caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
   return ids;
 }
@@ -303,6 +304,7 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
   spec.actor_id = actor_id;
   spec.name = options.name;
   std::vector<std::string> ids = spec.return_ids;
+  MarkOwned(ids);
   caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
   return ids;
 }
@@ -344,6 +346,7 @@ std::string ClusterRuntime::Put(const internal::SerializedObject& object) {
     id = ids::ObjectId(current_task_, ids::kPutIndexFlag | ++put_counter_);
   }
   proto::ObjectEntry entry = StoreResult(id, object);
+  MarkOwned({id});
   caf::anon_send(store_->om, atoms::put::value, proto::Encode(entry));
   return id;
 }
@@ -474,6 +477,27 @@ bool ClusterRuntime::EndTask() {
   bool exit = exit_actor_;
   exit_actor_ = false;
   return exit;
+}
+
+void ClusterRuntime::MarkOwned(const std::vector<std::string>& ids) {
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  for (const auto& id : ids) owned_.insert(id);
+}
+
+void ClusterRuntime::AddLocalReference(const std::string& id) {
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  ++ref_counts_[id];
+}
+
+void ClusterRuntime::RemoveLocalReference(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    auto it = ref_counts_.find(id);
+    if (it == ref_counts_.end() || --it->second > 0) return;
+    ref_counts_.erase(it);
+    if (owned_.erase(id) == 0) return;  // borrowed refs do not decide
+  }
+  if (store_ && store_->om) caf::anon_send(store_->om, atoms::release::value, id);
 }
 
 std::vector<int> ClusterRuntime::GetGpuIds() {

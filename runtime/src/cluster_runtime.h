@@ -12,6 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "actors/common/protocol.h"
 #include "actors/node/node.h"
@@ -75,6 +78,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::vector<int> GetGpuIds() override;
   internal::ResourceIds GetResourceIds() override;
   bool IsLocalMode() const override { return false; }
+  void AddLocalReference(const std::string& id) override;
+  void RemoveLocalReference(const std::string& id) override;
 
   // -- used by the worker's task executor -------------------------------------
   /// Sets the running task: ids of nested tasks/puts derive from it.
@@ -117,6 +122,13 @@ class ClusterRuntime : public internal::RuntimeInterface {
   proto::Allocation allocation_;       // GUARDED_BY(mu_)
   uint64_t task_counter_ = 0;          // GUARDED_BY(mu_)
   uint32_t put_counter_ = 0;           // GUARDED_BY(mu_)
+
+  /// Live ObjectRefs per id in this process, and the ids this process created
+  /// (it owns them: their last ref here lets the store evict them).
+  std::mutex refs_mu_;
+  std::unordered_map<std::string, int> ref_counts_;  // GUARDED_BY(refs_mu_)
+  std::unordered_set<std::string> owned_;            // GUARDED_BY(refs_mu_)
+  void MarkOwned(const std::vector<std::string>& ids);
 };
 
 /// Fills a CAF configuration with what every process of the cluster uses.

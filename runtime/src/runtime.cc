@@ -116,6 +116,18 @@ RuntimeInterface& Runtime() {
   return *r;
 }
 
+void AddLocalReference(const std::string& id) {
+  if (RuntimeInterface* r = runtime::g_current.load(std::memory_order_acquire)) {
+    r->AddLocalReference(id);
+  }
+}
+
+void RemoveLocalReference(const std::string& id) {
+  if (RuntimeInterface* r = runtime::g_current.load(std::memory_order_acquire)) {
+    r->RemoveLocalReference(id);
+  }
+}
+
 }  // namespace internal
 
 namespace {

@@ -17,13 +17,40 @@ namespace internal {
 std::string ToHex(const std::string& binary);
 }  // namespace internal
 
+namespace internal {
+/// Reference counting of ObjectRefs in this process: when the process that
+/// created an object (by Put or by submitting its task) drops its last ref,
+/// the store may evict the object under memory pressure.
+void AddLocalReference(const std::string& id);
+void RemoveLocalReference(const std::string& id);
+}  // namespace internal
+
 template <typename T>
 class ObjectRef {
  public:
   using value_type = T;
 
   ObjectRef() = default;
-  explicit ObjectRef(std::string id) : id_(std::move(id)) {}
+  explicit ObjectRef(std::string id) : id_(std::move(id)) { Acquire(); }
+  ObjectRef(const ObjectRef& other) : id_(other.id_) { Acquire(); }
+  ObjectRef(ObjectRef&& other) noexcept : id_(std::move(other.id_)) { other.id_.clear(); }
+  ObjectRef& operator=(const ObjectRef& other) {
+    if (this != &other) {
+      Release();
+      id_ = other.id_;
+      Acquire();
+    }
+    return *this;
+  }
+  ObjectRef& operator=(ObjectRef&& other) noexcept {
+    if (this != &other) {
+      Release();
+      id_ = std::move(other.id_);
+      other.id_.clear();
+    }
+    return *this;
+  }
+  ~ObjectRef() { Release(); }
 
   /// The object's binary id (20 bytes); Hex() for printing.
   const std::string& ID() const { return id_; }
@@ -34,9 +61,26 @@ class ObjectRef {
   /// Same as ray::Get(*this, timeout_ms).
   auto Get(int64_t timeout_ms = -1) const;
 
-  MSGPACK_DEFINE(id_);
+  // msgpack: a ref serializes as its id (nested refs inside objects, handles to tasks).
+  template <typename Packer>
+  void msgpack_pack(Packer& packer) const {
+    packer.pack_array(1);
+    packer.pack(id_);
+  }
+  void msgpack_unpack(const msgpack::object& o) {
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 1) throw msgpack::type_error();
+    Release();
+    o.via.array.ptr[0].convert(id_);
+    Acquire();
+  }
 
  private:
+  void Acquire() {
+    if (!id_.empty()) internal::AddLocalReference(id_);
+  }
+  void Release() {
+    if (!id_.empty()) internal::RemoveLocalReference(id_);
+  }
   std::string id_;
 };
 

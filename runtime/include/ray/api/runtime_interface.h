@@ -82,6 +82,9 @@ class RuntimeInterface {
   virtual std::vector<int> GetGpuIds() = 0;
   virtual ResourceIds GetResourceIds() = 0;
   virtual bool IsLocalMode() const = 0;
+  /// ObjectRef bookkeeping (see object_ref.h); no-ops by default.
+  virtual void AddLocalReference(const std::string& id) { (void)id; }
+  virtual void RemoveLocalReference(const std::string& id) { (void)id; }
 };
 
 /// The runtime of this process; throws RayException when Init has not run.

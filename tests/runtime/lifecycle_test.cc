@@ -1,0 +1,224 @@
+// Init / Shutdown, options, leftovers, and a driver attached to a raynode.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <ray/api.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "tests/runtime/test_functions.h"
+
+namespace {
+
+ray::RayConfig SmallConfig() {
+  ray::RayConfig config;
+  config.num_cpus = 2;
+  config.object_store_memory = int64_t{64} << 20;
+  config.temp_dir = "/tmp/ray-tests";
+  return config;
+}
+
+std::set<std::string> ShmSegments() {
+  std::set<std::string> names;
+  if (DIR* d = opendir("/dev/shm")) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind("ray_" + std::to_string(getpid()) + "_", 0) == 0) names.insert(n);
+    }
+    closedir(d);
+  }
+  return names;
+}
+
+std::set<int> ChildPids() {
+  std::set<int> pids;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string comm, state;
+    int p, ppid;
+    if (stat >> p >> comm >> state >> ppid && ppid == getpid() && state != "Z") pids.insert(pid);
+  }
+  closedir(d);
+  return pids;
+}
+
+std::string ExpectInitError(ray::RayConfig config) {
+  try {
+    ray::Init(config);
+  } catch (const ray::RayException& e) {
+    return e.what();
+  }
+  ray::Shutdown();
+  return "";
+}
+
+}  // namespace
+
+TEST(Lifecycle, InitAfterShutdownWorks) {
+  for (int round = 0; round < 3; ++round) {
+    auto config = SmallConfig();
+    ray::Init(config);
+    EXPECT_TRUE(ray::IsInitialized());
+    EXPECT_EQ(*ray::Get(ray::Task(Plus1).Remote(round)), round + 1);
+    ray::Shutdown();
+    EXPECT_FALSE(ray::IsInitialized());
+  }
+  ray::Shutdown();  // twice is fine
+}
+
+TEST(Lifecycle, ShutdownLeavesNoProcessOrSegment) {
+  auto config = SmallConfig();
+  ray::Init(config);
+  auto counter = ray::Actor(Counter::Create).Remote(0);
+  ray::Get(counter.Task(&Counter::Add).Remote(1));
+  ray::Get(ray::Task(Plus1).Remote(1));
+  EXPECT_FALSE(ChildPids().empty());
+  EXPECT_FALSE(ShmSegments().empty());
+  ray::Shutdown();
+  EXPECT_TRUE(ChildPids().empty());
+  EXPECT_TRUE(ShmSegments().empty());
+}
+
+TEST(Lifecycle, SecondInitIsAnErrorUnlessIgnored) {
+  auto config = SmallConfig();
+  ray::Init(config);
+  EXPECT_THROW(ray::Init(config), ray::RayException);
+  config.ignore_reinit_error = true;
+  EXPECT_NO_THROW(ray::Init(config));
+  ray::Shutdown();
+}
+
+TEST(Lifecycle, UnsupportedOptionsAreRejectedByName) {
+  auto config = SmallConfig();
+  config.include_webui = true;
+  EXPECT_NE(ExpectInitError(config).find("include_webui"), std::string::npos);
+  config = SmallConfig();
+  config.redis_password = "secret";
+  EXPECT_NE(ExpectInitError(config).find("redis_password"), std::string::npos);
+  config = SmallConfig();
+  config.raylet_socket_name = "/tmp/sock";
+  EXPECT_NE(ExpectInitError(config).find("raylet_socket_name"), std::string::npos);
+  config = SmallConfig();
+  config.load_code_from_local = true;
+  EXPECT_NE(ExpectInitError(config).find("load_code_from_local"), std::string::npos);
+  EXPECT_FALSE(ray::IsInitialized());
+}
+
+TEST(Lifecycle, BadOptionValuesAreRejected) {
+  auto config = SmallConfig();
+  config.num_cpus = 0;
+  EXPECT_NE(ExpectInitError(config).find("num_cpus"), std::string::npos);
+  config = SmallConfig();
+  config.logging_level = "loud";
+  EXPECT_NE(ExpectInitError(config).find("logging_level"), std::string::npos);
+  config = SmallConfig();
+  config.huge_pages = true;
+  EXPECT_NE(ExpectInitError(config).find("huge_pages"), std::string::npos);
+  config = SmallConfig();
+  config.huge_pages = true;
+  config.plasma_directory = "/tmp";
+  EXPECT_NE(ExpectInitError(config).find("hugetlbfs"), std::string::npos);
+  config = SmallConfig();
+  config.object_store_memory = int64_t{1} << 50;
+  EXPECT_NE(ExpectInitError(config).find("object store"), std::string::npos);
+  config = SmallConfig();
+  config.resources["CPU"] = 4;
+  EXPECT_NE(ExpectInitError(config).find("num_cpus"), std::string::npos);
+  config = SmallConfig();
+  config.address = "nohost";
+  EXPECT_NE(ExpectInitError(config).find("host:port"), std::string::npos);
+}
+
+TEST(Lifecycle, PlasmaDirectoryHoldsTheStore) {
+  char dir[] = "/tmp/ray-plasma-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto config = SmallConfig();
+  config.plasma_directory = dir;
+  ray::Init(config);
+  std::vector<char> big(size_t{1} << 20, 'p');
+  auto ref = ray::Put(big);
+  auto view = ray::GetView(ref);
+  EXPECT_TRUE(view.in_shared_memory());
+  EXPECT_EQ(*ray::Get(ray::Task(SumBytes).Remote(ref)), int64_t{1} << 20);
+  bool has_file = false;
+  if (DIR* d = opendir(dir)) {
+    while (dirent* e = readdir(d)) has_file |= std::string(e->d_name).rfind("ray_", 0) == 0;
+    closedir(d);
+  }
+  EXPECT_TRUE(has_file);
+  ray::Shutdown();
+  rmdir(dir);
+}
+
+TEST(Lifecycle, ObjectIdSeedMakesIdsRepeatable) {
+  std::string first, second;
+  for (std::string* out : {&first, &second}) {
+    auto config = SmallConfig();
+    config.object_id_seed = 42;
+    ray::Init(config);
+    *out = ray::Task(Plus1).Remote(1).ID() + ray::Put(5).ID();
+    ray::Shutdown();
+  }
+  EXPECT_EQ(first, second);
+  auto config = SmallConfig();
+  ray::Init(config);
+  EXPECT_NE(ray::Task(Plus1).Remote(1).ID() + ray::Put(5).ID(), first);
+  ray::Shutdown();
+}
+
+TEST(Lifecycle, WorkerOutputReachesTheDriverWithItsPid) {
+  auto config = SmallConfig();
+  config.log_to_driver = true;
+  ray::Init(config);
+  testing::internal::CaptureStdout();
+  int pid = *ray::Get(ray::Task(PrintLine).Remote(std::string("line from a worker")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ray::Shutdown();
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("(pid=" + std::to_string(pid) + ") line from a worker"), std::string::npos)
+      << out;
+}
+
+TEST(Lifecycle, DriverAttachesToARaynode) {
+  std::string raynode = std::string(RAY_BIN_DIR) + "/raynode";
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    execl(raynode.c_str(), raynode.c_str(), "--num-cpus=2", "--object-store-memory=67108864",
+          "--temp-dir=/tmp/ray-tests", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* f = fdopen(out[0], "r");
+  char line[512] = {0};
+  ASSERT_NE(fgets(line, sizeof(line), f), nullptr);
+  std::string text = line;  // "raynode listening on 127.0.0.1:PORT (session ...)"
+  auto start = text.find("127.0.0.1:");
+  ASSERT_NE(start, std::string::npos) << text;
+  std::string address = text.substr(start, text.find(' ', start) - start);
+  auto config = SmallConfig();
+  config.address = address;
+  ray::Init(config);
+  EXPECT_EQ(*ray::Get(ray::Task(Plus).Remote(20, 22), 20000), 42);
+  auto counter = ray::Actor(Counter::Create).Remote(1);
+  EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(2), 20000), 3);
+  std::vector<char> big(size_t{2} << 20, 1);
+  EXPECT_EQ(*ray::Get(ray::Task(SumBytes).Remote(ray::Put(big)), 20000), int64_t{2} << 20);
+  ray::Shutdown();
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  fclose(f);
+}
