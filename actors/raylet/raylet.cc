@@ -743,9 +743,18 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         auto a = st.actors.find(actor_id);
         if (a == st.actors.end() || a->second.state == ActorState::kDead) return;
         std::string worker_id = a->second.worker_id;
-        if (no_restart) MarkActorDead(self, actor_id, "it was killed by ray::Kill");
         auto w = st.workers.find(worker_id);
-        if (w != st.workers.end()) st.launcher->Signal(w->second.pid, SIGKILL);
+        if (w != st.workers.end()) {
+          // Its death is handled here, not when the process is found gone, so that
+          // calls submitted after Kill wait for the restarted instance.
+          w->second.exiting = true;
+          st.launcher->Signal(w->second.pid, SIGKILL);
+        }
+        if (no_restart) {
+          MarkActorDead(self, actor_id, "it was killed by ray::Kill");
+        } else {
+          OnActorWorkerLost(self, actor_id, "it was killed by ray::Kill(no_restart=false)");
+        }
       },
       [=](exited_atom, int32_t pid, int32_t status) {
         auto& st = self->state;

@@ -62,9 +62,19 @@ pid_t WorkerLauncher::Launch(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   // No inherited sockets or store fds: a worker holds only what it opens itself.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // Workers start with no blocked signals and default handlers, whatever this process uses.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   close(out[1]);
   close(err[1]);
   if (rc != 0) {

@@ -195,7 +195,17 @@ bool ClusterRuntime::Handshake(const proto::Hello& hello, const caf::actor& clie
              " (is the node on another host?)";
     return false;
   }
+  {
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    ready_ = true;
+  }
+  ready_cv_.notify_all();
   return true;
+}
+
+void ClusterRuntime::WaitReady() {
+  std::unique_lock<std::mutex> lock(ready_mu_);
+  ready_cv_.wait(lock, [this] { return ready_; });
 }
 
 void ClusterRuntime::Shutdown() {

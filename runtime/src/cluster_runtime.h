@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -88,6 +89,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
   bool EndTask();
   /// Writes a task's return value: inline when small, else into shared memory.
   proto::ObjectEntry StoreResult(const std::string& id, const internal::SerializedObject& value);
+  /// Blocks until the handshake with the node is complete (workers can receive
+  /// their first task while it is still finishing on another thread).
+  void WaitReady();
   /// Views an argument resolved by the raylet (inline or in shared memory).
   std::pair<const char*, size_t> ArgBytes(const proto::ObjectEntry& entry) const;
 
@@ -113,6 +117,10 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::string client_id_;
   std::string job_id_;
   bool is_worker_ = false;
+
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  bool ready_ = false;  // GUARDED_BY(ready_mu_)
 
   mutable std::mutex mu_;
   std::string current_task_;           // GUARDED_BY(mu_)

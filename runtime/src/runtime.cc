@@ -34,6 +34,8 @@ void InstallRuntime(std::unique_ptr<internal::RuntimeInterface> runtime) {
   g_runtime = std::move(runtime);
 }
 
+void SetCurrentRuntime(internal::RuntimeInterface* runtime) { g_current = runtime; }
+
 std::string ValidateConfig(const RayConfig& c) {
   if (!c.address.empty() && !c.redis_address.empty() && c.address != c.redis_address) {
     return "RayConfig::address and RayConfig::redis_address are both set and differ";

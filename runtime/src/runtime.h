@@ -12,6 +12,8 @@ namespace ray::runtime {
 
 /// Installs the runtime of this process (worker entry point); nullptr clears it.
 void InstallRuntime(std::unique_ptr<internal::RuntimeInterface> runtime);
+/// Makes `runtime` (owned elsewhere) the one the API calls reach.
+void SetCurrentRuntime(internal::RuntimeInterface* runtime);
 /// Checks `config` and returns the first problem found, or an empty string.
 std::string ValidateConfig(const RayConfig& config);
 

@@ -47,6 +47,7 @@ class Executor : public worker::TaskExecutor {
     reply.task_id = spec.task_id;
     reply.worker_id = worker_id_;
     std::string name = spec.name.empty() ? spec.function : spec.name;
+    runtime_->WaitReady();
     SetVisibleGpus(request);
     runtime_->BeginTask(request);
     std::vector<internal::SerializedObject> results;
@@ -162,7 +163,11 @@ int WorkerMain() {
   caf::actor worker;
   auto runtime = ClusterRuntime::StartWorker(
       address, worker_id,
-      [&](ClusterRuntime* rt) { return std::make_shared<Executor>(rt, worker_id); }, &worker,
+      [&](ClusterRuntime* rt) {
+        SetCurrentRuntime(rt);  // tasks may call the API as soon as they arrive
+        return std::make_shared<Executor>(rt, worker_id);
+      },
+      &worker,
       &error);
   if (!runtime) {
     std::cerr << "ray worker: " << error << std::endl;

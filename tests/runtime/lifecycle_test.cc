@@ -144,7 +144,7 @@ TEST(Lifecycle, PlasmaDirectoryHoldsTheStore) {
   auto config = SmallConfig();
   config.plasma_directory = dir;
   ray::Init(config);
-  std::vector<char> big(size_t{1} << 20, 'p');
+  std::vector<char> big(size_t{1} << 20, 1);
   auto ref = ray::Put(big);
   auto view = ray::GetView(ref);
   EXPECT_TRUE(view.in_shared_memory());
@@ -218,7 +218,14 @@ TEST(Lifecycle, DriverAttachesToARaynode) {
   ray::Shutdown();
   kill(pid, SIGTERM);
   int status = 0;
-  waitpid(pid, &status, 0);
+  for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (kill(pid, 0) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "raynode did not stop on SIGTERM";
+  }
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   fclose(f);
 }

@@ -1,5 +1,6 @@
 // raynode: the node daemon (GCS, raylet, object manager and worker pool).
 // Drivers on this host connect with RayConfig::address = "host:port".
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -64,8 +65,6 @@ bool ParseResources(const std::string& text, std::map<std::string, double>* out,
   }
   return *error = "unterminated object", false;
 }
-
-volatile sig_atomic_t g_stop = 0;
 
 }  // namespace
 
@@ -132,6 +131,12 @@ int main(int argc, char** argv) {
   options.default_worker = dir + "/ray_default_worker";
   options.worker_env["RAY_LOGGING_LEVEL"] = level;
 
+  // SIGINT/SIGTERM are taken synchronously below; block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   caf::actor_system_config config;
   config.load<caf::io::middleman>();
   config.set("middleman.enable-automatic-connections", true);
@@ -145,11 +150,8 @@ int main(int argc, char** argv) {
             << node->session_dir << ")" << std::endl;
   std::cout << "connect a driver with RayConfig::address = \"" << host << ":" << node->port
             << "\" or RAY_ADDRESS=" << host << ":" << node->port << std::endl;
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_stop = 1; };
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  while (!g_stop) pause();
+  int received = 0;
+  sigwait(&stop_signals, &received);
   ray::node::Stop(system, *node);
   return 0;
 }
