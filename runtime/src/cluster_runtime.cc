@@ -112,6 +112,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   uint16_t port = 0;
   if (address.empty()) {
     node::NodeOptions options;
+    if (!config.node_ip_address.empty()) options.host = config.node_ip_address;
     if (!config.temp_dir.empty()) options.temp_dir = config.temp_dir;
     options.num_cpus = config.num_cpus.value_or(0);
     options.num_gpus = config.num_gpus.value_or(0);
@@ -127,7 +128,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     options.worker_env["RAY_LOGGING_FORMAT"] = config.logging_format;
     rt->node_ = node::Start(*rt->system_, options, error);
     if (!rt->node_) return nullptr;
-    host = "127.0.0.1";
+    host = options.host;
     port = rt->node_->port;
   } else if (!SplitAddress(address, &host, &port)) {
     *error = "invalid address '" + address + "': expected host:port";

@@ -138,6 +138,16 @@ TEST(Lifecycle, BadOptionValuesAreRejected) {
   EXPECT_NE(ExpectInitError(config).find("host:port"), std::string::npos);
 }
 
+TEST(Lifecycle, NodeIpAddressIsWhereTheNodeListens) {
+  auto config = SmallConfig();
+  config.node_ip_address = "127.0.0.2";  // still loopback, but not the default
+  ray::Init(config);
+  EXPECT_EQ(*ray::Get(ray::Task(Plus1).Remote(1), 20000), 2);
+  ray::Shutdown();
+  config.node_ip_address = "203.0.113.1";  // TEST-NET: not an address of this machine
+  EXPECT_NE(ExpectInitError(config).find("203.0.113.1"), std::string::npos);
+}
+
 TEST(Lifecycle, PlasmaDirectoryHoldsTheStore) {
   char dir[] = "/tmp/ray-plasma-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);

@@ -44,6 +44,8 @@ struct RayConfig {
   std::string logging_format = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s";
   /// False: the runtime logs nothing of its own to stderr (the user configures logging).
   bool configure_logging = true;
+  /// Address the embedded node listens on (default 127.0.0.1).
+  std::string node_ip_address;
   /// Shared libraries (files or directories of .so) holding the RAY_REMOTE functions.
   /// When set, workers run the generic ray_default_worker and dlopen these instead of
   /// re-running the driver's executable.
@@ -51,7 +53,6 @@ struct RayConfig {
 
   // -- seed options not supported yet: Init rejects a non-default value, naming it --
   std::optional<int64_t> redis_max_memory;
-  std::string node_ip_address;
   std::optional<bool> redirect_worker_output;
   std::optional<bool> redirect_output;
   std::optional<int> num_redis_shards;
