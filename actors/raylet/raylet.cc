@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <deque>
+#include <sstream>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -556,7 +557,11 @@ void Schedule(Self self) {
     if (!st.pool.Feasible(task.spec.resources)) {
       if (!task.warned_infeasible) {
         std::string req;
-        for (const auto& [n, v] : task.spec.resources) req += " " + n + "=" + std::to_string(v);
+        for (const auto& [n, v] : task.spec.resources) {
+          std::ostringstream amount;
+          amount << v;
+          req += " " + n + "=" + amount.str();
+        }
         RAY_LOG(Warning) << "task " << DisplayName(task.spec)
                         << " requests" << req
                         << ", more than this node has; it waits until such resources exist"

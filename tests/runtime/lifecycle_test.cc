@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include "storage/lineage/lineage_log.h"
+#include "storage/meta/meta_store.h"
 #include "tests/runtime/test_functions.h"
 
 namespace {
@@ -146,6 +148,49 @@ TEST(Lifecycle, NodeIpAddressIsWhereTheNodeListens) {
   ray::Shutdown();
   config.node_ip_address = "203.0.113.1";  // TEST-NET: not an address of this machine
   EXPECT_NE(ExpectInitError(config).find("203.0.113.1"), std::string::npos);
+}
+
+TEST(Lifecycle, TasksAreInTheLineageLogBeforeTheyRun) {
+  char dir[] = "/tmp/ray-lineage-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto config = SmallConfig();
+  config.temp_dir = dir;
+  ray::Init(config);
+  auto first = ray::Task(Plus1).Remote(1);
+  auto second = ray::Task(Plus1).Remote(first);
+  auto slow = ray::Task(SleepMs).Remote(5000);  // logged although it has not finished
+  EXPECT_EQ(*ray::Get(second), 3);
+  std::string first_id = first.ID(), second_id = second.ID(), slow_id = slow.ID();
+  ray::Shutdown();
+  std::string error;
+  auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
+  ASSERT_TRUE(store) << error;
+  ray::storage::LineageLog log(store.get());
+  auto producer = log.GetProducer(second_id);
+  ASSERT_TRUE(producer.has_value());
+  EXPECT_EQ(producer->function, "Plus1");
+  ASSERT_EQ(producer->args.size(), 1u);
+  EXPECT_TRUE(producer->args[0].is_ref);
+  EXPECT_EQ(producer->args[0].object_id, first_id);
+  EXPECT_TRUE(log.GetProducer(first_id).has_value());
+  auto slow_record = log.GetProducer(slow_id);
+  ASSERT_TRUE(slow_record.has_value());
+  EXPECT_EQ(slow_record->function, "SleepMs");
+  store.reset();
+  std::system(("rm -rf " + std::string(dir)).c_str());
+}
+
+TEST(Lifecycle, InfeasibleRequestLogsAClearWarning) {
+  auto config = SmallConfig();
+  ray::Init(config);
+  testing::internal::CaptureStderr();
+  auto ref = ray::Task(Return1).SetNumCpus(64).Remote();
+  auto waited = ray::Wait(std::vector<ray::ObjectRef<int>>{ref}, 1, 300);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(waited.ready.empty());
+  EXPECT_NE(err.find("Return1"), std::string::npos) << err;
+  EXPECT_NE(err.find("CPU=64"), std::string::npos) << err;
+  ray::Shutdown();
 }
 
 TEST(Lifecycle, PlasmaDirectoryHoldsTheStore) {
