@@ -28,6 +28,7 @@ using actor_upd = caf::atom_constant<caf::atom("actor_upd")>;// -> GCS: ActorInf
 using job = caf::atom_constant<caf::atom("job")>;            // -> GCS: new job id
 using shutdown = caf::atom_constant<caf::atom("shutdown")>;  // -> raylet/worker: stop
 using exit_now = caf::atom_constant<caf::atom("exit_now")>;  // raylet -> worker
+using steal = caf::atom_constant<caf::atom("steal")>;        // raylet -> worker: give back queued tasks
 
 }  // namespace ray::atoms
 

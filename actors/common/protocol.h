@@ -100,7 +100,8 @@ struct ExecReply {
   bool user_error = false;           // the task threw
   bool exiting = false;              // max_calls reached: the worker exits now
   bool exit_actor = false;           // ray::ExitActor was called
-  MSGPACK_DEFINE(task_id, worker_id, results, user_error, exiting, exit_actor);
+  std::vector<std::string> returned; // exiting: queued tasks it will not run
+  MSGPACK_DEFINE(task_id, worker_id, results, user_error, exiting, exit_actor, returned);
 };
 
 struct Hello {

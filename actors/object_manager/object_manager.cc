@@ -1,5 +1,7 @@
 #include "actors/object_manager/object_manager.h"
 
+#include <chrono>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,6 +16,10 @@ namespace ray::object_manager {
 namespace {
 
 using timeout_atom = caf::atom_constant<caf::atom("om_tmo")>;
+using create_timeout_atom = caf::atom_constant<caf::atom("om_ctmo")>;
+
+/// How long a create waits for space (releases, unpins) before it fails.
+constexpr auto kCreateWait = std::chrono::milliseconds(1000);
 
 struct StoredObject {
   proto::ObjectEntry entry;
@@ -25,13 +31,23 @@ struct StoredObject {
 struct Waiter {
   std::vector<std::string> ids;
   size_t needed = 0;  // objects that must be ready
+  size_t ready = 0;   // ready so far (each id counted once per occurrence)
   bool is_get = true;
   std::string client_id;
   caf::response_promise promise;
 };
 
+struct PendingCreate {
+  uint64_t seq;
+  std::string id;
+  uint64_t size;
+  caf::response_promise promise;
+};
+
 struct State {
   std::shared_ptr<storage::ShmStore> store;
+  std::deque<PendingCreate> pending_creates;  // waiting for space, in arrival order
+  uint64_t next_create = 1;
   std::unordered_map<std::string, StoredObject> objects;
   std::unordered_map<std::string, int64_t> unsealed;  // id -> offset being written
   std::unordered_set<std::string> evicted;
@@ -111,16 +127,26 @@ void Notify(State& st, const std::string& id) {
   for (uint64_t wid : ws) {
     auto w = st.waiters.find(wid);
     if (w == st.waiters.end()) continue;
-    if (CountReady(st, w->second.ids) >= w->second.needed) {
+    if (++w->second.ready >= w->second.needed) {
       Answer(st, w->second, false);
       st.waiters.erase(w);
     }
   }
 }
 
-/// Frees least recently used, unpinned shm objects until `size` bytes can be allocated.
+/// Frees least recently used released, unpinned shm objects until `size`
+/// bytes can be allocated. Released objects are reclaimed before fresh memory
+/// is used: their pages are already mapped, and first-touching fresh pages is
+/// the slowest part of a large Put (about 4 s per GiB on the VMs measured).
 int64_t AllocateEvicting(State& st, uint64_t size) {
-  int64_t offset = st.store->Allocate(size);
+  uint64_t reclaimable = 0;
+  for (const auto& [id, obj] : st.objects) {
+    if (obj.entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) && obj.pins == 0 &&
+        obj.released) {
+      reclaimable += obj.entry.size;
+    }
+  }
+  int64_t offset = reclaimable >= size ? -1 : st.store->Allocate(size);
   while (offset < 0) {
     StoredObject* victim = nullptr;
     std::string victim_id;
@@ -142,6 +168,30 @@ int64_t AllocateEvicting(State& st, uint64_t size) {
     offset = st.store->Allocate(size);
   }
   return offset;
+}
+
+/// Allocates room for `id`; false when there is none even after eviction.
+bool TryCreate(State& st, const std::string& id, uint64_t size, proto::CreateReply* reply) {
+  auto old = st.unsealed.find(id);
+  if (old != st.unsealed.end()) {  // an earlier attempt died while writing
+    st.store->Free(old->second);
+    st.unsealed.erase(old);
+  }
+  reply->offset = AllocateEvicting(st, size);
+  if (reply->offset < 0) return false;
+  st.unsealed[id] = reply->offset;
+  return true;
+}
+
+/// Serves waiting creates, oldest first, while they fit.
+void RetryCreates(State& st) {
+  while (!st.pending_creates.empty()) {
+    auto& p = st.pending_creates.front();
+    proto::CreateReply reply;
+    if (!TryCreate(st, p.id, p.size, &reply)) return;
+    p.promise.deliver(proto::Encode(reply));
+    st.pending_creates.pop_front();
+  }
 }
 
 caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
@@ -171,7 +221,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
         st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock, released};
         Notify(st, id);
       },
-      [=](atoms::create, const std::string& id, uint64_t size) -> std::string {
+      [=](atoms::create, const std::string& id, uint64_t size) -> caf::result<std::string> {
         auto& st = self->state;
         proto::CreateReply reply;
         if (size > st.store->capacity()) {
@@ -181,28 +231,37 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
                         " bytes); raise RayConfig::object_store_memory";
           return proto::Encode(reply);
         }
-        auto old = st.unsealed.find(id);
-        if (old != st.unsealed.end()) {  // an earlier attempt died while writing
-          st.store->Free(old->second);
-          st.unsealed.erase(old);
+        if (st.pending_creates.empty() && TryCreate(st, id, size, &reply)) {
+          return proto::Encode(reply);
         }
-        reply.offset = AllocateEvicting(st, size);
-        if (reply.offset < 0) {
-          reply.error = "object store full: cannot fit " + std::to_string(size) +
+        // Wait for releases and unpins that may be on their way.
+        uint64_t seq = st.next_create++;
+        st.pending_creates.push_back({seq, id, size, self->make_response_promise()});
+        self->delayed_send(self, kCreateWait, create_timeout_atom::value, seq);
+        return caf::delegated<std::string>();
+      },
+      [=](create_timeout_atom, uint64_t seq) {
+        auto& st = self->state;
+        for (auto it = st.pending_creates.begin(); it != st.pending_creates.end(); ++it) {
+          if (it->seq != seq) continue;
+          proto::CreateReply reply;
+          reply.error = "object store full: cannot fit " + std::to_string(it->size) +
                         " bytes; " + std::to_string(st.store->free_bytes()) + " of " +
                         std::to_string(st.store->capacity()) +
                         " bytes free and every other object is still referenced or pinned";
-        } else {
-          st.unsealed[id] = reply.offset;
+          it->promise.deliver(proto::Encode(reply));
+          st.pending_creates.erase(it);
+          break;
         }
-        return proto::Encode(reply);
+        RetryCreates(st);
       },
       [=](atoms::get, const std::string& bytes) -> caf::result<std::string> {
         auto req = proto::Decode<proto::GetRequest>(bytes);
         auto& st = self->state;
-        Waiter w{std::move(req.ids), 0, true, std::move(req.client_id), {}};
+        Waiter w{std::move(req.ids), 0, 0, true, std::move(req.client_id), {}};
         w.needed = w.ids.size();
-        if (CountReady(st, w.ids) >= w.needed) {
+        w.ready = CountReady(st, w.ids);
+        if (w.ready >= w.needed) {
           proto::GetReply reply;
           for (const auto& id : w.ids) reply.entries.push_back(EntryFor(st, id, w.client_id));
           return proto::Encode(reply);
@@ -224,8 +283,9 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
       [=](atoms::wait, const std::string& bytes) -> caf::result<std::string> {
         auto req = proto::Decode<proto::WaitRequest>(bytes);
         auto& st = self->state;
-        Waiter w{std::move(req.ids), static_cast<size_t>(req.num_objects), false, {}, {}};
-        if (CountReady(st, w.ids) >= w.needed || req.timeout_ms == 0) {
+        Waiter w{std::move(req.ids), static_cast<size_t>(req.num_objects), 0, false, {}, {}};
+        w.ready = CountReady(st, w.ids);
+        if (w.ready >= w.needed || req.timeout_ms == 0) {
           std::string bits;
           for (const auto& id : w.ids) bits.push_back(IsReady(st, id) ? '1' : '0');
           return bits;
@@ -254,6 +314,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
         auto it = st.objects.find(id);
         if (it != st.objects.end()) {
           it->second.released = true;
+          RetryCreates(st);
         } else if (!st.evicted.count(id)) {
           st.released_early.insert(id);
         }
@@ -261,6 +322,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
       [=](atoms::unpin, const std::string& client, const std::string& encoded_ids) {
         auto list = proto::Decode<std::vector<std::string>>(encoded_ids);
         for (const auto& id : list) Unpin(self->state, client, id, 1);
+        RetryCreates(self->state);
       },
       [=](atoms::gone, const std::string& client) {
         auto& st = self->state;
@@ -268,6 +330,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
         if (c == st.pins_by_client.end()) return;
         auto pins = c->second;
         for (const auto& [id, count] : pins) Unpin(st, client, id, count);
+        RetryCreates(st);
       },
       [=](atoms::stats) -> std::string {
         auto& st = self->state;

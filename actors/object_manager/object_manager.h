@@ -5,7 +5,8 @@
 //
 // Messages (payloads are msgpack structs from actors/common/protocol.h):
 //   (put, ObjectEntry)                -> ()         store a sealed object
-//   (create, id, size)                -> CreateReply allocate shm for a large object
+//   (create, id, size)                -> CreateReply allocate shm for a large object; waits
+//                                                   up to 1 s for space (releases, unpins)
 //   (get, GetRequest)                 -> GetReply   when all ready, or timed out
 //   (wait, WaitRequest)               -> string of '0'/'1' per id
 //   (release, id)                     -> ()         the owner dropped its last ObjectRef

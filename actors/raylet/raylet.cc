@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <deque>
 #include <sstream>
 #include <memory>
@@ -33,7 +34,8 @@ struct Worker {
   bool idle = false;
   bool dead = false;
   bool exiting = false;    // max_calls reached or ExitActor
-  std::string task_id;     // normal task running
+  std::deque<std::string> assigned;  // normal tasks sent, in order; the first one runs
+  ResourceRequest lease;             // resource shape of the tasks it holds
   std::string actor_id;    // dedicated actor worker
   bool blocked = false;
   ResourceAllocation allocation;
@@ -153,6 +155,8 @@ void PublishActor(Self self, const std::string& actor_id) {
 }
 
 void Schedule(Self self);
+void PipelineToBusyWorkers(Self self);
+void WarnIfInfeasible(Self self, const proto::TaskSpec& spec, bool* warned);
 
 // -- workers ------------------------------------------------------------------
 
@@ -198,8 +202,11 @@ void Dispatch(Self self, Task& task, Worker& w, ResourceAllocation allocation) {
   proto::ExecRequest req{task.spec, task.resolved, allocation};
   w.idle = false;
   if (task.spec.Kind() == proto::TaskKind::kNormal) {
-    w.task_id = task.spec.task_id;
-    w.allocation = std::move(allocation);
+    if (w.assigned.empty()) {
+      w.allocation = std::move(allocation);
+      w.lease = task.spec.resources;
+    }
+    w.assigned.push_back(task.spec.task_id);
   }
   task.worker_id = w.id;
   self->send(w.handle, atoms::exec::value, proto::Encode(req));
@@ -323,6 +330,7 @@ void ResolveDependencies(Self self, const std::string& task_id) {
     }
     switch (task.spec.Kind()) {
       case proto::TaskKind::kNormal:
+        WarnIfInfeasible(self, task.spec, &task.warned_infeasible);
         st.ready.push_back(task_id);
         Schedule(self);
         break;
@@ -376,14 +384,29 @@ void Submit(Self self, proto::TaskSpec spec) {
   ResolveDependencies(self, task_id);
 }
 
+/// Puts tasks a worker gave back (unstarted) at the front of the queue, in order.
+void Requeue(Self self, Worker& w, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    auto pos = std::find(w.assigned.begin(), w.assigned.end(), *it);
+    if (pos == w.assigned.end()) continue;
+    w.assigned.erase(pos);
+    if (st.tasks.count(*it)) st.ready.push_front(*it);
+  }
+}
+
 void FinishNormalTask(Self self, Worker& w, const proto::ExecReply& reply) {
   auto& st = self->state;
   auto t = st.tasks.find(reply.task_id);
-  st.pool.Release(w.allocation);
-  w.allocation.clear();
-  w.lent_cpu.clear();
+  auto pos = std::find(w.assigned.begin(), w.assigned.end(), reply.task_id);
+  if (pos != w.assigned.end()) w.assigned.erase(pos);
+  Requeue(self, w, reply.returned);
   w.blocked = false;
-  w.task_id.clear();
+  w.lent_cpu.clear();
+  if (w.assigned.empty() || reply.exiting) {
+    st.pool.Release(w.allocation);
+    w.allocation.clear();
+  }
   if (t != st.tasks.end()) {
     Task& task = t->second;
     if (reply.user_error && task.spec.retry_exceptions && task.attempts < task.spec.max_retries) {
@@ -398,7 +421,8 @@ void FinishNormalTask(Self self, Worker& w, const proto::ExecReply& reply) {
   }
   if (reply.exiting) {
     w.exiting = true;
-  } else {
+    self->send(w.handle, atoms::exit_now::value);
+  } else if (w.assigned.empty()) {
     w.idle = true;
   }
 }
@@ -455,8 +479,13 @@ void HandleWorkerDeath(Self self, const std::string& worker_id, const std::strin
   self->send(st.om, atoms::gone::value, worker_id);
   st.pool.Release(w.allocation);
   w.allocation.clear();
-  if (!w.task_id.empty()) {
-    auto t = st.tasks.find(w.task_id);
+  // Only the first assigned task was running; the others go back to the queue as they are.
+  if (w.assigned.size() > 1) {
+    Requeue(self, w, std::vector<std::string>(w.assigned.begin() + 1, w.assigned.end()));
+  }
+  if (!w.assigned.empty()) {
+    auto t = st.tasks.find(w.assigned.front());
+    w.assigned.clear();
     if (t != st.tasks.end()) {
       Task& task = t->second;
       if (task.attempts < task.spec.max_retries && !st.shutting_down) {
@@ -504,39 +533,96 @@ std::string ExitReason(int status) {
 
 // -- scheduling ---------------------------------------------------------------
 
+void WarnIfInfeasible(Self self, const proto::TaskSpec& spec, bool* warned) {
+  if (*warned || self->state.pool.Feasible(spec.resources)) return;
+  *warned = true;
+  std::string req;
+  for (const auto& [n, v] : spec.resources) {
+    std::ostringstream amount;
+    amount << v;
+    req += " " + n + "=" + amount.str();
+  }
+  RAY_LOG(Warning) << (spec.Kind() == proto::TaskKind::kActorCreation ? "actor " : "task ")
+                   << DisplayName(spec) << " requests" << req
+                   << ", more than this node has; it waits until such resources exist";
+}
+
+constexpr size_t kPipelineDepth = 4;
+
+/// With a backlog and no worker idle or starting, queues more tasks of the same
+/// resource shape on busy workers (they run in order on the worker's lease), so
+/// the round trip to the worker does not limit throughput. Running tasks never
+/// exceed the resources: only the first task of a worker runs.
+void PipelineToBusyWorkers(Self self) {
+  auto& st = self->state;
+  std::vector<Worker*> busy;
+  for (auto& [wid, w] : st.workers) {
+    if (w.dead || !w.handle) {
+      if (!w.dead) return;  // a worker is starting: let it take the backlog
+      continue;
+    }
+    if (w.actor_id.empty() && !w.exiting && !w.blocked && !w.assigned.empty() &&
+        w.assigned.size() < kPipelineDepth) {
+      busy.push_back(&w);
+    }
+  }
+  if (busy.empty() || st.ready.size() < 2 * busy.size()) return;
+  size_t scanned = 0;
+  bool placed = true;
+  while (placed && !st.ready.empty() && scanned < 256) {
+    placed = false;
+    for (Worker* w : busy) {
+      if (st.ready.empty() || w->assigned.size() >= kPipelineDepth) continue;
+      std::string task_id = st.ready.front();
+      auto t = st.tasks.find(task_id);
+      ++scanned;
+      if (t == st.tasks.end()) {
+        st.ready.pop_front();
+        placed = true;
+        continue;
+      }
+      if (t->second.spec.job_id != w->job_id || t->second.spec.resources != w->lease) continue;
+      st.ready.pop_front();
+      Dispatch(self, t->second, *w, w->allocation);
+      placed = true;
+    }
+  }
+}
+
+/// Dispatches what can run now and starts the workers that runnable work lacks.
+/// Cost is proportional to the work dispatched plus the workers that may still
+/// be started, not to the length of the queue.
 void Schedule(Self self) {
   auto& st = self->state;
   if (st.shutting_down) return;
-  std::map<std::string, int> wanted;  // job -> workers needed
+  std::map<std::string, std::vector<Worker*>> idle;  // job -> idle task workers
+  size_t idle_count = 0;
+  for (auto& [wid, w] : st.workers) {
+    if (w.idle && !w.dead && w.handle && w.actor_id.empty()) {
+      idle[w.job_id].push_back(&w);
+      ++idle_count;
+    }
+  }
+  std::map<std::string, int> wanted;  // job -> workers to start
   // Actors waiting for a worker and their resources.
   for (auto& [actor_id, a] : st.actors) {
     if (!a.needs_worker) continue;
-    if (!st.pool.Feasible(a.creation.resources)) {
-      if (!a.warned_infeasible) {
-        RAY_LOG(Warning) << "actor " << DisplayName(a.creation)
-                        << " requests resources no node has; it waits until they exist"
-                       ;
-        a.warned_infeasible = true;
-      }
-      continue;
-    }
-    Worker* idle = nullptr;
-    for (auto& [wid, w] : st.workers) {
-      if (w.idle && !w.dead && w.job_id == a.creation.job_id) {
-        idle = &w;
-        break;
-      }
-    }
-    if (!idle) {
+    WarnIfInfeasible(self, a.creation, &a.warned_infeasible);
+    if (a.warned_infeasible && !st.pool.Feasible(a.creation.resources)) continue;
+    auto& list = idle[a.creation.job_id];
+    if (list.empty()) {
       ++wanted[a.creation.job_id];
       continue;
     }
     auto alloc = st.pool.Acquire(a.creation.resources);
     if (!alloc) continue;
+    Worker* w = list.back();
+    list.pop_back();
+    --idle_count;
     a.allocation = *alloc;
     a.needs_worker = false;
-    a.worker_id = idle->id;
-    idle->actor_id = actor_id;
+    a.worker_id = w->id;
+    w->actor_id = actor_id;
     auto t = st.tasks.find(a.creation.task_id);
     if (t == st.tasks.end()) {
       // A restart: run the constructor again with the original arguments.
@@ -544,60 +630,33 @@ void Schedule(Self self) {
       t = st.tasks.find(a.creation.task_id);
       t->second.deps_ready = true;
     }
-    Dispatch(self, t->second, *idle, a.allocation);
+    Dispatch(self, t->second, *w, a.allocation);
   }
   // Normal tasks, first come first served, skipping those that do not fit now.
-  std::deque<std::string> still_waiting;
-  while (!st.ready.empty()) {
-    std::string task_id = std::move(st.ready.front());
-    st.ready.pop_front();
-    auto t = st.tasks.find(task_id);
-    if (t == st.tasks.end()) continue;
-    Task& task = t->second;
-    if (!st.pool.Feasible(task.spec.resources)) {
-      if (!task.warned_infeasible) {
-        std::string req;
-        for (const auto& [n, v] : task.spec.resources) {
-          std::ostringstream amount;
-          amount << v;
-          req += " " + n + "=" + amount.str();
-        }
-        RAY_LOG(Warning) << "task " << DisplayName(task.spec)
-                        << " requests" << req
-                        << ", more than this node has; it waits until such resources exist"
-                       ;
-        task.warned_infeasible = true;
+  if (idle_count > 0 && !st.ready.empty()) {
+    std::deque<std::string> still_waiting;
+    while (!st.ready.empty() && idle_count > 0) {
+      std::string task_id = std::move(st.ready.front());
+      st.ready.pop_front();
+      auto t = st.tasks.find(task_id);
+      if (t == st.tasks.end()) continue;
+      Task& task = t->second;
+      auto& list = idle[task.spec.job_id];
+      std::optional<ResourceAllocation> alloc;
+      if (list.empty() || !(alloc = st.pool.Acquire(task.spec.resources))) {
+        still_waiting.push_back(std::move(task_id));
+        continue;
       }
-      still_waiting.push_back(task_id);
-      continue;
+      Worker* w = list.back();
+      list.pop_back();
+      --idle_count;
+      Dispatch(self, task, *w, std::move(*alloc));
     }
-    Worker* idle = nullptr;
-    for (auto& [wid, w] : st.workers) {
-      if (w.idle && !w.dead && w.actor_id.empty() && w.job_id == task.spec.job_id) {
-        idle = &w;
-        break;
-      }
-    }
-    if (!idle) {
-      still_waiting.push_back(task_id);
-      continue;
-    }
-    auto alloc = st.pool.Acquire(task.spec.resources);
-    if (!alloc) {
-      still_waiting.push_back(task_id);
-      continue;
-    }
-    Dispatch(self, task, *idle, std::move(*alloc));
-  }
-  st.ready = std::move(still_waiting);
-  // How many more workers the runnable tasks need: count those that would fit now.
-  {
-    ResourcePool probe = st.pool;
-    for (const auto& task_id : st.ready) {
-      auto& task = st.tasks[task_id];
-      if (probe.Acquire(task.spec.resources)) ++wanted[task.spec.job_id];
+    for (auto it = still_waiting.rbegin(); it != still_waiting.rend(); ++it) {
+      st.ready.push_front(std::move(*it));
     }
   }
+  PipelineToBusyWorkers(self);
   if (st.startup_failures >= st.options.max_worker_startup_failures) {
     // Workers cannot start: fail what waits for them instead of hanging.
     for (const auto& task_id : st.ready) {
@@ -618,18 +677,28 @@ void Schedule(Self self) {
   for (auto& [wid, w] : st.workers) {
     if (!w.dead && w.actor_id.empty() && !w.blocked) ++pool_workers;
   }
-  int waiting_actors = 0;
-  for (auto& [aid, a] : st.actors) waiting_actors += a.needs_worker ? 1 : 0;
+  int budget = cap - pool_workers;
+  for (auto& [job, n] : wanted) budget += n;  // actors bring their own worker
+  if (budget > 0 && !st.ready.empty()) {
+    // Count the queued tasks that would run now if they had a worker; stop at the budget.
+    // Bounded scan: the queue can be long while all CPUs are busy.
+    ResourcePool probe = st.pool;
+    int counted = 0, scanned = 0;
+    for (const auto& task_id : st.ready) {
+      if (counted >= budget || ++scanned > 64) break;
+      auto t = st.tasks.find(task_id);
+      if (t != st.tasks.end() && probe.Acquire(t->second.spec.resources)) {
+        ++wanted[t->second.spec.job_id];
+        ++counted;
+      }
+    }
+  }
   for (const auto& [job_id, n] : wanted) {
-    int starting = 0;
+    int job_starting = 0;
     for (auto& [wid, w] : st.workers) {
-      if (!w.dead && !w.handle && w.job_id == job_id) ++starting;
+      if (!w.dead && !w.handle && w.job_id == job_id) ++job_starting;
     }
-    for (int i = starting; i < n; ++i) {
-      if (pool_workers >= cap + waiting_actors) break;
-      StartWorker(self, job_id);
-      ++pool_workers;
-    }
+    for (int i = job_starting; i < n && budget > 0; ++i, --budget) StartWorker(self, job_id);
   }
 }
 
@@ -716,16 +785,37 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::submit, const std::string& bytes) {
         Submit(self, proto::Decode<proto::TaskSpec>(bytes));
       },
+      [=](atoms::release, const std::string& id) {
+        // After any earlier submit of the same client pinned it (see ClusterRuntime).
+        self->send(self->state.om, atoms::release::value, id);
+      },
+      [=](atoms::create, const std::string& id, uint64_t size) {
+        // Through here so that it follows the client's earlier releases, whose
+        // memory it can then reuse.
+        return self->delegate(self->state.om, atoms::create::value, id, size);
+      },
       [=](atoms::done, const std::string& bytes) {
         HandleDone(self, proto::Decode<proto::ExecReply>(bytes));
       },
       [=](atoms::blocked, const std::string& worker_id) {
         auto& st = self->state;
         auto w = st.workers.find(worker_id);
-        if (w == st.workers.end() || w->second.blocked || w->second.task_id.empty()) return;
+        if (w == st.workers.end() || w->second.blocked || w->second.assigned.empty()) return;
         w->second.blocked = true;
         w->second.lent_cpu = Extract(&w->second.allocation, "CPU");
         st.pool.Release(w->second.lent_cpu);
+        if (w->second.assigned.size() > 1) {
+          // Tasks queued behind the blocked one may be what it waits for: take them back.
+          std::string id = worker_id;
+          self->request(w->second.handle, caf::infinite, atoms::steal::value)
+              .then([=](const std::string& bytes) {
+                auto& st = self->state;
+                auto w = st.workers.find(id);
+                if (w == st.workers.end() || w->second.dead) return;
+                Requeue(self, w->second, proto::Decode<std::vector<std::string>>(bytes));
+                Schedule(self);
+              });
+        }
         Schedule(self);
       },
       [=](atoms::unblocked, const std::string& worker_id) {

@@ -7,6 +7,9 @@
 //   (submit, TaskSpec)            -> ()   task, actor creation or actor method call
 //   (done, ExecReply)             -> ()   from a worker
 //   (blocked|unblocked, worker)   -> ()   a worker waits in Get: lend its CPU out
+//   (release, object id)          -> ()   forwarded to the object manager, in order
+//                                         after the client's earlier submits
+//   (create, id, size)            -> delegated to the object manager, after earlier releases
 //   (kill, actor id, no_restart)  -> ()
 //   (stats)                       -> string
 //   (shutdown)                    -> ()   kills every worker, then quits

@@ -1,9 +1,16 @@
-// The worker actor: runs in each worker process, on its own thread (it blocks
-// while user code runs), executing the raylet's ExecRequests one at a time.
+// The worker actor of a worker process, and the thread that runs its tasks.
+//
+// The actor never blocks: it queues the raylet's ExecRequests for an executor
+// thread, which runs them one at a time (user code may block, e.g. in Get)
+// and reports each with (done, ExecReply) to the raylet. Queuing lets the
+// raylet pipeline several tasks to one worker; `steal` gives back the queued
+// tasks that have not started (the raylet does so when the running task blocks
+// in Get, so a task never waits behind the task it waits for).
 //
 // Messages:
-//   (exec, ExecRequest)  from the raylet; answered with (done, ExecReply) to the raylet
-//   (exit_now)           quit; the process exits
+//   (exec, ExecRequest)  from the raylet; queued
+//   (steal)              -> string: encoded ids of queued tasks removed from the queue
+//   (exit_now)           quit after the running task; the process exits
 // The worker quits when its raylet's connection drops.
 #ifndef RAY_ACTORS_WORKER_WORKER_H_
 #define RAY_ACTORS_WORKER_WORKER_H_
@@ -23,7 +30,7 @@ class TaskExecutor {
   virtual proto::ExecReply Execute(const proto::ExecRequest& request) = 0;
 };
 
-/// Spawns the (detached) worker actor serving `raylet`.
+/// Spawns the worker actor serving `raylet` and its executor thread.
 caf::actor Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
                  caf::actor raylet);
 

@@ -136,6 +136,11 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::mutex refs_mu_;
   std::unordered_map<std::string, int> ref_counts_;  // GUARDED_BY(refs_mu_)
   std::unordered_set<std::string> owned_;            // GUARDED_BY(refs_mu_)
+  /// Small objects this process put or already read, kept while it holds refs
+  /// to them: objects are immutable, so a repeated Get needs no round trip.
+  std::unordered_map<std::string, std::shared_ptr<internal::ObjectBuffer>>
+      local_objects_;  // GUARDED_BY(refs_mu_)
+  void CacheLocally(const std::string& id, std::shared_ptr<internal::ObjectBuffer> buffer);
   void MarkOwned(const std::vector<std::string>& ids);
 };
 

@@ -111,7 +111,7 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::stats::value));
   ExpectIntact(caf::make_message(caf::atom("address"), std::string("127.0.0.1"), uint16_t{6379}));
   ExpectIntact(caf::make_message(caf::atom("exited"), int32_t{123}, int32_t{9}));
-  ExpectIntact(caf::make_message(caf::atom("raylet"), local_actor_));
+  ExpectIntact(caf::make_message(atoms::steal::value));
   // object manager
   ExpectIntact(caf::make_message(atoms::put::value, payload));
   ExpectIntact(caf::make_message(atoms::create::value, id, uint64_t{1} << 33));
@@ -121,6 +121,7 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::release::value, id));
   ExpectIntact(caf::make_message(atoms::gone::value, id));
   ExpectIntact(caf::make_message(caf::atom("om_tmo"), uint64_t{77}));
+  ExpectIntact(caf::make_message(caf::atom("om_ctmo"), uint64_t{78}));
   // gcs
   ExpectIntact(caf::make_message(atoms::lineage::value, payload));
   ExpectIntact(caf::make_message(atoms::reserve::value, std::string("name"), id));

@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
   caf::actor_system_config config;
   config.load<caf::io::middleman>();
   config.set("middleman.enable-automatic-connections", true);
+  const char* policy = std::getenv("RAY_CAF_POLICY");  // see ConfigureActorSystem
+  config.set("scheduler.policy", caf::atom_from_string(policy ? policy : "sharing"));
   caf::actor_system system{config};
   auto node = ray::node::Start(system, options, &error);
   if (!node) {

@@ -1,0 +1,555 @@
+// ray_microbenchmark: the workloads of Ray's `ray microbenchmark`, same names
+// and shapes (read from Ray's ray_perf.py), on this runtime; plus cold start,
+// idle memory, 1 GiB in-node Get, raw TCP stream and memcpy bandwidth.
+//
+//   ray_microbenchmark [--num-cpus N] [--filter SUBSTR] [--trials K]
+//                      [--trial-seconds S] [--json FILE] [--no-extras] [--only-extras]
+//
+// Each figure is printed as "name: median (min .. max) unit" over K trials.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <ray/api.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// -- remote functions and actors (ray_perf.py's shapes) ------------------------
+
+int SmallValue() { return 0; }
+
+int SmallValueBatch(int n) {
+  std::vector<ray::ObjectRef<int>> refs;
+  refs.reserve(n);
+  for (int i = 0; i < n; ++i) refs.push_back(ray::Task(SmallValue).Remote());
+  ray::Get(refs);
+  return 0;
+}
+
+int DoPutSmall() {
+  for (int i = 0; i < 100; ++i) ray::Put(0);
+  return 0;
+}
+
+int DoPut() {
+  std::vector<uint8_t> data(size_t{10} << 20 << 3, 0);  // 80 MiB, as 10M int64 zeros
+  for (int i = 0; i < 10; ++i) ray::Put(data);
+  return 0;
+}
+
+std::vector<ray::ObjectRef<int>> CreateObjectContainingRefs() {
+  std::vector<ray::ObjectRef<int>> refs;
+  refs.reserve(10000);
+  for (int i = 0; i < 10000; ++i) refs.push_back(ray::Put(i));
+  return refs;
+}
+
+class PerfActor {
+ public:
+  static PerfActor* Create() { return new PerfActor(); }
+  int Small() { return 0; }
+  int SmallArg(int x) { return x; }
+  int SmallBatch(int n) { return SmallValueBatch(n); }
+};
+
+class PerfClient {
+ public:
+  explicit PerfClient(std::vector<ray::ActorHandle<PerfActor>> actors) : actors_(std::move(actors)) {}
+  static PerfClient* Create(std::vector<ray::ActorHandle<PerfActor>> actors) {
+    return new PerfClient(std::move(actors));
+  }
+  int Batch(int n) {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < n; ++i) {
+      for (auto& a : actors_) refs.push_back(a.Task(&PerfActor::Small).Remote());
+    }
+    ray::Get(refs);
+    return 0;
+  }
+  int BatchArg(int n) {
+    auto x = ray::Put(0);
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < n; ++i) {
+      for (auto& a : actors_) refs.push_back(a.Task(&PerfActor::SmallArg).Remote(x));
+    }
+    ray::Get(refs);
+    return 0;
+  }
+
+ private:
+  std::vector<ray::ActorHandle<PerfActor>> actors_;
+};
+
+int Work(std::vector<ray::ActorHandle<PerfActor>> actors, int n) {
+  std::vector<ray::ObjectRef<int>> refs;
+  refs.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    refs.push_back(actors[i % actors.size()].Task(&PerfActor::Small).Remote());
+  }
+  ray::Get(refs);
+  return 0;
+}
+
+RAY_REMOTE(SmallValue, SmallValueBatch, DoPutSmall, DoPut, CreateObjectContainingRefs, Work,
+           PerfActor::Create, &PerfActor::Small, &PerfActor::SmallArg, &PerfActor::SmallBatch,
+           PerfClient::Create, &PerfClient::Batch, &PerfClient::BatchArg);
+
+// -- harness ---------------------------------------------------------------------
+
+struct Options {
+  int num_cpus = static_cast<int>(std::thread::hardware_concurrency());
+  std::string filter;
+  int trials = 5;
+  double trial_seconds = 1.0;
+  std::string json;
+  bool extras = true;
+  bool workloads = true;
+};
+
+struct Figure {
+  std::string name;
+  std::string unit;
+  std::vector<double> values;
+  double median() const {
+    auto v = values;
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+  }
+  double min() const { return values.empty() ? 0 : *std::min_element(values.begin(), values.end()); }
+  double max() const { return values.empty() ? 0 : *std::max_element(values.begin(), values.end()); }
+};
+
+std::vector<Figure> g_figures;
+
+void Report(const Figure& f) {
+  std::printf("%-48s %14.2f  (min %.2f, max %.2f) %s\n", f.name.c_str(), f.median(), f.min(),
+              f.max(), f.unit.c_str());
+  std::fflush(stdout);
+  g_figures.push_back(f);
+}
+
+bool Selected(const Options& o, const std::string& name) {
+  return o.filter.empty() || name.find(o.filter) != std::string::npos;
+}
+
+/// Runs `fn` repeatedly for trial_seconds per trial after a warm-up; each call
+/// counts as `multiplier` operations.
+void TimeIt(const Options& o, const std::string& name, const std::function<void()>& fn,
+            double multiplier = 1, const std::string& unit = "per second") {
+  if (!o.workloads || !Selected(o, name)) return;
+  auto warm_end = Clock::now() + std::chrono::milliseconds(300);
+  do fn();
+  while (Clock::now() < warm_end);
+  Figure f{name, unit, {}};
+  for (int t = 0; t < o.trials; ++t) {
+    int64_t count = 0;
+    auto start = Clock::now();
+    auto now = start;
+    do {
+      fn();
+      ++count;
+      now = Clock::now();
+    } while (Seconds(start, now) < o.trial_seconds);
+    f.values.push_back(count * multiplier / Seconds(start, now));
+  }
+  Report(f);
+}
+
+// -- Ray's workloads ---------------------------------------------------------------
+
+void RunWorkloads(const Options& o) {
+  const int n_cpu = std::max(1, o.num_cpus / 2);  // ray_perf: cpu_count() // 2
+  {
+    auto value = ray::Put(0);
+    TimeIt(o, "single client get calls", [&] { ray::Get(value); });
+  }
+  TimeIt(o, "single client put calls", [&] { ray::Put(0); });
+  TimeIt(o, "multi client put calls", [&] {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < 10; ++i) refs.push_back(ray::Task(DoPutSmall).Remote());
+    ray::Get(refs);
+  }, 1000);
+  {
+    std::vector<uint8_t> arr(size_t{100} << 20 << 3, 0);  // 800 MiB, as 100M int64 zeros
+    TimeIt(o, "single client put gigabytes", [&] { ray::Put(arr); }, 8 * 0.1 * 1.048576,
+           "GB per second");
+  }
+  TimeIt(o, "multi client put gigabytes", [&] {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < 10; ++i) refs.push_back(ray::Task(DoPut).Remote());
+    ray::Get(refs);
+  }, 10 * 8 * 10 / 1024.0 * 1.073741824, "GB per second");
+  {
+    auto containing = ray::Task(CreateObjectContainingRefs).Remote();
+    ray::Get(containing);
+    TimeIt(o, "single client get object containing 10k refs", [&] { ray::Get(containing); });
+  }
+  TimeIt(o, "single client wait 1k refs", [&] {
+    std::vector<ray::ObjectRef<int>> not_ready;
+    for (int i = 0; i < 1000; ++i) not_ready.push_back(ray::Task(SmallValue).Remote());
+    for (int i = 0; i < 1000; ++i) not_ready = ray::Wait(not_ready, 1).unready;
+  });
+  TimeIt(o, "single client tasks and get batch", [&] {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < 1000; ++i) refs.push_back(ray::Task(SmallValue).Remote());
+    ray::Get(refs);
+  });
+  TimeIt(o, "single client tasks sync", [&] { ray::Get(ray::Task(SmallValue).Remote()); });
+  TimeIt(o, "single client tasks async", [&] {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < 1000; ++i) refs.push_back(ray::Task(SmallValue).Remote());
+    ray::Get(refs);
+  }, 1000);
+  if (Selected(o, "multi client tasks async")) {
+    const int n = 10000, m = 4;
+    std::vector<ray::ActorHandle<PerfActor>> actors;
+    for (int i = 0; i < m; ++i) actors.push_back(ray::Actor(PerfActor::Create).Remote());
+    TimeIt(o, "multi client tasks async", [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      for (auto& a : actors) refs.push_back(a.Task(&PerfActor::SmallBatch).Remote(n));
+      ray::Get(refs);
+    }, n * m);
+    for (auto& a : actors) a.Kill();
+  }
+  {
+    auto a = ray::Actor(PerfActor::Create).Remote();
+    ray::Get(a.Task(&PerfActor::Small).Remote());
+    TimeIt(o, "1:1 actor calls sync", [&] { ray::Get(a.Task(&PerfActor::Small).Remote()); });
+    TimeIt(o, "1:1 actor calls async", [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      for (int i = 0; i < 1000; ++i) refs.push_back(a.Task(&PerfActor::Small).Remote());
+      ray::Get(refs);
+    }, 1000);
+    // Actors here run one call at a time (no max_concurrency yet): the same
+    // workload as Ray's, executed serially.
+    TimeIt(o, "1:1 actor calls concurrent", [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      for (int i = 0; i < 1000; ++i) refs.push_back(a.Task(&PerfActor::Small).Remote());
+      ray::Get(refs);
+    }, 1000);
+    a.Kill();
+  }
+  if (Selected(o, "1:n actor calls async")) {
+    const int n = 5000;
+    std::vector<ray::ActorHandle<PerfActor>> actors;
+    for (int i = 0; i < n_cpu; ++i) actors.push_back(ray::Actor(PerfActor::Create).Remote());
+    auto client = ray::Actor(PerfClient::Create).Remote(actors);
+    TimeIt(o, "1:n actor calls async", [&] { ray::Get(client.Task(&PerfClient::Batch).Remote(n)); },
+           n * actors.size());
+    client.Kill();
+    for (auto& a : actors) a.Kill();
+  }
+  if (Selected(o, "n:n actor calls async")) {
+    const int n = 5000, m = 4;
+    std::vector<ray::ActorHandle<PerfActor>> actors;
+    for (int i = 0; i < n_cpu; ++i) actors.push_back(ray::Actor(PerfActor::Create).Remote());
+    TimeIt(o, "n:n actor calls async", [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      for (int i = 0; i < m; ++i) refs.push_back(ray::Task(Work).Remote(actors, n));
+      ray::Get(refs);
+    }, m * n);
+    for (auto& a : actors) a.Kill();
+  }
+  if (Selected(o, "n:n actor calls with arg async")) {
+    const int n = 1000;
+    std::vector<ray::ActorHandle<PerfClient>> clients;
+    std::vector<ray::ActorHandle<PerfActor>> actors;
+    for (int i = 0; i < n_cpu; ++i) {
+      actors.push_back(ray::Actor(PerfActor::Create).Remote());
+      clients.push_back(ray::Actor(PerfClient::Create).Remote(
+          std::vector<ray::ActorHandle<PerfActor>>{actors.back()}));
+    }
+    TimeIt(o, "n:n actor calls with arg async", [&] {
+      std::vector<ray::ObjectRef<int>> refs;
+      for (auto& c : clients) refs.push_back(c.Task(&PerfClient::BatchArg).Remote(n));
+      ray::Get(refs);
+    }, n * clients.size());
+    for (auto& c : clients) c.Kill();
+    for (auto& a : actors) a.Kill();
+  }
+}
+
+// -- extras -------------------------------------------------------------------------
+
+std::string SelfExe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, n) : "";
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+/// Child mode: from process start (parent's clock) to the first task result.
+int ColdStartChild() {
+  ray::RayConfig config;
+  ray::Init(config);
+  ray::Get(ray::Task(SmallValue).Remote());
+  int64_t done = NowNs();
+  std::printf("%lld\n", static_cast<long long>(done));
+  std::fflush(stdout);
+  ray::Shutdown();
+  return 0;
+}
+
+double RunColdStartOnce() {
+  int out[2];
+  if (pipe(out) != 0) return -1;
+  int64_t start = NowNs();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    setenv("RAY_BENCH_COLD_START", "1", 1);
+    std::string exe = SelfExe();
+    execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) text.append(buf, n);
+  close(out[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  return (std::stoll(text) - start) / 1e6;
+}
+
+int64_t RssKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
+/// Children of every thread of `parent` (workers are spawned from CAF's threads).
+std::vector<pid_t> Children(pid_t parent) {
+  std::vector<pid_t> out;
+  std::string dir = "/proc/" + std::to_string(parent) + "/task";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream f(dir + "/" + e->d_name + "/children");
+      pid_t p;
+      while (f >> p) out.push_back(p);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+double ClusterRssMiB() {
+  int64_t kib = RssKiB(getpid());
+  for (pid_t c : Children(getpid())) kib += RssKiB(c);
+  return kib / 1024.0;
+}
+
+double TcpStreamGBps(size_t bytes) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  listen(listener, 1);
+  std::thread sender([&] {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    std::vector<char> chunk(size_t{4} << 20, 'x');
+    size_t sent = 0;
+    while (sent < bytes) {
+      ssize_t n = send(s, chunk.data(), std::min(chunk.size(), bytes - sent), 0);
+      if (n <= 0) break;
+      sent += n;
+    }
+    close(s);
+  });
+  int c = accept(listener, nullptr, nullptr);
+  std::vector<char> buf(size_t{4} << 20);
+  auto start = Clock::now();
+  size_t got = 0;
+  ssize_t n;
+  while ((n = recv(c, buf.data(), buf.size(), 0)) > 0) got += n;
+  double s = Seconds(start, Clock::now());
+  sender.join();
+  close(c);
+  close(listener);
+  return got / s / 1e9;
+}
+
+void RunExtras(const Options& o) {
+  if (Selected(o, "memcpy bandwidth")) {
+    size_t n = size_t{1} << 30;
+    std::vector<char> a(n, 1), b(n, 2);
+    Figure f{"memcpy bandwidth (1 GiB, warm pages)", "GB per second", {}};
+    for (int t = 0; t < o.trials; ++t) {
+      auto start = Clock::now();
+      std::memcpy(b.data(), a.data(), n);
+      f.values.push_back(n / Seconds(start, Clock::now()) / 1e9);
+    }
+    Report(f);
+  }
+  if (Selected(o, "raw TCP stream")) {
+    Figure f{"raw TCP stream 1 GiB over loopback", "GB per second", {}};
+    for (int t = 0; t < o.trials; ++t) f.values.push_back(TcpStreamGBps(size_t{1} << 30));
+    Report(f);
+  }
+  if (Selected(o, "Get of 1 GiB")) {
+    std::vector<uint8_t> data(size_t{1} << 30, 7);
+    auto ref = ray::Put(data);
+    Figure view{"in-node Get of 1 GiB with BufferView", "ms", {}};
+    Figure copy{"in-node Get of 1 GiB without view (copy)", "ms", {}};
+    for (int t = 0; t < o.trials; ++t) {
+      auto start = Clock::now();
+      ray::BufferView v = ray::GetView(ref);
+      view.values.push_back(Seconds(start, Clock::now()) * 1e3);
+      if (v.size() != data.size()) std::abort();
+    }
+    for (int t = 0; t < std::min(o.trials, 3); ++t) {
+      auto start = Clock::now();
+      auto value = ray::Get(ref);
+      copy.values.push_back(Seconds(start, Clock::now()) * 1e3);
+    }
+    Report(view);
+    Report(copy);
+  }
+}
+
+/// Child mode: an embedded cluster whose pool holds num_cpus idle workers (Ray
+/// prestarts as many), idle for 2 s; prints the RSS of the driver+node process
+/// and all its workers, in MiB.
+int IdleMemoryChild(int num_cpus) {
+  ray::RayConfig config;
+  config.num_cpus = num_cpus;
+  config.log_to_driver = false;
+  ray::Init(config);
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < 4 * num_cpus; ++i) refs.push_back(ray::Task(SmallValue).Remote());
+  ray::Get(refs);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::printf("%.2f %zu\n", ClusterRssMiB(), Children(getpid()).size());
+  std::fflush(stdout);
+  ray::Shutdown();
+  return 0;
+}
+
+std::string RunChild(const char* mode, const std::string& value) {
+  int out[2];
+  if (pipe(out) != 0) return "";
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    setenv(mode, value.c_str(), 1);
+    std::string exe = SelfExe();
+    execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) text.append(buf, n);
+  close(out[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  return text;
+}
+
+void RunIdleMemory(const Options& o) {
+  if (!Selected(o, "idle cluster RSS")) return;
+  std::istringstream in(RunChild("RAY_BENCH_IDLE", std::to_string(o.num_cpus)));
+  double mib = 0;
+  size_t workers = 0;
+  in >> mib >> workers;
+  Report(Figure{"idle cluster RSS (driver+node and " + std::to_string(workers) + " idle workers)",
+                "MiB", {mib}});
+}
+
+void WriteJson(const std::string& path, int num_cpus) {
+  std::ofstream out(path);
+  out << "{\n  \"num_cpus\": " << num_cpus << ",\n  \"figures\": {\n";
+  for (size_t i = 0; i < g_figures.size(); ++i) {
+    const auto& f = g_figures[i];
+    out << "    \"" << f.name << "\": {\"median\": " << f.median() << ", \"min\": " << f.min()
+        << ", \"max\": " << f.max() << ", \"unit\": \"" << f.unit << "\"}"
+        << (i + 1 < g_figures.size() ? "," : "") << "\n";
+  }
+  out << "  }\n}\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (std::getenv("RAY_BENCH_COLD_START")) return ColdStartChild();
+  if (const char* idle = std::getenv("RAY_BENCH_IDLE")) return IdleMemoryChild(std::atoi(idle));
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value" << std::endl;
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--num-cpus") o.num_cpus = std::stoi(next());
+    else if (a == "--filter") o.filter = next();
+    else if (a == "--trials") o.trials = std::stoi(next());
+    else if (a == "--trial-seconds") o.trial_seconds = std::stod(next());
+    else if (a == "--json") o.json = next();
+    else if (a == "--no-extras") o.extras = false;
+    else if (a == "--only-extras") o.workloads = false;
+    else {
+      std::cerr << "usage: ray_microbenchmark [--num-cpus N] [--filter SUBSTR] [--trials K]"
+                   " [--trial-seconds S] [--json FILE] [--no-extras] [--only-extras]"
+                << std::endl;
+      return 2;
+    }
+  }
+  std::printf("ray-caf microbenchmark: %d CPUs given to the cluster, %u cores on the machine\n",
+              o.num_cpus, std::thread::hardware_concurrency());
+  if (o.extras && Selected(o, "cold start")) {
+    Figure f{"cold start: process start to first task result", "ms", {}};
+    for (int t = 0; t < o.trials; ++t) f.values.push_back(RunColdStartOnce());
+    Report(f);
+  }
+  if (o.extras) RunIdleMemory(o);
+  ray::RayConfig config;
+  config.num_cpus = o.num_cpus;
+  config.object_store_memory = int64_t{4} << 30;
+  config.log_to_driver = false;
+  ray::Init(config);
+  RunWorkloads(o);
+  if (o.extras) RunExtras(o);
+  ray::Shutdown();
+  if (!o.json.empty()) WriteJson(o.json, o.num_cpus);
+  return 0;
+}
