@@ -87,7 +87,6 @@ struct State {
   std::unordered_map<std::string, ActorRecord> actors;
   std::unordered_map<std::string, Job> jobs;
   std::vector<proto::TaskSpec> lineage_batch;
-  int starting_workers = 0;
   int startup_failures = 0;
   bool shutting_down = false;
   uint64_t tasks_done = 0;
@@ -194,7 +193,6 @@ void StartWorker(Self self, const std::string& job_id) {
   w.job_id = job_id;
   st.worker_by_pid[pid] = worker_id;
   st.workers.emplace(worker_id, std::move(w));
-  ++st.starting_workers;
 }
 
 void Dispatch(Self self, Task& task, Worker& w, ResourceAllocation allocation) {
@@ -475,7 +473,6 @@ void HandleWorkerDeath(Self self, const std::string& worker_id, const std::strin
   if (wit == st.workers.end() || wit->second.dead) return;
   Worker& w = wit->second;
   w.dead = true;
-  if (!w.handle) --st.starting_workers;
   self->send(st.om, atoms::gone::value, worker_id);
   st.pool.Release(w.allocation);
   w.allocation.clear();
@@ -774,7 +771,6 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         Worker& w = wit->second;
         w.handle = client;
         w.idle = true;
-        --st.starting_workers;
         st.startup_failures = 0;
         self->monitor(client);
         info.job_id = w.job_id;
