@@ -429,9 +429,14 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
         out.push_back(std::move(buffer));
         break;
       }
-      case proto::ObjectKind::kShm:
+      case proto::ObjectKind::kShm: {
+        {
+          std::lock_guard<std::mutex> lock(refs_mu_);
+          if (ref_counts_.count(e.id)) known_ready_.insert(e.id);
+        }
         out.push_back(std::make_shared<ShmBuffer>(store_, e.id, store_->shm->At(e.offset), e.size));
         break;
+      }
       case proto::ObjectKind::kError:
         if (!error) error = &e;
         break;
@@ -443,31 +448,53 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
 
 std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int num_objects,
                                        int64_t timeout_ms) {
-  std::set<std::string> unique(ids.begin(), ids.end());
+  std::unordered_set<std::string> unique(ids.begin(), ids.end());
   if (unique.size() != ids.size()) throw RayException("Wait: the object refs must be unique");
   if (num_objects < 0 || static_cast<size_t>(num_objects) > ids.size()) {
     throw RayException("Wait: num_objects (" + std::to_string(num_objects) +
                        ") must be between 0 and the number of refs (" +
                        std::to_string(ids.size()) + ")");
   }
-  proto::WaitRequest request{ids, num_objects, timeout_ms};
-  std::string bits;
-  std::string failure;
-  {
-    caf::scoped_actor self{*system_, true};
-    self->request(store_->om, caf::infinite, atoms::wait::value, proto::Encode(request))
-        .receive([&](std::string& reply) { bits = std::move(reply); },
-                 [&](caf::error& e) { failure = system_->render(e); });
-  }
-  if (!failure.empty()) throw RayException("Wait failed, object store unreachable: " + failure);
+  // Objects never become unready: what this process already saw ready needs no
+  // round trip, and only the others are asked about.
   std::vector<bool> ready(ids.size(), false);
-  // Report exactly num_objects ready (the seed's rule) when more became ready.
-  int taken = 0;
-  for (size_t i = 0; i < ids.size() && i < bits.size(); ++i) {
-    if (bits[i] == '1' && taken < num_objects) {
-      ready[i] = true;
-      ++taken;
+  std::vector<std::string> unknown;
+  std::vector<size_t> unknown_at;
+  int known = 0;
+  {
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (known_ready_.count(ids[i]) || local_objects_.count(ids[i])) {
+        ready[i] = true;
+        ++known;
+      } else {
+        unknown.push_back(ids[i]);
+        unknown_at.push_back(i);
+      }
     }
+  }
+  if (known < num_objects) {
+    proto::WaitRequest request{unknown, num_objects - known, timeout_ms};
+    std::string bits;
+    std::string failure;
+    {
+      caf::scoped_actor self{*system_, true};
+      self->request(store_->om, caf::infinite, atoms::wait::value, proto::Encode(request))
+          .receive([&](std::string& reply) { bits = std::move(reply); },
+                   [&](caf::error& e) { failure = system_->render(e); });
+    }
+    if (!failure.empty()) throw RayException("Wait failed, object store unreachable: " + failure);
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    for (size_t j = 0; j < unknown.size() && j < bits.size(); ++j) {
+      if (bits[j] != '1') continue;
+      ready[unknown_at[j]] = true;
+      if (ref_counts_.count(unknown[j])) known_ready_.insert(unknown[j]);
+    }
+  }
+  // Report exactly num_objects ready (the seed's rule) when more are ready.
+  int taken = 0;
+  for (size_t i = 0; i < ready.size(); ++i) {
+    if (ready[i] && taken++ >= num_objects) ready[i] = false;
   }
   return ready;
 }
@@ -541,6 +568,7 @@ void ClusterRuntime::RemoveLocalReference(const std::string& id) {
     if (it == ref_counts_.end() || --it->second > 0) return;
     ref_counts_.erase(it);
     local_objects_.erase(id);
+    known_ready_.erase(id);
     if (owned_.erase(id) == 0) return;  // borrowed refs do not decide
   }
   // Through the raylet, not straight to the store: a task submitted with this

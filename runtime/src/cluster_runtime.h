@@ -141,6 +141,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::unordered_map<std::string, std::shared_ptr<internal::ObjectBuffer>>
       local_objects_;  // GUARDED_BY(refs_mu_)
   void CacheLocally(const std::string& id, std::shared_ptr<internal::ObjectBuffer> buffer);
+  /// Ids this process saw ready (and still holds refs to): Wait skips them.
+  std::unordered_set<std::string> known_ready_;  // GUARDED_BY(refs_mu_)
   void MarkOwned(const std::vector<std::string>& ids);
 };
 

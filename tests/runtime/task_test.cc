@@ -102,6 +102,21 @@ TEST_F(TaskTest, WaitLeavesABlockedTaskUnready) {
   EXPECT_EQ(result.unready[0], slow);
 }
 
+TEST_F(TaskTest, WaitCombinesKnownReadyAndPendingObjects) {
+  auto known = ray::Put(1);                     // this process already has it
+  auto pending = ray::Task(SleepMs).Remote(400);
+  std::vector<ray::ObjectRef<int>> refs{pending, known};
+  auto early = ray::Wait(refs, 2, 50);
+  ASSERT_EQ(early.ready.size(), 1u);
+  EXPECT_EQ(early.ready[0], known);
+  auto both = ray::Wait(refs, 2, 10000);
+  EXPECT_EQ(both.ready.size(), 2u);
+  EXPECT_EQ(both.ready[0], pending);  // input order
+  auto one = ray::Wait(refs, 1, 0);   // more are ready than asked: exactly one reported
+  EXPECT_EQ(one.ready.size(), 1u);
+  EXPECT_EQ(one.unready.size(), 1u);
+}
+
 TEST_F(TaskTest, WaitRejectsDuplicateRefs) {
   auto a = ray::Put(1);
   std::vector<ray::ObjectRef<int>> refs{a, a};
