@@ -315,28 +315,12 @@ int ColdStartChild() {
   return 0;
 }
 
+std::string RunChild(const char* mode, const std::string& value);
+
+/// Milliseconds from just before fork() to the child's first task result.
 double RunColdStartOnce() {
-  int out[2];
-  if (pipe(out) != 0) return -1;
   int64_t start = NowNs();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    setenv("RAY_BENCH_COLD_START", "1", 1);
-    std::string exe = SelfExe();
-    execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  std::string text;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) text.append(buf, n);
-  close(out[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  return (std::stoll(text) - start) / 1e6;
+  return (std::stoll(RunChild("RAY_BENCH_COLD_START", "1")) - start) / 1e6;
 }
 
 int64_t RssKiB(pid_t pid) {

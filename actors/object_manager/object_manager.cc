@@ -195,6 +195,22 @@ void RetryCreates(State& st) {
   }
 }
 
+/// Registers a Get/Wait that cannot be answered yet; it is answered when its
+/// objects arrive (Notify) or at the timeout (timeout_ms < 0: never).
+caf::result<std::string> Park(Self self, Waiter w, int64_t timeout_ms) {
+  auto& st = self->state;
+  w.promise = self->make_response_promise();
+  uint64_t wid = st.next_waiter++;
+  for (const auto& id : w.ids) {
+    if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
+  }
+  st.waiters.emplace(wid, std::move(w));
+  if (timeout_ms > 0) {
+    self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, wid);
+  }
+  return caf::delegated<std::string>();
+}
+
 caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
   self->state.store = std::move(store);
   return {
@@ -269,18 +285,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
           return proto::Encode(reply);
         }
         if (req.timeout_ms == 0) return proto::Encode(proto::GetReply{true, {}});
-        w.promise = self->make_response_promise();
-        auto promise = w.promise;
-        uint64_t wid = st.next_waiter++;
-        for (const auto& id : w.ids) {
-          if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
-        }
-        st.waiters.emplace(wid, std::move(w));
-        if (req.timeout_ms > 0) {
-          self->delayed_send(self, std::chrono::milliseconds(req.timeout_ms), timeout_atom::value,
-                             wid);
-        }
-        return caf::delegated<std::string>();
+        return Park(self, std::move(w), req.timeout_ms);
       },
       [=](atoms::wait, const std::string& bytes) -> caf::result<std::string> {
         auto req = proto::Decode<proto::WaitRequest>(bytes);
@@ -292,17 +297,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
           for (const auto& id : w.ids) bits.push_back(IsReady(st, id) ? '1' : '0');
           return bits;
         }
-        w.promise = self->make_response_promise();
-        uint64_t wid = st.next_waiter++;
-        for (const auto& id : w.ids) {
-          if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
-        }
-        st.waiters.emplace(wid, std::move(w));
-        if (req.timeout_ms > 0) {
-          self->delayed_send(self, std::chrono::milliseconds(req.timeout_ms), timeout_atom::value,
-                             wid);
-        }
-        return caf::delegated<std::string>();
+        return Park(self, std::move(w), req.timeout_ms);
       },
       [=](timeout_atom, uint64_t wid) {
         auto& st = self->state;

@@ -5,7 +5,6 @@
 
 #include <caf/io/all.hpp>
 
-#include <set>
 #include <thread>
 
 #include "actors/common/atoms.h"
@@ -13,22 +12,13 @@
 #include "actors/common/logging.h"
 #include "actors/worker/worker.h"
 #include "ray/api.h"
+#include "runtime/src/buffers.h"
 #include "runtime/src/errors.h"
 
 namespace ray::runtime {
 namespace {
 
 constexpr auto kConnectTimeout = std::chrono::seconds(30);
-
-class InlineBuffer : public internal::ObjectBuffer {
- public:
-  explicit InlineBuffer(std::string bytes) : bytes_(std::move(bytes)) {}
-  const char* data() const override { return bytes_.data(); }
-  size_t size() const override { return bytes_.size(); }
-
- private:
-  std::string bytes_;
-};
 
 /// Bytes read in place from the shared-memory store; unpins the object when destroyed.
 class ShmBuffer : public internal::ObjectBuffer {

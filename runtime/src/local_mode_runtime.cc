@@ -4,22 +4,10 @@
 
 #include "actors/common/ids.h"
 #include "ray/api.h"
+#include "runtime/src/buffers.h"
 #include "runtime/src/errors.h"
 
 namespace ray::runtime {
-namespace {
-
-class OwnedBuffer : public internal::ObjectBuffer {
- public:
-  explicit OwnedBuffer(std::string bytes) : bytes_(std::move(bytes)) {}
-  const char* data() const override { return bytes_.data(); }
-  size_t size() const override { return bytes_.size(); }
-
- private:
-  std::string bytes_;
-};
-
-}  // namespace
 
 LocalModeRuntime::LocalModeRuntime(std::string root_id) : root_id_(std::move(root_id)) {}
 
@@ -164,7 +152,7 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> LocalModeRuntime::Get(
       throw RayTimeoutException("local mode: object " + ids::Hex(id) + " does not exist");
     }
     if (it->second.is_error) ThrowError(proto::Decode<proto::ErrorInfo>(it->second.bytes));
-    out.push_back(std::make_shared<OwnedBuffer>(it->second.bytes));
+    out.push_back(std::make_shared<InlineBuffer>(it->second.bytes));
   }
   (void)timeout_ms;  // everything already ran: nothing to wait for
   return out;
