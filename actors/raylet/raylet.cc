@@ -70,6 +70,7 @@ struct Job {
   std::string executable;
   std::vector<std::string> code_search_path;
   caf::actor driver;
+  bool finished = false;  // its driver disconnected: nothing of it runs again
 };
 
 struct State {
@@ -162,7 +163,7 @@ void WarnIfInfeasible(Self self, const proto::TaskSpec& spec, bool* warned);
 void StartWorker(Self self, const std::string& job_id) {
   auto& st = self->state;
   auto job = st.jobs.find(job_id);
-  if (job == st.jobs.end() || st.port == 0) return;
+  if (job == st.jobs.end() || job->second.finished || st.port == 0) return;
   std::string worker_id = ids::Random(16);
   std::vector<std::string> argv;
   std::map<std::string, std::string> env = st.options.worker_env;
@@ -271,6 +272,11 @@ void OnActorWorkerLost(Self self, const std::string& actor_id, const std::string
   a.allocation.clear();
   a.worker_id.clear();
   if (a.state == ActorState::kDead || st.shutting_down) return;
+  auto job = st.jobs.find(a.creation.job_id);
+  if (job != st.jobs.end() && job->second.finished) {
+    MarkActorDead(self, actor_id, "its driver exited");
+    return;
+  }
   int max = a.creation.max_restarts;
   if (max < 0 || a.restarts < max) {
     ++a.restarts;
@@ -724,8 +730,18 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
     for (auto it = st.jobs.begin(); it != st.jobs.end(); ++it) {
       if (it->second.driver && it->second.driver.address() == msg.source) {
         // The driver is gone: its workers and actors go with it.
+        it->second.finished = true;
+        std::string job_id = it->first;
+        for (auto& [aid, a] : st.actors) {
+          if (a.creation.job_id == job_id && a.state != ActorState::kDead) {
+            MarkActorDead(self, aid, "its driver exited");
+          }
+        }
+        for (auto t = st.tasks.begin(); t != st.tasks.end();) {
+          t = t->second.spec.job_id == job_id ? st.tasks.erase(t) : std::next(t);
+        }
         for (auto& [wid, w] : st.workers) {
-          if (w.job_id == it->first && !w.dead) st.launcher->Signal(w.pid, SIGKILL);
+          if (w.job_id == job_id && !w.dead) st.launcher->Signal(w.pid, SIGKILL);
         }
         return;
       }

@@ -53,6 +53,22 @@ std::set<int> ChildPids() {
   return pids;
 }
 
+/// Children of every thread of `pid` (a node spawns workers from its CAF threads).
+std::set<int> ThreadChildren(pid_t pid) {
+  std::set<int> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream f(dir + "/" + e->d_name + "/children");
+      int child;
+      while (f >> child) out.insert(child);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
 std::string ExpectInitError(ray::RayConfig config) {
   try {
     ray::Init(config);
@@ -266,11 +282,18 @@ TEST(Lifecycle, DriverAttachesToARaynode) {
   config.address = address;
   ray::Init(config);
   EXPECT_EQ(*ray::Get(ray::Task(Plus).Remote(20, 22), 20000), 42);
-  auto counter = ray::Actor(Counter::Create).Remote(1);
+  auto counter = ray::Actor(Counter::Create).SetMaxRestarts(-1).Remote(1);
   EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(2), 20000), 3);
   std::vector<char> big(size_t{2} << 20, 1);
   EXPECT_EQ(*ray::Get(ray::Task(SumBytes).Remote(ray::Put(big)), 20000), int64_t{2} << 20);
   ray::Shutdown();
+  // The driver is gone: its workers and its (restartable) actor go with it.
+  size_t left = 1;
+  for (int i = 0; i < 100 && left > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = ThreadChildren(pid).size();
+  }
+  EXPECT_EQ(left, 0u);
   kill(pid, SIGTERM);
   int status = 0;
   for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
