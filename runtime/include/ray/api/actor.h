@@ -17,7 +17,8 @@ class ActorHandle;
 template <typename M, int N = 1>
 class ActorTaskCaller;
 
-
+/// Builder for one call of an actor method (M = &Class::Method); calls from
+/// one caller run in submission order.
 template <typename M, int N>
 class ActorTaskCaller : public internal::CallOptionsBuilder<ActorTaskCaller<M, N>> {
   template <typename>
