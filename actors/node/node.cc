@@ -1,5 +1,7 @@
 #include "actors/node/node.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +60,25 @@ std::vector<int64_t> VisibleGpuIds(int count) {
   return ids;
 }
 
+/// Removes segments "ray_<pid>_*" in `directory` (or /dev/shm) whose creating
+/// process is gone: a node killed with SIGKILL cannot remove its own.
+void RemoveStaleSegments(const std::string& directory) {
+  std::string dir = directory.empty() ? "/dev/shm" : directory;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("ray_", 0) != 0) continue;
+    auto underscore = name.find('_', 4);
+    if (underscore == std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.substr(4, underscore - 4).c_str()));
+    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
+  }
+  closedir(d);
+  for (const auto& name : stale) storage::ShmStore::Remove(name, directory);
+}
+
 }  // namespace
 
 int64_t DefaultObjectStoreMemory() {
@@ -79,6 +100,7 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   unlink(latest.c_str());
   (void)!symlink(node.session_dir.c_str(), latest.c_str());
 
+  RemoveStaleSegments(options.plasma_directory);
   storage::ShmStoreOptions store_options;
   node.shm_name = "ray_" + std::to_string(getpid()) + "_" + ids::Hex(node.node_id.substr(0, 6));
   node.shm_directory = options.plasma_directory;

@@ -106,6 +106,22 @@ TEST(Lifecycle, ShutdownLeavesNoProcessOrSegment) {
   EXPECT_TRUE(ShmSegments().empty());
 }
 
+TEST(Lifecycle, SegmentOfAKilledNodeIsRemovedByTheNextNode) {
+  // A node that died by SIGKILL left a segment named after its (gone) pid.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // `child` is now a pid of no process
+  std::string stale = "/dev/shm/ray_" + std::to_string(child) + "_deadbeef";
+  FILE* f = fopen(stale.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  auto config = SmallConfig();
+  ray::Init(config);
+  EXPECT_NE(access(stale.c_str(), F_OK), 0) << stale << " is still there";
+  ray::Shutdown();
+  unlink(stale.c_str());
+}
+
 TEST(Lifecycle, SecondInitIsAnErrorUnlessIgnored) {
   auto config = SmallConfig();
   ray::Init(config);
