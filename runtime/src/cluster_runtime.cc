@@ -68,6 +68,21 @@ bool SplitAddress(const std::string& address, std::string* host, uint16_t* port)
   return !host->empty();
 }
 
+/// A blocking request: the reply of type Reply, or a RayException that starts
+/// with `what` when the destination cannot be reached.
+template <typename Reply, typename Duration, typename... Ts>
+Reply Ask(caf::actor_system& system, const caf::actor& dest, Duration timeout,
+          const std::string& what, Ts&&... xs) {
+  caf::scoped_actor self{system, true};
+  Reply out{};
+  std::string failure;
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
+      .receive([&](Reply& reply) { out = std::move(reply); },
+               [&](caf::error& e) { failure = system.render(e); });
+  if (!failure.empty()) throw RayException(what + failure);
+  return out;
+}
+
 caf::behavior Anchor() {
   return {[](atoms::stats) { return std::string("driver"); }};
 }
@@ -287,13 +302,8 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
   spec.actor_name = options.name;
   spec.name = factory;
   if (!options.name.empty()) {
-    caf::scoped_actor self{*system_, true};
-    bool reserved = false;
-    std::string failure;
-    self->request(gcs_, kConnectTimeout, atoms::reserve::value, options.name, spec.actor_id)
-        .receive([&](bool ok) { reserved = ok; },
-                 [&](caf::error& e) { failure = system_->render(e); });
-    if (!failure.empty()) throw RayException("cannot register actor name: " + failure);
+    bool reserved = Ask<bool>(*system_, gcs_, kConnectTimeout, "cannot register actor name: ",
+                              atoms::reserve::value, options.name, spec.actor_id);
     if (!reserved) {
       throw RayException("an actor named '" + options.name + "' already exists");
     }
@@ -319,14 +329,10 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
 // -- objects -------------------------------------------------------------------
 
 int64_t ClusterRuntime::Create(const std::string& id, uint64_t size) {
-  caf::scoped_actor self{*system_, true};
-  proto::CreateReply reply;
-  std::string failure;
   // Via the raylet, behind this process's earlier releases (see RemoveLocalReference).
-  self->request(raylet_, caf::infinite, atoms::create::value, id, size)
-      .receive([&](const std::string& bytes) { reply = proto::Decode<proto::CreateReply>(bytes); },
-               [&](caf::error& e) { failure = system_->render(e); });
-  if (!failure.empty()) throw RayException("object store unreachable: " + failure);
+  auto reply = proto::Decode<proto::CreateReply>(
+      Ask<std::string>(*system_, raylet_, caf::infinite, "object store unreachable: ",
+                       atoms::create::value, id, size));
   if (!reply.error.empty()) throw RayObjectStoreFullException(reply.error);
   return reply.offset;
 }
@@ -390,16 +396,16 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
     lend_cpu = in_normal_task_;
   }
   if (lend_cpu) caf::anon_send(raylet_, atoms::blocked::value, client_id_);
-  std::string bytes;
-  std::string failure;
-  {
-    caf::scoped_actor self{*system_, true};
-    self->request(store_->om, caf::infinite, atoms::get::value, proto::Encode(request))
-        .receive([&](std::string& reply) { bytes = std::move(reply); },
-                 [&](caf::error& e) { failure = system_->render(e); });
-  }
-  if (lend_cpu) caf::anon_send(raylet_, atoms::unblocked::value, client_id_);
-  if (!failure.empty()) throw RayException("Get failed, object store unreachable: " + failure);
+  struct Unblock {  // also when the request throws
+    ClusterRuntime* rt;
+    bool active;
+    ~Unblock() {
+      if (active) caf::anon_send(rt->raylet_, atoms::unblocked::value, rt->client_id_);
+    }
+  } unblock{this, lend_cpu};
+  std::string bytes = Ask<std::string>(*system_, store_->om, caf::infinite,
+                                       "Get failed, object store unreachable: ",
+                                       atoms::get::value, proto::Encode(request));
   auto reply = proto::Decode<proto::GetReply>(bytes);
   if (reply.timed_out) {
     throw RayTimeoutException("Get timed out after " + std::to_string(timeout_ms) +
@@ -465,15 +471,9 @@ std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int 
   }
   if (known < num_objects) {
     proto::WaitRequest request{unknown, num_objects - known, timeout_ms};
-    std::string bits;
-    std::string failure;
-    {
-      caf::scoped_actor self{*system_, true};
-      self->request(store_->om, caf::infinite, atoms::wait::value, proto::Encode(request))
-          .receive([&](std::string& reply) { bits = std::move(reply); },
-                   [&](caf::error& e) { failure = system_->render(e); });
-    }
-    if (!failure.empty()) throw RayException("Wait failed, object store unreachable: " + failure);
+    std::string bits = Ask<std::string>(*system_, store_->om, caf::infinite,
+                                        "Wait failed, object store unreachable: ",
+                                        atoms::wait::value, proto::Encode(request));
     std::lock_guard<std::mutex> lock(refs_mu_);
     for (size_t j = 0; j < unknown.size() && j < bits.size(); ++j) {
       if (bits[j] != '1') continue;
@@ -492,12 +492,8 @@ std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int 
 // -- actors --------------------------------------------------------------------
 
 std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name) {
-  caf::scoped_actor self{*system_, true};
-  std::string id, failure;
-  self->request(gcs_, kConnectTimeout, atoms::lookup::value, name)
-      .receive([&](std::string& actor_id) { id = std::move(actor_id); },
-               [&](caf::error& e) { failure = system_->render(e); });
-  if (!failure.empty()) throw RayException("GetActor failed, GCS unreachable: " + failure);
+  std::string id = Ask<std::string>(*system_, gcs_, kConnectTimeout,
+                                    "GetActor failed, GCS unreachable: ", atoms::lookup::value, name);
   if (id.empty()) return std::nullopt;
   return id;
 }
