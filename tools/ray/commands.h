@@ -1,0 +1,35 @@
+// The `ray` subcommands. Each takes the arguments after its name (argv[0] is
+// "ray <cmd>") and returns the process exit code: 0 success, 1 runtime
+// failure, 2 usage error.
+#ifndef RAY_TOOLS_RAY_COMMANDS_H_
+#define RAY_TOOLS_RAY_COMMANDS_H_
+
+#include <boost/program_options.hpp>
+#include <string>
+
+namespace ray::cli {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+/// `ray start`: launches a raynode and waits until it listens.
+int StartCommand(int argc, char** argv);
+
+/// `ray stop`: stops every raynode that `ray start` launched on this host.
+int StopCommand(int argc, char** argv);
+
+/// A command of Ray's CLI that this runtime does not have yet.
+int UnsupportedCommand(const std::string& name, int argc, char** argv);
+
+/// Prints "ray <cmd>: <message>" to stderr and returns `code`.
+int Fail(const std::string& command, const std::string& message, int code);
+
+/// Parses a command's options into `*vm` (long options must be spelled out).
+/// Returns -1 to go on, or the exit code: 0 after printing --help, 2 on a usage error.
+int ParseOptions(const std::string& command,
+                 const boost::program_options::options_description& desc, int argc, char** argv,
+                 boost::program_options::variables_map* vm);
+
+}  // namespace ray::cli
+
+#endif  // RAY_TOOLS_RAY_COMMANDS_H_

@@ -1,0 +1,62 @@
+// ray: the command-line tool of Ray 0.7 for this runtime (start and stop nodes).
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "tools/ray/commands.h"
+
+namespace ray::cli {
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"start", "start a raynode on this host (a new cluster's head, or joining one)"},
+    {"stop", "stop every raynode that `ray start` launched on this host"},
+    {"up", "create or update a cluster from a config file (not supported yet)"},
+    {"down", "tear down a cluster (not supported yet)"},
+    {"exec", "run a command on a cluster's head (not supported yet)"},
+    {"attach", "open a shell on a cluster's head (not supported yet)"},
+    {"get_head_ip", "print a cluster's head IP (not supported yet)"},
+    {"stack", "print the stacks of this host's Ray processes (not supported yet)"},
+    {"timeline", "dump a task timeline (not supported yet)"},
+};
+
+void PrintUsage(std::ostream& out) {
+  out << "Usage: ray <command> [options]   (ray <command> --help for its options)\n\nCommands:\n";
+  for (const Command& command : kCommands) {
+    out << "  " << command.name << std::string(13 - strlen(command.name), ' ') << command.summary
+        << "\n";
+  }
+  out << "\nThe registry of started nodes is $RAY_STATE_DIR (default /tmp/ray/nodes)." << std::endl;
+}
+
+}  // namespace
+}  // namespace ray::cli
+
+int main(int argc, char** argv) {
+  using namespace ray::cli;
+  if (argc < 2) {
+    PrintUsage(std::cerr);
+    return kExitUsage;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    PrintUsage(std::cout);
+    return 0;
+  }
+  // The command sees "ray <cmd>" as its argv[0].
+  std::string program = "ray " + name;
+  argv[1] = program.data();
+  if (name == "start") return StartCommand(argc - 1, argv + 1);
+  if (name == "stop") return StopCommand(argc - 1, argv + 1);
+  for (const Command& command : kCommands) {
+    if (name == command.name) return UnsupportedCommand(name, argc - 1, argv + 1);
+  }
+  std::cerr << "ray: unknown command '" << name << "'\n";
+  PrintUsage(std::cerr);
+  return kExitUsage;
+}

@@ -1,0 +1,120 @@
+#include "tools/ray/process.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "tools/ray/registry.h"
+
+namespace ray::cli {
+namespace {
+
+std::vector<char*> CArgv(const std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  for (const auto& arg : argv) out.push_back(const_cast<char*>(arg.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+/// Runs in the forked child: never returns.
+[[noreturn]] void RunChild(const Launch& launch) {
+  setsid();
+  int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+  if (!launch.log_path.empty()) {
+    int log_fd = open(launch.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) _exit(126);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+  }
+  std::vector<char*> argv = CArgv(launch.argv);
+  execv(argv[0], argv.data());
+  fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}
+
+}  // namespace
+
+std::string ExecutableDirectory() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  std::string path = n > 0 ? std::string(buf, n) : "./ray";
+  return path.substr(0, path.rfind('/'));
+}
+
+pid_t SpawnDetached(const std::function<Launch(pid_t)>& make, std::string* error) {
+  fflush(nullptr);  // the child must not write out this process's buffered output again
+  pid_t pid = fork();
+  if (pid < 0) {
+    *error = std::string("fork failed: ") + strerror(errno);
+    return -1;
+  }
+  if (pid == 0) RunChild(make(getpid()));  // this tool is single-threaded: allocating is safe
+  return pid;
+}
+
+void Exec(const std::vector<std::string>& argv, std::string* error) {
+  std::vector<char*> c_argv = CArgv(argv);
+  execv(c_argv[0], c_argv.data());
+  *error = "cannot run " + argv[0] + ": " + strerror(errno);
+}
+
+bool IsRaynode(pid_t pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) return false;
+  std::string proc = "/proc/" + std::to_string(pid), stat, cmdline;
+  if (!ReadFile(proc + "/stat", &stat) || !ReadFile(proc + "/cmdline", &cmdline)) return false;
+  // stat is "pid (comm) STATE ..."; comm may itself hold ") ".
+  size_t close = stat.rfind(") ");
+  if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z')
+    return false;
+  std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
+  return argv0.substr(argv0.rfind('/') + 1) == "raynode";
+}
+
+bool WaitUntilGone(pid_t pid, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (IsRaynode(pid)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    SleepMs(20);
+  }
+  return true;
+}
+
+int RemoveSegments(pid_t pid, const std::string& directory) {
+  std::string dir = directory.empty() ? "/dev/shm" : directory;
+  std::string prefix = "ray_" + std::to_string(pid) + "_";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(d)) {
+    if (strncmp(entry->d_name, prefix.c_str(), prefix.size()) == 0) names.push_back(entry->d_name);
+  }
+  closedir(d);
+  int removed = 0;
+  for (const auto& name : names) removed += unlink((dir + "/" + name).c_str()) == 0;
+  return removed;
+}
+
+std::string TailFile(const std::string& path, int lines) {
+  std::string text;
+  if (!ReadFile(path, &text)) return "";
+  size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (int seen = 0; pos > 0; --pos) {
+    if (text[pos - 1] == '\n' && ++seen == lines) break;
+  }
+  std::string tail = text.substr(pos);
+  if (!tail.empty() && tail.back() != '\n') tail += '\n';
+  return tail;
+}
+
+void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace ray::cli

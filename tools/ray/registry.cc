@@ -1,0 +1,142 @@
+#include "tools/ray/registry.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "tools/ray/flat_json.h"
+
+namespace ray::cli {
+namespace {
+
+constexpr const char kPrefix[] = "raynode-";
+constexpr const char kRecordSuffix[] = ".json";
+
+bool MakeDir(const std::string& path, mode_t mode) {
+  return mkdir(path.c_str(), mode) == 0 || errno == EEXIST;
+}
+
+std::string StringField(const FlatJson& json, const std::string& key) {
+  auto it = json.find(key);
+  return it != json.end() && it->second.kind == JsonValue::Kind::kString ? it->second.text : "";
+}
+
+}  // namespace
+
+NodeFiles::NodeFiles(const std::string& state_dir, pid_t pid) {
+  std::string base = state_dir + "/" + kPrefix + std::to_string(pid);
+  record = base + kRecordSuffix;
+  address = base + ".address";
+  log = base + ".log";
+}
+
+std::string StateDir() {
+  const char* dir = std::getenv("RAY_STATE_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : "/tmp/ray/nodes";
+}
+
+bool EnsureStateDir(const std::string& dir, std::string* error) {
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
+       slash = dir.find('/', slash + 1)) {
+    MakeDir(dir.substr(0, slash), 0777);
+  }
+  struct stat st;
+  if (!MakeDir(dir, 0700) || stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+      access(dir.c_str(), W_OK) != 0) {
+    *error = "cannot use state directory " + dir + ": " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool WriteRecord(const std::string& state_dir, const NodeRecord& record, std::string* error) {
+  std::string text = JsonWriter()
+                         .Add("pid", static_cast<long long>(record.pid))
+                         .Add("head", record.head)
+                         .Add("address", record.address)
+                         .Add("cluster_address", record.cluster_address)
+                         .Add("plasma_directory", record.plasma_directory)
+                         .Add("temp_dir", record.temp_dir)
+                         .Add("log", record.log_path)
+                         .Add("address_file", record.address_file)
+                         .Add("start_time", record.start_time)
+                         .Finish();
+  std::string path = NodeFiles(state_dir, record.pid).record;
+  std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      *error = "cannot write " + temp + ": " + strerror(errno);
+      return false;
+    }
+  }
+  if (rename(temp.c_str(), path.c_str()) != 0) {
+    *error = "cannot rename " + temp + ": " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool ReadRecord(const std::string& path, NodeRecord* record, std::string* error) {
+  std::string text;
+  if (!ReadFile(path, &text)) {
+    *error = "cannot read " + path + ": " + strerror(errno);
+    return false;
+  }
+  FlatJson json;
+  if (!ParseFlatJson(text, &json, error)) {
+    *error = path + ": " + *error;
+    return false;
+  }
+  auto pid = json.find("pid");
+  if (pid == json.end() || pid->second.kind != JsonValue::Kind::kNumber || pid->second.number < 1) {
+    *error = path + ": no valid \"pid\"";
+    return false;
+  }
+  record->pid = static_cast<pid_t>(pid->second.number);
+  auto head = json.find("head");
+  record->head = head != json.end() && head->second.boolean;
+  record->address = StringField(json, "address");
+  record->cluster_address = StringField(json, "cluster_address");
+  record->plasma_directory = StringField(json, "plasma_directory");
+  record->temp_dir = StringField(json, "temp_dir");
+  record->log_path = StringField(json, "log");
+  record->address_file = StringField(json, "address_file");
+  auto start = json.find("start_time");
+  if (start != json.end()) record->start_time = static_cast<long long>(start->second.number);
+  return true;
+}
+
+std::vector<std::string> ListRecords(const std::string& state_dir) {
+  std::vector<std::string> paths;
+  DIR* dir = opendir(state_dir.c_str());
+  if (dir == nullptr) return paths;
+  const size_t prefix = strlen(kPrefix), suffix = strlen(kRecordSuffix);
+  while (dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name.size() > prefix + suffix && name.compare(0, prefix, kPrefix) == 0 &&
+        name.compare(name.size() - suffix, suffix, kRecordSuffix) == 0) {
+      paths.push_back(state_dir + "/" + name);
+    }
+  }
+  closedir(dir);
+  return paths;
+}
+
+bool ReadFile(const std::string& path, std::string* contents) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  *contents = buffer.str();
+  return true;
+}
+
+}  // namespace ray::cli
