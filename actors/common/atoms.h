@@ -30,6 +30,29 @@ using shutdown = caf::atom_constant<caf::atom("shutdown")>;  // -> raylet/worker
 using exit_now = caf::atom_constant<caf::atom("exit_now")>;  // raylet -> worker
 using steal = caf::atom_constant<caf::atom("steal")>;        // raylet -> worker: give back queued tasks
 
+// Cluster: membership, object directory, transfers, forwarding.
+using node_reg = caf::atom_constant<caf::atom("node_reg")>;  // node -> GCS: NodeRecord, raylet, om
+using node_add = caf::atom_constant<caf::atom("node_add")>;  // GCS -> raylets: NodeRecord, raylet, om
+using node_del = caf::atom_constant<caf::atom("node_del")>;  // GCS -> raylets: node id, reason
+using heartbeat = caf::atom_constant<caf::atom("heartbeat")>;// raylet -> GCS: node id, available
+using gcs_of = caf::atom_constant<caf::atom("gcs_of")>;      // joining node -> head raylet
+using loc_add = caf::atom_constant<caf::atom("loc_add")>;    // om -> GCS: node id, vector<Location>
+using loc_del = caf::atom_constant<caf::atom("loc_del")>;    // om -> GCS: node id, ids, why
+using locate = caf::atom_constant<caf::atom("locate")>;      // om -> GCS: ids, om (subscribe)
+using located = caf::atom_constant<caf::atom("located")>;    // GCS -> om: vector<Location>
+using locs_now = caf::atom_constant<caf::atom("locs_now")>;  // raylet -> GCS: ids -> vector<Location>
+using pull = caf::atom_constant<caf::atom("pull")>;          // om -> om: id, node -> ObjectEntry
+using chunk = caf::atom_constant<caf::atom("chunk")>;        // om -> om: id, offset, len -> bytes
+using pull_end = caf::atom_constant<caf::atom("pull_end")>;  // om -> om: id, node (unpin)
+using fwd_done = caf::atom_constant<caf::atom("fwd_done")>;  // raylet -> origin raylet
+using job_reg = caf::atom_constant<caf::atom("job_reg")>;    // raylet -> GCS: JobInfo
+using job_info = caf::atom_constant<caf::atom("job_info")>;  // raylet -> GCS: job id -> JobInfo
+using job_end = caf::atom_constant<caf::atom("job_end")>;    // raylet -> GCS -> raylets: job id
+using code_put = caf::atom_constant<caf::atom("code_put")>;  // driver -> GCS: job, CodePackage
+using code_get = caf::atom_constant<caf::atom("code_get")>;  // raylet -> GCS: job -> CodePackage
+using actor_get = caf::atom_constant<caf::atom("actor_get")>;// -> GCS: actor id -> ActorInfo
+using nodes = caf::atom_constant<caf::atom("nodes")>;        // -> GCS: vector<NodeRecord>
+
 }  // namespace ray::atoms
 
 #endif  // RAY_ACTORS_COMMON_ATOMS_H_

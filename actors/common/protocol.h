@@ -48,10 +48,12 @@ struct TaskSpec {
   int32_t max_restarts = 0;    // actor creation
   std::string actor_name;      // actor creation
   std::string caller_id;       // worker/driver id of the submitter
+  std::string origin_node;     // node whose raylet took the submission (gets the results)
+  int32_t hops = 0;            // times forwarded to another node
   TaskKind Kind() const { return static_cast<TaskKind>(kind); }
   MSGPACK_DEFINE(task_id, job_id, kind, function, actor_id, args, return_ids, resources,
                  max_calls, max_retries, retry_exceptions, name, max_restarts, actor_name,
-                 caller_id);
+                 caller_id, origin_node, hops);
 };
 
 enum class ErrorKind : uint8_t {
@@ -111,7 +113,11 @@ struct Hello {
   std::string job_id;     // workers: the job they serve
   std::string executable; // drivers: where workers of this job come from
   std::vector<std::string> code_search_path;
-  MSGPACK_DEFINE(client_id, is_driver, pid, job_id, executable, code_search_path);
+  std::string password;       // drivers: the cluster password (RayConfig::redis_password)
+  bool load_code_from_local = false;  // drivers: other hosts load code from code_search_path
+  bool ships_code = false;    // drivers: the code follows in (code_put) to the GCS
+  MSGPACK_DEFINE(client_id, is_driver, pid, job_id, executable, code_search_path, password,
+                 load_code_from_local, ships_code);
 };
 
 struct NodeInfo {
@@ -158,7 +164,46 @@ struct ActorInfo {
   std::string factory;
   int32_t restarts = 0;
   std::string death_cause;
-  MSGPACK_DEFINE(actor_id, name, job_id, state, factory, restarts, death_cause);
+  std::string node_id;  // node hosting it
+  MSGPACK_DEFINE(actor_id, name, job_id, state, factory, restarts, death_cause, node_id);
+};
+
+// -- cluster membership (GCS) -------------------------------------------------
+
+/// A node registering with the GCS, and the view of it the GCS hands out.
+struct NodeRecord {
+  std::string node_id;
+  std::string address;                           // host:port of its raylet
+  std::map<std::string, double> total;           // resources
+  std::map<std::string, double> available;       // from the last heartbeat
+  std::string password;                          // registration only
+  std::string session_dir;
+  bool is_head = false;
+  MSGPACK_DEFINE(node_id, address, total, available, password, session_dir, is_head);
+};
+
+/// What raylets need to run workers of a job started on another node.
+struct JobInfo {
+  std::string job_id;
+  std::string executable;
+  std::vector<std::string> code_search_path;
+  bool load_code_from_local = false;
+  bool ships_code = false;
+  std::string driver_node;
+  MSGPACK_DEFINE(job_id, executable, code_search_path, load_code_from_local, ships_code,
+                 driver_node);
+};
+
+/// Files of a job's code shipped through the GCS: name -> bytes.
+using CodePackage = std::vector<std::pair<std::string, std::string>>;
+
+/// Where an object is (object directory in the GCS).
+struct Location {
+  std::string id;
+  std::string node_id;   // empty when lost
+  uint64_t size = 0;
+  std::string lost;      // why it is in no store any more
+  MSGPACK_DEFINE(id, node_id, size, lost);
 };
 
 template <typename T>

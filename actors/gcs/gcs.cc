@@ -1,9 +1,13 @@
 #include "actors/gcs/gcs.h"
 
+#include <chrono>
+#include <deque>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/common/atoms.h"
+#include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
 #include "storage/lineage/lineage_log.h"
@@ -11,16 +15,51 @@
 namespace ray::gcs {
 namespace {
 
+using check_atom = caf::atom_constant<caf::atom("hb_check")>;
+using code_timeout_atom = caf::atom_constant<caf::atom("code_tmo")>;
+
 constexpr const char* kJobTable = "jobs";
+constexpr const char* kJobInfoTable = "jobs_info";
+constexpr const char* kCodeTable = "code";
 constexpr const char* kActorTable = "actors";
 constexpr const char* kNameTable = "actor_names";
+constexpr const char* kNodeTable = "nodes";
+
+/// How long a code_get waits for the driver's code_put.
+constexpr auto kCodeWait = std::chrono::seconds(30);
+
+using Clock = std::chrono::steady_clock;
+
+struct NodeEntry {
+  proto::NodeRecord record;
+  caf::actor raylet;
+  caf::actor om;
+  Clock::time_point last_heartbeat;
+};
+
+struct ObjectLocations {
+  std::vector<std::string> nodes;
+  uint64_t size = 0;
+};
 
 struct State {
+  GcsOptions options;
   std::shared_ptr<storage::MetaStore> store;
   std::unique_ptr<storage::LineageLog> lineage;
   uint64_t lineage_tasks = 0;
+  std::deque<std::pair<std::string, size_t>> lineage_order;  // this GCS's records, oldest first
+  uint64_t lineage_memory = 0;
+  uint64_t lineage_evicted = 0;
+  std::map<std::string, NodeEntry> nodes;
+  bool checking = false;
+  std::unordered_map<std::string, ObjectLocations> locations;
+  std::unordered_map<std::string, std::string> lost;  // id -> why
+  std::unordered_map<std::string, std::vector<caf::actor>> subscribers;
+  std::unordered_map<std::string, std::vector<caf::response_promise>> code_waiters;
   static inline const char* name = "gcs";
 };
+
+using Self = caf::stateful_actor<State>*;
 
 storage::LineageRecord ToRecord(const proto::TaskSpec& spec) {
   storage::LineageRecord r;
@@ -37,10 +76,74 @@ storage::LineageRecord ToRecord(const proto::TaskSpec& spec) {
   return r;
 }
 
-caf::behavior Behavior(caf::stateful_actor<State>* self,
-                       std::shared_ptr<storage::MetaStore> store) {
+std::vector<proto::NodeRecord> NodeList(State& st) {
+  std::vector<proto::NodeRecord> out;
+  for (const auto& [id, n] : st.nodes) out.push_back(n.record);
+  return out;
+}
+
+void RemoveNode(Self self, const std::string& node_id, const std::string& reason) {
+  auto& st = self->state;
+  auto it = st.nodes.find(node_id);
+  if (it == st.nodes.end()) return;
+  RAY_LOG(Warning) << "node " << ids::Hex(node_id) << " (" << it->second.record.address
+                   << ") removed from the cluster: " << reason;
+  proto::NodeRecord record = it->second.record;
+  st.nodes.erase(it);
+  st.store->Delete(kNodeTable, node_id);
+  for (auto& [id, n] : st.nodes) self->send(n.raylet, atoms::node_del::value, node_id, reason);
+  std::string why = "its only copy was on node " + ids::Hex(node_id) + " (" + record.address +
+                    "), which died: " + reason;
+  for (auto loc = st.locations.begin(); loc != st.locations.end();) {
+    auto& list = loc->second.nodes;
+    list.erase(std::remove(list.begin(), list.end(), node_id), list.end());
+    if (list.empty()) {
+      st.lost[loc->first] = why;
+      loc = st.locations.erase(loc);
+    } else {
+      ++loc;
+    }
+  }
+}
+
+/// Sends `found` to the subscribers of their ids, one message per subscriber.
+void Publish(Self self, const std::vector<proto::Location>& found) {
+  auto& st = self->state;
+  std::map<caf::actor, std::vector<proto::Location>> out;
+  for (const auto& loc : found) {
+    auto sub = st.subscribers.find(loc.id);
+    if (sub == st.subscribers.end()) continue;
+    for (const auto& om : sub->second) out[om].push_back(loc);
+    st.subscribers.erase(sub);
+  }
+  for (auto& [om, list] : out) self->send(om, atoms::located::value, proto::Encode(list));
+}
+
+void EvictLineage(State& st) {
+  if (st.options.max_memory <= 0) return;
+  while (st.lineage_memory > static_cast<uint64_t>(st.options.max_memory) &&
+         !st.lineage_order.empty()) {
+    auto [task_id, bytes] = st.lineage_order.front();
+    st.lineage_order.pop_front();
+    st.lineage->Erase(task_id);
+    st.lineage_memory -= bytes;
+    ++st.lineage_evicted;
+  }
+}
+
+caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, GcsOptions options) {
+  self->state.options = std::move(options);
   self->state.store = std::move(store);
   self->state.lineage = std::make_unique<storage::LineageLog>(self->state.store.get());
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    for (auto& [id, n] : self->state.nodes) {
+      if (n.raylet.address() == msg.source) {
+        std::string node_id = id;
+        RemoveNode(self, node_id, "lost the connection to its raylet");
+        return;
+      }
+    }
+  });
   return {
       [=](atoms::job) -> std::string {
         auto& st = *self->state.store;
@@ -52,15 +155,24 @@ caf::behavior Behavior(caf::stateful_actor<State>* self,
         return id;
       },
       [=](atoms::lineage, const std::string& encoded) {
+        auto& st = self->state;
         auto specs = proto::Decode<std::vector<proto::TaskSpec>>(encoded);
         std::vector<storage::LineageRecord> records;
         records.reserve(specs.size());
         for (const auto& s : specs) records.push_back(ToRecord(s));
         std::string error;
-        if (!self->state.lineage->Append(records, &error)) {
+        if (!st.lineage->Append(records, &error)) {
           RAY_LOG(Error) << "lineage append failed: " << error;
         }
-        self->state.lineage_tasks += records.size();
+        st.lineage_tasks += records.size();
+        if (st.options.max_memory > 0) {
+          for (const auto& r : records) {
+            size_t bytes = storage::EncodeLineageRecord(r).size();
+            st.lineage_order.emplace_back(r.task_id, bytes);
+            st.lineage_memory += bytes;
+          }
+          EvictLineage(st);
+        }
       },
       [=](atoms::reserve, const std::string& name, const std::string& actor_id) -> bool {
         auto& st = *self->state.store;
@@ -81,23 +193,184 @@ caf::behavior Behavior(caf::stateful_actor<State>* self,
           }
         }
       },
+      [=](atoms::actor_get, const std::string& actor_id) -> std::string {
+        return self->state.store->Get(kActorTable, actor_id).value_or("");
+      },
+      // -- membership ----------------------------------------------------------
+      [=](atoms::node_reg, const std::string& bytes, const caf::actor& raylet,
+          const caf::actor& om) -> std::string {
+        auto& st = self->state;
+        auto record = proto::Decode<proto::NodeRecord>(bytes);
+        if (record.password != st.options.password) {
+          return record.password.empty()
+                     ? "this cluster requires a password (ray start --redis-password)"
+                     : "wrong password (ray start --redis-password)";
+        }
+        record.password.clear();
+        if (st.options.max_clients > 0 &&
+            static_cast<int>(st.nodes.size()) >= st.options.max_clients) {
+          return "the cluster already has " + std::to_string(st.nodes.size()) +
+                 " nodes, its limit (ray start --redis-max-clients=" +
+                 std::to_string(st.options.max_clients) + ")";
+        }
+        if (st.nodes.count(record.node_id)) return "a node with this id is already registered";
+        record.available = record.total;
+        for (auto& [id, n] : st.nodes) {
+          self->send(n.raylet, atoms::node_add::value, proto::Encode(record), raylet, om);
+          self->send(raylet, atoms::node_add::value, proto::Encode(n.record), n.raylet, n.om);
+        }
+        self->monitor(raylet);
+        st.store->Put(kNodeTable, record.node_id, proto::Encode(record));
+        st.nodes[record.node_id] = NodeEntry{record, raylet, om, Clock::now()};
+        RAY_LOG(Info) << "node " << ids::Hex(record.node_id) << " (" << record.address
+                      << ") joined; " << st.nodes.size() << " node(s)";
+        if (!st.checking) {
+          st.checking = true;
+          self->send(self, check_atom::value);
+        }
+        return "";
+      },
+      [=](atoms::heartbeat, const std::string& node_id,
+          const std::string& available) -> std::string {
+        auto& st = self->state;
+        auto it = st.nodes.find(node_id);
+        if (it == st.nodes.end()) return "!removed";
+        it->second.last_heartbeat = Clock::now();
+        it->second.record.available = proto::Decode<std::map<std::string, double>>(available);
+        return proto::Encode(NodeList(st));
+      },
+      [=](check_atom) {
+        auto& st = self->state;
+        auto limit = std::chrono::milliseconds(st.options.heartbeat_timeout_ms);
+        auto now = Clock::now();
+        std::vector<std::string> silent;
+        for (auto& [id, n] : st.nodes) {
+          if (now - n.last_heartbeat > limit) silent.push_back(id);
+        }
+        for (const auto& id : silent) {
+          RemoveNode(self, id, "no heartbeat for " +
+                                   std::to_string(st.options.heartbeat_timeout_ms) +
+                                   " ms (hung or unreachable)");
+        }
+        self->delayed_send(self, std::max<int64_t>(10, st.options.heartbeat_timeout_ms / 10) *
+                                     std::chrono::milliseconds(1),
+                           check_atom::value);
+      },
+      [=](atoms::nodes) -> std::string { return proto::Encode(NodeList(self->state)); },
+      // -- object directory ----------------------------------------------------
+      [=](atoms::loc_add, const std::string& node_id, const std::string& bytes) {
+        auto& st = self->state;
+        if (!st.nodes.count(node_id)) return;  // a removed node's late report
+        auto list = proto::Decode<std::vector<proto::Location>>(bytes);
+        for (auto& loc : list) {
+          auto& entry = st.locations[loc.id];
+          if (std::find(entry.nodes.begin(), entry.nodes.end(), node_id) == entry.nodes.end()) {
+            entry.nodes.push_back(node_id);
+          }
+          entry.size = loc.size;
+          st.lost.erase(loc.id);
+          loc.node_id = node_id;
+        }
+        if (!st.subscribers.empty()) Publish(self, list);
+      },
+      [=](atoms::loc_del, const std::string& node_id, const std::string& bytes,
+          const std::string& why) {
+        auto& st = self->state;
+        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
+          auto it = st.locations.find(id);
+          if (it == st.locations.end()) continue;
+          auto& list = it->second.nodes;
+          list.erase(std::remove(list.begin(), list.end(), node_id), list.end());
+          if (list.empty()) {
+            st.lost[id] = why;
+            st.locations.erase(it);
+          }
+        }
+      },
+      [=](atoms::locate, const std::string& bytes, const caf::actor& om) {
+        auto& st = self->state;
+        std::vector<proto::Location> now;
+        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
+          auto it = st.locations.find(id);
+          if (it != st.locations.end()) {
+            now.push_back({id, it->second.nodes.front(), it->second.size, ""});
+          } else if (auto l = st.lost.find(id); l != st.lost.end()) {
+            now.push_back({id, "", 0, l->second});
+          } else {
+            auto& subs = st.subscribers[id];
+            if (std::find(subs.begin(), subs.end(), om) == subs.end()) subs.push_back(om);
+          }
+        }
+        if (!now.empty()) self->send(om, atoms::located::value, proto::Encode(now));
+      },
+      [=](atoms::locs_now, const std::string& bytes) -> std::string {
+        auto& st = self->state;
+        std::vector<proto::Location> now;
+        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
+          auto it = st.locations.find(id);
+          if (it == st.locations.end()) continue;
+          for (const auto& node : it->second.nodes) now.push_back({id, node, it->second.size, ""});
+        }
+        return proto::Encode(now);
+      },
+      // -- jobs and their code -------------------------------------------------
+      [=](atoms::job_reg, const std::string& bytes) {
+        auto info = proto::Decode<proto::JobInfo>(bytes);
+        self->state.store->Put(kJobInfoTable, info.job_id, bytes);
+      },
+      [=](atoms::job_info, const std::string& job_id) -> std::string {
+        return self->state.store->Get(kJobInfoTable, job_id).value_or("");
+      },
+      [=](atoms::job_end, const std::string& job_id) {
+        for (auto& [id, n] : self->state.nodes) self->send(n.raylet, atoms::job_end::value, job_id);
+      },
+      [=](atoms::code_put, const std::string& job_id, const std::string& package) {
+        auto& st = self->state;
+        std::string error;
+        if (!st.store->Put(kCodeTable, job_id, package, &error)) {
+          RAY_LOG(Error) << "cannot store the code of job " << ids::Hex(job_id) << ": " << error;
+        }
+        auto w = st.code_waiters.find(job_id);
+        if (w == st.code_waiters.end()) return;
+        for (auto& p : w->second) p.deliver(package);
+        st.code_waiters.erase(w);
+      },
+      [=](atoms::code_get, const std::string& job_id) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (auto code = st.store->Get(kCodeTable, job_id)) return *code;
+        auto info = st.store->Get(kJobInfoTable, job_id);
+        if (!info || !proto::Decode<proto::JobInfo>(*info).ships_code) return std::string();
+        st.code_waiters[job_id].push_back(self->make_response_promise());
+        self->delayed_send(self, kCodeWait, code_timeout_atom::value, job_id);
+        return caf::delegated<std::string>();
+      },
+      [=](code_timeout_atom, const std::string& job_id) {
+        auto w = self->state.code_waiters.find(job_id);
+        if (w == self->state.code_waiters.end()) return;
+        for (auto& p : w->second) p.deliver(std::string());
+        self->state.code_waiters.erase(w);
+      },
       [=](atoms::stats) -> std::string {
+        auto& st = self->state;
         size_t actors = 0;
-        self->state.store->Scan(kActorTable, [&](const std::string&, const std::string&) {
+        st.store->Scan(kActorTable, [&](const std::string&, const std::string&) {
           ++actors;
           return true;
         });
-        return "lineage_tasks=" + std::to_string(self->state.lineage_tasks) +
-               " lineage_bytes=" + std::to_string(self->state.lineage->ApproximateBytes()) +
-               " actors=" + std::to_string(actors);
+        return "lineage_tasks=" + std::to_string(st.lineage_tasks) +
+               " lineage_bytes=" + std::to_string(st.lineage->ApproximateBytes()) +
+               " lineage_evicted=" + std::to_string(st.lineage_evicted) +
+               " actors=" + std::to_string(actors) + " nodes=" + std::to_string(st.nodes.size()) +
+               " objects_located=" + std::to_string(st.locations.size());
       },
   };
 }
 
 }  // namespace
 
-caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::MetaStore> store) {
-  return system.spawn(Behavior, std::move(store));
+caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::MetaStore> store,
+                 GcsOptions options) {
+  return system.spawn(Behavior, std::move(store), std::move(options));
 }
 
 std::string TaskSpecToLineage(const std::string& encoded_spec) {

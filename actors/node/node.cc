@@ -7,6 +7,7 @@
 
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <sstream>
@@ -14,6 +15,7 @@
 
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
+#include "actors/common/protocol.h"
 #include "actors/gcs/gcs.h"
 #include "actors/object_manager/object_manager.h"
 #include "actors/raylet/raylet.h"
@@ -79,6 +81,44 @@ void RemoveStaleSegments(const std::string& directory) {
   for (const auto& name : stale) storage::ShmStore::Remove(name, directory);
 }
 
+/// Asks the head's raylet for the GCS handle; null with `*error` set on failure.
+caf::actor FindGcs(caf::actor_system& system, const std::string& head, const std::string& password,
+                   std::string* error) {
+  auto colon = head.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(head.substr(colon + 1));
+    } catch (...) {
+      port = 0;
+    }
+  }
+  if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535) {
+    *error = "invalid head address '" + head + "': expected host:port";
+    return nullptr;
+  }
+  auto raylet = system.middleman().remote_actor(head.substr(0, colon), static_cast<uint16_t>(port));
+  if (!raylet) {
+    *error = "cannot reach the head at " + head + ": " + system.render(raylet.error());
+    return nullptr;
+  }
+  caf::actor gcs;
+  caf::scoped_actor self{system, true};
+  self->request(*raylet, std::chrono::seconds(30), atoms::gcs_of::value, password)
+      .receive(
+          [&](const std::string& why, const caf::actor& handle) {
+            if (!why.empty()) {
+              *error = "the head at " + head + " refused this node: " + why;
+            } else {
+              gcs = handle;
+            }
+          },
+          [&](caf::error& err) {
+            *error = "the head at " + head + " did not answer: " + system.render(err);
+          });
+  return gcs;
+}
+
 }  // namespace
 
 int64_t DefaultObjectStoreMemory() {
@@ -115,13 +155,28 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
     *error = "cannot create the object store: " + store_error;
     return std::nullopt;
   }
-  std::string meta_error;
-  std::shared_ptr<storage::MetaStore> meta =
-      storage::MetaStore::Open(node.session_dir + "/gcs", &meta_error);
-  if (!meta) {
-    storage::ShmStore::Remove(node.shm_name, node.shm_directory);
-    *error = "cannot open the GCS database: " + meta_error;
-    return std::nullopt;
+  caf::actor gcs;
+  if (options.head_address.empty()) {
+    std::string meta_error;
+    std::shared_ptr<storage::MetaStore> meta =
+        storage::MetaStore::Open(node.session_dir + "/gcs", &meta_error, options.gcs_shards);
+    if (!meta) {
+      storage::ShmStore::Remove(node.shm_name, node.shm_directory);
+      *error = "cannot open the GCS database: " + meta_error;
+      return std::nullopt;
+    }
+    gcs::GcsOptions gcs_options;
+    gcs_options.password = options.password;
+    gcs_options.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
+    gcs_options.max_clients = options.max_clients;
+    gcs_options.max_memory = options.gcs_max_memory;
+    node.gcs = gcs = gcs::Spawn(system, std::move(meta), gcs_options);
+  } else {
+    gcs = FindGcs(system, options.head_address, options.password, error);
+    if (!gcs) {
+      storage::ShmStore::Remove(node.shm_name, node.shm_directory);
+      return std::nullopt;
+    }
   }
 
   double cpus = options.num_cpus > 0 ? options.num_cpus
@@ -141,11 +196,14 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   ro.preload_library = options.preload_library;
   ro.default_worker = options.default_worker;
   ro.worker_env = options.worker_env;
+  ro.password = options.password;
+  ro.heartbeat_period_ms = std::clamp<int64_t>(options.heartbeat_timeout_ms / 5, 20, 500);
+  ro.exit_on_removal = options.exit_on_removal;
+  ro.load_code_from_local = options.load_code_from_local;
   node.resources = ro.resources;
 
-  node.gcs = gcs::Spawn(system, std::move(meta));
-  node.object_manager = object_manager::Spawn(system, std::move(store));
-  node.raylet = raylet::Spawn(system, ro, node.gcs, node.object_manager);
+  node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
+  node.raylet = raylet::Spawn(system, ro, gcs, node.object_manager);
   auto port = system.middleman().publish(node.raylet, options.port, options.host.c_str(), true);
   if (!port) {
     *error = "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
@@ -155,6 +213,39 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   }
   node.port = *port;
   raylet::SetAddress(node.raylet, options.host, node.port);
+  if (options.object_manager_port != 0) {
+    auto om_port = system.middleman().publish(node.object_manager, options.object_manager_port,
+                                              options.host.c_str(), true);
+    if (!om_port) {
+      *error = "cannot listen on " + options.host + ":" +
+               std::to_string(options.object_manager_port) + " (object manager port): " +
+               system.render(om_port.error());
+      Stop(system, node);
+      return std::nullopt;
+    }
+    node.object_manager_port = *om_port;
+  }
+  proto::NodeRecord record;
+  record.node_id = node.node_id;
+  record.address = options.host + ":" + std::to_string(node.port);
+  record.total = node.resources;
+  record.password = options.password;
+  record.session_dir = node.session_dir;
+  record.is_head = options.head_address.empty();
+  std::string refused;
+  {
+    caf::scoped_actor self{system, true};
+    self->request(gcs, std::chrono::seconds(30), atoms::node_reg::value, proto::Encode(record),
+                  node.raylet, node.object_manager)
+        .receive([&](const std::string& why) { refused = why; },
+                 [&](caf::error& err) { refused = "GCS unreachable: " + system.render(err); });
+  }
+  if (!refused.empty()) {
+    *error = "the cluster refused this node: " + refused;
+    Stop(system, node);
+    return std::nullopt;
+  }
+  raylet::StartHeartbeats(node.raylet);
   return node;
 }
 

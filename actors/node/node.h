@@ -28,10 +28,20 @@ struct NodeOptions {
   std::map<std::string, std::string> worker_env;
   std::string preload_library;
   std::string default_worker;
+  // -- the cluster --
+  std::string head_address;            // "host:port" of the head to join; empty: be the head
+  std::string password;                // cluster password (set on every node alike)
+  int gcs_shards = 1;                  // head: LevelDB databases the GCS tables spread over
+  int max_clients = 0;                 // head: most nodes the cluster accepts (0: no limit)
+  int64_t gcs_max_memory = 0;          // head: lineage log cap in bytes (0: none)
+  uint16_t object_manager_port = 0;    // also publish the object manager here (0: don't)
+  int64_t heartbeat_timeout_ms = 5000; // head: a node silent this long is dead
+  bool exit_on_removal = false;        // SIGTERM this process when the GCS removed the node
+  bool load_code_from_local = false;   // run other nodes' jobs from code_search_path
 };
 
 struct Node {
-  caf::actor gcs;
+  caf::actor gcs;          // on the head only (a joined node reaches the head's through its raylet)
   caf::actor raylet;
   caf::actor object_manager;
   uint16_t port = 0;
@@ -40,9 +50,11 @@ struct Node {
   std::string shm_name;
   std::string shm_directory;
   std::map<std::string, double> resources;
+  uint16_t object_manager_port = 0;
 };
 
-/// Starts the node's actors and publishes the raylet on options.host:port.
+/// Starts the node's actors, publishes the raylet on options.host:port and
+/// registers the node with the GCS (its own on the head, the head's otherwise).
 /// Returns nullopt with `*error` naming the cause (store too large, port taken, ...).
 std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
                           std::string* error);

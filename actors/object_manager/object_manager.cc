@@ -1,6 +1,7 @@
 #include "actors/object_manager/object_manager.h"
 
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,14 @@ namespace {
 
 using timeout_atom = caf::atom_constant<caf::atom("om_tmo")>;
 using create_timeout_atom = caf::atom_constant<caf::atom("om_ctmo")>;
+using flush_atom = caf::atom_constant<caf::atom("om_flush")>;
+
+/// Transfers between nodes: chunk size and chunks in flight per object. CAF
+/// 0.17 has no backpressure and serializes on one thread, so the receiver
+/// paces the sender by requesting chunks and keeping at most kWindow pending.
+constexpr uint64_t kChunkBytes = 4 << 20;
+constexpr int kWindow = 8;
+constexpr auto kTransferTimeout = std::chrono::seconds(60);
 
 /// How long a create waits for space (releases, unpins) before it fails.
 constexpr auto kCreateWait = std::chrono::milliseconds(1000);
@@ -26,6 +35,17 @@ struct StoredObject {
   int pins = 0;
   uint64_t last_use = 0;
   bool released = false;  // the owner holds no ObjectRef: evictable under pressure
+  bool replaceable = false;  // a "lost" error that a later real copy replaces
+};
+
+/// An object being copied here from another node.
+struct Pull {
+  std::string node;        // source node
+  uint64_t size = 0;
+  int64_t offset = -1;     // in this node's segment
+  uint64_t next = 0;       // next byte to request
+  uint64_t received = 0;
+  int outstanding = 0;
 };
 
 struct Waiter {
@@ -46,6 +66,15 @@ struct PendingCreate {
 
 struct State {
   std::shared_ptr<storage::ShmStore> store;
+  std::string node_id;
+  caf::actor gcs;
+  std::unordered_map<std::string, caf::actor> peers;  // other nodes' object managers
+  bool reporting = false;         // locations go to the GCS (once another node exists)
+  std::vector<proto::Location> loc_batch;
+  bool flush_pending = false;
+  std::unordered_set<std::string> wanted;  // asked the GCS where they are
+  std::unordered_map<std::string, Pull> pulls;
+  uint64_t pulled_bytes = 0;
   std::deque<PendingCreate> pending_creates;  // waiting for space, in arrival order
   uint64_t next_create = 1;
   std::unordered_map<std::string, StoredObject> objects;
@@ -137,11 +166,204 @@ void Notify(State& st, const std::string& id) {
   }
 }
 
+int64_t AllocateEvicting(State& st, uint64_t size);
+void RetryCreates(State& st);
+
+void Flush(Self self) {
+  auto& st = self->state;
+  st.flush_pending = false;
+  if (st.loc_batch.empty()) return;
+  self->send(st.gcs, atoms::loc_add::value, st.node_id, proto::Encode(st.loc_batch));
+  st.loc_batch.clear();
+}
+
+void Report(Self self, const proto::ObjectEntry& entry) {
+  auto& st = self->state;
+  if (!st.reporting) return;
+  uint64_t size = entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) ? entry.size
+                                                                              : entry.data.size();
+  st.loc_batch.push_back({entry.id, st.node_id, size, ""});
+  if (st.loc_batch.size() >= 256) {
+    Flush(self);
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->delayed_send(self, std::chrono::milliseconds(2), flush_atom::value);
+  }
+}
+
+/// Stores a sealed object and answers whoever waits for it.
+void Seal(Self self, proto::ObjectEntry entry, bool replaceable = false) {
+  auto& st = self->state;
+  auto existing = st.objects.find(entry.id);
+  if (existing != st.objects.end()) {
+    if (!existing->second.replaceable) {
+      // Objects are immutable: a retried task's second result is dropped.
+      if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) &&
+          entry.offset != existing->second.entry.offset) {
+        st.store->Free(entry.offset);
+      }
+      return;
+    }
+    st.objects.erase(existing);  // a real copy replaces a "lost" answer
+  }
+  st.evicted.erase(entry.id);
+  st.wanted.erase(entry.id);
+  std::string id = entry.id;
+  bool released = st.released_early.erase(id) > 0;
+  if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) st.shm_objects.insert(id);
+  if (!replaceable) Report(self, entry);
+  st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock, released, replaceable};
+  Notify(st, id);
+}
+
+/// Asks the GCS where objects missing here are (only with other nodes around).
+void Locate(Self self, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  if (st.peers.empty()) return;
+  std::vector<std::string> ask;
+  for (const auto& id : ids) {
+    if (IsReady(st, id) || st.unsealed.count(id) || st.pulls.count(id)) continue;
+    if (st.wanted.insert(id).second) ask.push_back(id);
+  }
+  if (!ask.empty()) {
+    self->send(st.gcs, atoms::locate::value, proto::Encode(ask),
+               caf::actor_cast<caf::actor>(self));
+  }
+}
+
+void StartPull(Self self, const std::string& id, const std::string& node);
+
+/// A transfer failed: forget that source and ask the GCS again.
+void Relocate(Self self, const std::string& id, const std::string& node, const std::string& why) {
+  auto& st = self->state;
+  auto p = st.pulls.find(id);
+  if (p != st.pulls.end()) {
+    if (p->second.offset >= 0) {
+      st.store->Free(p->second.offset);
+      st.unsealed.erase(id);
+    }
+    st.pulls.erase(p);
+  }
+  st.wanted.erase(id);
+  self->send(st.gcs, atoms::loc_del::value, node, proto::Encode(std::vector<std::string>{id}),
+             "node " + ids::Hex(node) + " could not send it: " + why);
+  Locate(self, {id});
+}
+
+void PumpChunks(Self self, const std::string& id) {
+  auto& st = self->state;
+  auto p = st.pulls.find(id);
+  if (p == st.pulls.end()) return;
+  auto peer = st.peers.find(p->second.node);
+  if (peer == st.peers.end()) return;  // node_del restarts it
+  while (p->second.outstanding < kWindow && p->second.next < p->second.size) {
+    uint64_t start = p->second.next;
+    uint64_t len = std::min(kChunkBytes, p->second.size - start);
+    p->second.next += len;
+    ++p->second.outstanding;
+    std::string node = p->second.node;
+    self->request(peer->second, kTransferTimeout, atoms::chunk::value, id, start, len)
+        .then(
+            [=](const std::string& data) {
+              auto& st = self->state;
+              auto p = st.pulls.find(id);
+              if (p == st.pulls.end() || p->second.node != node) return;
+              if (data.size() != len) {
+                Relocate(self, id, node, "short chunk");
+                return;
+              }
+              std::memcpy(st.store->At(p->second.offset) + start, data.data(), len);
+              --p->second.outstanding;
+              p->second.received += len;
+              if (p->second.received < p->second.size) {
+                PumpChunks(self, id);
+                return;
+              }
+              proto::ObjectEntry entry;
+              entry.id = id;
+              entry.kind = static_cast<uint8_t>(proto::ObjectKind::kShm);
+              entry.offset = p->second.offset;
+              entry.size = p->second.size;
+              st.pulled_bytes += entry.size;
+              st.unsealed.erase(id);
+              st.pulls.erase(p);
+              auto src = st.peers.find(node);
+              if (src != st.peers.end()) self->send(src->second, atoms::pull_end::value, id, st.node_id);
+              Seal(self, std::move(entry));
+            },
+            [=](caf::error& err) {
+              auto p = self->state.pulls.find(id);
+              if (p == self->state.pulls.end() || p->second.node != node) return;
+              Relocate(self, id, node, self->system().render(err));
+            });
+  }
+}
+
+void StartPull(Self self, const std::string& id, const std::string& node) {
+  auto& st = self->state;
+  if (IsReady(st, id) || st.pulls.count(id)) return;
+  auto peer = st.peers.find(node);
+  if (peer == st.peers.end()) return;
+  st.pulls[id].node = node;
+  self->request(peer->second, kTransferTimeout, atoms::pull::value, id, st.node_id)
+      .then(
+          [=](const std::string& bytes) {
+            auto& st = self->state;
+            auto p = st.pulls.find(id);
+            if (p == st.pulls.end() || p->second.node != node) return;
+            auto entry = proto::Decode<proto::ObjectEntry>(bytes);
+            if (entry.id.empty()) {
+              Relocate(self, id, node, "it no longer holds the object");
+              return;
+            }
+            if (entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) {
+              st.pulls.erase(p);
+              Seal(self, std::move(entry));
+              return;
+            }
+            int64_t offset = AllocateEvicting(st, entry.size);
+            if (offset < 0) {
+              st.pulls.erase(p);
+              auto src = st.peers.find(node);
+              if (src != st.peers.end()) self->send(src->second, atoms::pull_end::value, id, st.node_id);
+              proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kStoreFull),
+                                    "RayObjectStoreFullException",
+                                    "cannot fetch object " + ids::Hex(id) + " (" +
+                                        std::to_string(entry.size) + " bytes) from node " +
+                                        ids::Hex(node) + ": this node's object store is full",
+                                    ""};
+              Seal(self, {id, static_cast<uint8_t>(proto::ObjectKind::kError),
+                          proto::Encode(info), -1, 0},
+                   true);
+              return;
+            }
+            p->second.size = entry.size;
+            p->second.offset = offset;
+            st.unsealed[id] = offset;
+            PumpChunks(self, id);
+          },
+          [=](caf::error& err) {
+            auto p = self->state.pulls.find(id);
+            if (p == self->state.pulls.end() || p->second.node != node) return;
+            Relocate(self, id, node, self->system().render(err));
+          });
+}
+
 /// Frees least recently used released, unpinned shm objects until `size`
 /// bytes can be allocated. Released objects are reclaimed before fresh memory
 /// is used: their pages are already mapped, and first-touching fresh pages is
 /// the slowest part of a large Put (about 4 s per GiB on the VMs measured).
 int64_t AllocateEvicting(State& st, uint64_t size) {
+  std::vector<std::string> evicted_now;
+  struct ReportEvictions {  // the GCS forgets this node's copy
+    State& st;
+    std::vector<std::string>& ids;
+    ~ReportEvictions() {
+      if (ids.empty()) return;
+      caf::anon_send(st.gcs, atoms::loc_del::value, st.node_id, proto::Encode(ids),
+                     std::string("evicted from its node's object store under memory pressure"));
+    }
+  } report{st, evicted_now};
   auto evictable = [](const StoredObject& obj) { return obj.pins == 0 && obj.released; };
   uint64_t reclaimable = 0;
   for (const auto& id : st.shm_objects) {
@@ -162,6 +384,7 @@ int64_t AllocateEvicting(State& st, uint64_t size) {
     if (!victim) return st.store->Allocate(size);  // nothing left to reclaim: fresh memory
     std::string id = *victim;
     st.store->Free(st.objects.at(id).entry.offset);
+    if (st.reporting) evicted_now.push_back(id);
     st.objects.erase(id);
     st.shm_objects.erase(id);
     st.evicted.insert(id);
@@ -204,40 +427,108 @@ caf::result<std::string> Park(Self self, Waiter w, int64_t timeout_ms) {
   for (const auto& id : w.ids) {
     if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
   }
+  std::vector<std::string> missing;
+  if (!st.peers.empty()) {
+    for (const auto& id : w.ids) {
+      if (!IsReady(st, id)) missing.push_back(id);
+    }
+  }
   st.waiters.emplace(wid, std::move(w));
+  Locate(self, missing);
   if (timeout_ms > 0) {
     self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, wid);
   }
   return caf::delegated<std::string>();
 }
 
-caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
+caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
+                       std::string node_id, caf::actor gcs) {
   self->state.store = std::move(store);
+  self->state.node_id = std::move(node_id);
+  self->state.gcs = std::move(gcs);
   return {
       [=](atoms::put, const std::string& bytes) {
         auto entry = proto::Decode<proto::ObjectEntry>(bytes);
         auto& st = self->state;
         auto unsealed = st.unsealed.find(entry.id);
-        if (unsealed != st.unsealed.end()) {
+        if (unsealed != st.unsealed.end() && !st.pulls.count(entry.id)) {
           if (entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) {
             st.store->Free(unsealed->second);  // writer gave up (e.g. an error result)
           }
           st.unsealed.erase(unsealed);
         }
-        if (st.objects.count(entry.id)) {
-          // Objects are immutable: a retried task's second result is dropped.
-          if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) &&
-              entry.offset != st.objects[entry.id].entry.offset) {
-            st.store->Free(entry.offset);
-          }
-          return;
+        Seal(self, std::move(entry));
+      },
+      [=](flush_atom) { Flush(self); },
+      // -- other nodes ---------------------------------------------------------
+      [=](atoms::node_add, const std::string& node_id, const caf::actor& om) {
+        auto& st = self->state;
+        st.peers[node_id] = om;
+        if (st.reporting) return;
+        // From now on the GCS must know what is here: report what already is.
+        st.reporting = true;
+        for (const auto& [id, obj] : st.objects) {
+          if (!obj.replaceable) Report(self, obj.entry);
         }
-        st.evicted.erase(entry.id);
-        std::string id = entry.id;
-        bool released = st.released_early.erase(id) > 0;
-        if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) st.shm_objects.insert(id);
-        st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock, released};
-        Notify(st, id);
+        Flush(self);
+      },
+      [=](atoms::node_del, const std::string& node_id) {
+        auto& st = self->state;
+        st.peers.erase(node_id);
+        self->send(self, atoms::gone::value, "xfer:" + node_id);
+        std::vector<std::string> restart;
+        for (const auto& [id, p] : st.pulls) {
+          if (p.node == node_id) restart.push_back(id);
+        }
+        for (const auto& id : restart) {
+          auto& p = st.pulls[id];
+          if (p.offset >= 0) {
+            st.store->Free(p.offset);
+            st.unsealed.erase(id);
+          }
+          st.pulls.erase(id);
+          st.wanted.erase(id);
+        }
+        Locate(self, restart);
+      },
+      [=](atoms::located, const std::string& bytes) {
+        auto& st = self->state;
+        for (auto& loc : proto::Decode<std::vector<proto::Location>>(bytes)) {
+          st.wanted.erase(loc.id);
+          if (IsReady(st, loc.id) || st.pulls.count(loc.id)) continue;
+          if (!loc.lost.empty()) {
+            if (!st.waiting_on.count(loc.id)) continue;
+            proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kLost),
+                                  "ObjectLostException",
+                                  "object " + ids::Hex(loc.id) + " is lost: " + loc.lost, ""};
+            Seal(self, {loc.id, static_cast<uint8_t>(proto::ObjectKind::kError),
+                        proto::Encode(info), -1, 0},
+                 true);
+          } else if (loc.node_id != st.node_id) {
+            StartPull(self, loc.id, loc.node_id);
+          }
+        }
+      },
+      [=](atoms::pull, const std::string& id, const std::string& requester) -> std::string {
+        auto& st = self->state;
+        auto it = st.objects.find(id);
+        if (it == st.objects.end() || it->second.replaceable) return proto::Encode(proto::ObjectEntry{});
+        // Pinned until the requester's pull_end (or its node's death).
+        return proto::Encode(EntryFor(st, id, "xfer:" + requester));
+      },
+      [=](atoms::chunk, const std::string& id, uint64_t offset, uint64_t len) -> std::string {
+        auto& st = self->state;
+        auto it = st.objects.find(id);
+        if (it == st.objects.end() || it->second.entry.kind !=
+                static_cast<uint8_t>(proto::ObjectKind::kShm) ||
+            offset + len > it->second.entry.size) {
+          return std::string();
+        }
+        return std::string(st.store->At(it->second.entry.offset) + offset, len);
+      },
+      [=](atoms::pull_end, const std::string& id, const std::string& requester) {
+        Unpin(self->state, "xfer:" + requester, id, 1);
+        RetryCreates(self->state);
       },
       [=](atoms::create, const std::string& id, uint64_t size) -> caf::result<std::string> {
         auto& st = self->state;
@@ -339,15 +630,17 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store) {
         }
         return "objects=" + std::to_string(st.objects.size()) +
                " shm_bytes=" + std::to_string(shm_bytes) + " pinned=" + std::to_string(pinned) +
-               " evicted=" + std::to_string(st.evictions);
+               " evicted=" + std::to_string(st.evictions) +
+               " pulled_bytes=" + std::to_string(st.pulled_bytes);
       },
   };
 }
 
 }  // namespace
 
-caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::ShmStore> store) {
-  return system.spawn(Behavior, std::move(store));
+caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::ShmStore> store,
+                 std::string node_id, caf::actor gcs) {
+  return system.spawn(Behavior, std::move(store), std::move(node_id), std::move(gcs));
 }
 
 }  // namespace ray::object_manager

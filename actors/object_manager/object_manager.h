@@ -12,20 +12,34 @@
 //   (release, id)                     -> ()         the owner dropped its last ObjectRef
 //   (unpin, client_id, vector<id>)    -> ()         release pins taken by get
 //   (gone, client_id)                 -> ()         release every pin of a dead client
-//   (stats)                           -> string     "objects=N shm_bytes=B pinned=P evicted=E"
+//   (stats)                           -> string     "objects=N shm_bytes=B pinned=P evicted=E ..."
+//
+// Between nodes (once the raylet reports another node with node_add):
+//   every sealed object is reported to the GCS (loc_add, batched); a Get or
+//   Wait for an object missing here asks the GCS where it is (locate) and, on
+//   (located), pulls it from that node's object manager:
+//   (pull, id, requester node)        -> ObjectEntry (inline bytes, or the size of a shm
+//                                                    object, which stays pinned); empty id: not here
+//   (chunk, id, offset, len)          -> string     bytes of a shm object; the requester
+//                                                   keeps a window of chunks in flight
+//   (pull_end, id, requester node)    -> ()         unpins it at the source
+//   (node_add, node id, om) / (node_del, node id)   from the raylet
 #ifndef RAY_ACTORS_OBJECT_MANAGER_OBJECT_MANAGER_H_
 #define RAY_ACTORS_OBJECT_MANAGER_OBJECT_MANAGER_H_
 
 #include <caf/all.hpp>
 
 #include <memory>
+#include <string>
 
 #include "storage/object_store/shm_store.h"
 
 namespace ray::object_manager {
 
-/// Spawns the object manager owning `store` (created by the node).
-caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::ShmStore> store);
+/// Spawns the object manager owning `store` (created by the node) of node
+/// `node_id`, reporting object locations to `gcs`.
+caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::ShmStore> store,
+                 std::string node_id, caf::actor gcs);
 
 }  // namespace ray::object_manager
 

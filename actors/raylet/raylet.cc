@@ -1,9 +1,13 @@
 #include "actors/raylet/raylet.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstdio>
+
 #include <algorithm>
+#include <limits>
 #include <deque>
 #include <sstream>
 #include <memory>
@@ -23,6 +27,11 @@ namespace {
 using address_atom = caf::atom_constant<caf::atom("address")>;
 using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
+using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
+
+/// A task is forwarded to another node at most once (no ping-pong on stale views).
+constexpr int kMaxHops = 1;
 
 constexpr const char* kRayletClient = "raylet";
 
@@ -73,8 +82,28 @@ struct Job {
   bool finished = false;  // its driver disconnected: nothing of it runs again
 };
 
+/// Another node of the cluster, as the GCS last described it.
+struct Peer {
+  proto::NodeRecord record;  // `available` from the last heartbeat, minus what we sent since
+  caf::actor raylet;
+  caf::actor om;
+};
+
+/// A task this raylet sent to another node, kept until its results come back.
+struct Forwarded {
+  std::string node;
+  proto::TaskSpec spec;
+  int attempts = 0;
+};
+
 struct State {
   RayletOptions options;
+  std::map<std::string, Peer> peers;
+  std::unordered_map<std::string, Forwarded> forwarded;
+  std::unordered_map<std::string, std::string> actor_home;  // remote actor -> its node
+  std::unordered_map<std::string, std::string> remote_actor_dead;  // actor -> cause
+  std::unordered_map<std::string, std::vector<proto::TaskSpec>> awaiting_actor;  // GCS lookup
+  std::set<std::string> job_lookups;  // jobs of other nodes being fetched from the GCS
   caf::actor gcs;
   caf::actor om;
   std::string host;
@@ -121,11 +150,28 @@ void PutEntry(Self self, const proto::ObjectEntry& entry) {
   self->send(self->state.om, atoms::put::value, proto::Encode(entry));
 }
 
+/// Stores a task's results here and, when it came from another node, sends
+/// the small ones back there (large ones are pulled through the GCS directory).
+void Deliver(Self self, const proto::TaskSpec& spec, const std::vector<proto::ObjectEntry>& entries) {
+  auto& st = self->state;
+  for (const auto& e : entries) PutEntry(self, e);
+  if (spec.origin_node.empty() || spec.origin_node == st.options.node_id) return;
+  auto origin = st.peers.find(spec.origin_node);
+  if (origin == st.peers.end()) return;
+  std::vector<proto::ObjectEntry> small;
+  for (const auto& e : entries) {
+    if (e.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) small.push_back(e);
+  }
+  self->send(origin->second.raylet, atoms::fwd_done::value, spec.task_id, proto::Encode(small));
+}
+
 void FailReturns(Self self, const proto::TaskSpec& spec, proto::ErrorKind kind,
                  const std::string& type, const std::string& message) {
+  std::vector<proto::ObjectEntry> entries;
   for (const auto& id : spec.return_ids) {
-    PutEntry(self, ErrorEntry(id, kind, type, message, DisplayName(spec)));
+    entries.push_back(ErrorEntry(id, kind, type, message, DisplayName(spec)));
   }
+  Deliver(self, spec, entries);
 }
 
 void UnpinArgs(Self self, const Task& task) {
@@ -150,12 +196,13 @@ void PublishActor(Self self, const std::string& actor_id) {
   auto& a = self->state.actors[actor_id];
   proto::ActorInfo info{actor_id, a.creation.actor_name, a.creation.job_id,
                         ActorStateName(a.state), a.creation.function, a.restarts,
-                        a.death_cause};
+                        a.death_cause, self->state.options.node_id};
   self->send(self->state.gcs, atoms::actor_upd::value, proto::Encode(info));
 }
 
 void Schedule(Self self);
 void PipelineToBusyWorkers(Self self);
+void EnsureJob(Self self, const std::string& job_id);
 void WarnIfInfeasible(Self self, const proto::TaskSpec& spec, bool* warned);
 
 // -- workers ------------------------------------------------------------------
@@ -163,7 +210,11 @@ void WarnIfInfeasible(Self self, const proto::TaskSpec& spec, bool* warned);
 void StartWorker(Self self, const std::string& job_id) {
   auto& st = self->state;
   auto job = st.jobs.find(job_id);
-  if (job == st.jobs.end() || job->second.finished || st.port == 0) return;
+  if (job == st.jobs.end()) {
+    EnsureJob(self, job_id);  // a job started on another node
+    return;
+  }
+  if (job->second.finished || st.port == 0) return;
   std::string worker_id = ids::Random(16);
   std::vector<std::string> argv;
   std::map<std::string, std::string> env = st.options.worker_env;
@@ -311,11 +362,12 @@ void ResolveDependencies(Self self, const std::string& task_id) {
       if (e.kind != static_cast<uint8_t>(proto::ObjectKind::kError)) continue;
       // An argument failed: the error propagates to this task's returns.
       auto info = proto::Decode<proto::ErrorInfo>(e.data);
+      std::vector<proto::ObjectEntry> copies;
       for (const auto& id : task.spec.return_ids) {
-        proto::ObjectEntry copy = e;
-        copy.id = id;
-        PutEntry(self, copy);
+        copies.push_back(e);
+        copies.back().id = id;
       }
+      Deliver(self, task.spec, copies);
       UnpinArgs(self, task);
       if (task.spec.Kind() == proto::TaskKind::kActorCreation) {
         std::string actor_id = task.spec.actor_id;
@@ -357,10 +409,203 @@ void ResolveDependencies(Self self, const std::string& task_id) {
       });
 }
 
+// -- other nodes ----------------------------------------------------------------
+
+bool Fits(const std::map<std::string, double>& have, const ResourceRequest& request) {
+  for (const auto& [name, amount] : request) {
+    if (amount <= 0) continue;
+    auto it = have.find(name);
+    if (it == have.end() || it->second + 1e-9 < amount) return false;
+  }
+  return true;
+}
+
+/// The peer to send `request` to: one with it available now (most free CPU
+/// first), or with `any_total` one that has it at all. Empty when none.
+std::string PickPeer(Self self, const ResourceRequest& request, bool any_total) {
+  auto& st = self->state;
+  std::string best;
+  double best_cpu = -std::numeric_limits<double>::infinity();
+  for (auto& [id, p] : st.peers) {
+    if (!Fits(p.record.total, request)) continue;
+    if (!any_total && !Fits(p.record.available, request)) continue;
+    double cpu = p.record.available.count("CPU") ? p.record.available.at("CPU") : 0;
+    if (cpu > best_cpu) {
+      best_cpu = cpu;
+      best = id;
+    }
+  }
+  if (!best.empty()) {
+    // Count it as taken until the next heartbeat, so a backlog spreads out.
+    for (const auto& [name, amount] : request) st.peers[best].record.available[name] -= amount;
+  }
+  return best;
+}
+
+/// Sends a task or actor call to another node's raylet.
+void Forward(Self self, proto::TaskSpec spec, const std::string& node, int attempts = 0) {
+  auto& st = self->state;
+  auto peer = st.peers.find(node);
+  if (peer == st.peers.end()) return;
+  ++spec.hops;
+  FlushLineage(self);  // logged here before it runs there
+  self->send(peer->second.raylet, atoms::submit::value, proto::Encode(spec));
+  if (spec.Kind() != proto::TaskKind::kActorCreation) {
+    std::string id = spec.task_id;
+    st.forwarded[id] = Forwarded{node, std::move(spec), attempts};
+  }
+}
+
+/// Where an actor should live: here when it fits now, else a peer where it
+/// fits now, else here when it fits at all, else any peer where it does.
+std::string PlaceActor(Self self, const ResourceRequest& request) {
+  auto& st = self->state;
+  ResourcePool probe = st.pool;
+  if (st.peers.empty() || probe.Acquire(request)) return st.options.node_id;
+  std::string peer = PickPeer(self, request, false);
+  if (!peer.empty()) return peer;
+  if (st.pool.Feasible(request)) return st.options.node_id;
+  peer = PickPeer(self, request, true);
+  return peer.empty() ? st.options.node_id : peer;
+}
+
+void SubmitLocal(Self self, proto::TaskSpec spec);
+
+/// Sends calls for an actor hosted elsewhere to its node, asking the GCS
+/// where that is the first time.
+void RouteActorCall(Self self, proto::TaskSpec spec) {
+  auto& st = self->state;
+  std::string actor_id = spec.actor_id;
+  if (auto home = st.actor_home.find(actor_id); home != st.actor_home.end()) {
+    Forward(self, std::move(spec), home->second);
+    return;
+  }
+  if (auto dead = st.remote_actor_dead.find(actor_id); dead != st.remote_actor_dead.end()) {
+    FailReturns(self, spec, proto::ErrorKind::kActor, "RayActorException",
+                "actor " + ids::Hex(actor_id) + " is dead: " + dead->second);
+    return;
+  }
+  auto& waiting = st.awaiting_actor[actor_id];
+  waiting.push_back(std::move(spec));
+  if (waiting.size() > 1) return;  // a lookup is on its way
+  auto resolve = [self, actor_id](const std::string& bytes) {
+    auto& st = self->state;
+    auto calls = std::move(st.awaiting_actor[actor_id]);
+    st.awaiting_actor.erase(actor_id);
+    std::string cause = "unknown actor";
+    if (!bytes.empty()) {
+      auto info = proto::Decode<proto::ActorInfo>(bytes);
+      if (info.state == "DEAD") {
+        cause = info.death_cause;
+      } else if (st.peers.count(info.node_id)) {
+        st.actor_home[actor_id] = info.node_id;
+        for (auto& c : calls) Forward(self, std::move(c), info.node_id);
+        return;
+      } else {
+        cause = "its node " + ids::Hex(info.node_id) + " is not in the cluster";
+      }
+    }
+    st.remote_actor_dead[actor_id] = cause;
+    for (auto& c : calls) {
+      FailReturns(self, c, proto::ErrorKind::kActor, "RayActorException",
+                  "actor " + ids::Hex(actor_id) + " is dead: " + cause);
+    }
+  };
+  self->request(st.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
+      .then(resolve, [resolve](caf::error&) { resolve(std::string()); });
+}
+
+/// Large arguments already on another node pull the task there, when that
+/// node can run it.
+void SubmitWithLocality(Self self, proto::TaskSpec spec) {
+  auto& st = self->state;
+  std::vector<std::string> refs;
+  for (const auto& a : spec.args) {
+    if (a.is_ref) refs.push_back(a.object_id);
+  }
+  std::string task_id = spec.task_id;
+  st.tasks[task_id].spec = std::move(spec);
+  auto local = [self, task_id] { ResolveDependencies(self, task_id); };
+  self->request(st.gcs, std::chrono::seconds(10), atoms::locs_now::value, proto::Encode(refs))
+      .then(
+          [self, task_id, local](const std::string& bytes) {
+            auto& st = self->state;
+            auto t = st.tasks.find(task_id);
+            if (t == st.tasks.end()) return;
+            std::map<std::string, uint64_t> bytes_on;
+            for (const auto& loc : proto::Decode<std::vector<proto::Location>>(bytes)) {
+              if (loc.size > proto::kInlineObjectLimit) bytes_on[loc.node_id] += loc.size;
+            }
+            std::string best = st.options.node_id;
+            uint64_t most = bytes_on[best];
+            for (const auto& [node, n] : bytes_on) {
+              auto peer = st.peers.find(node);
+              if (n > most && peer != st.peers.end() &&
+                  Fits(peer->second.record.total, t->second.spec.resources)) {
+                best = node;
+                most = n;
+              }
+            }
+            if (best == st.options.node_id) {
+              local();
+              return;
+            }
+            proto::TaskSpec spec = std::move(t->second.spec);
+            st.tasks.erase(t);
+            Forward(self, std::move(spec), best);
+          },
+          [local](caf::error&) { local(); });
+}
+
 void Submit(Self self, proto::TaskSpec spec) {
   auto& st = self->state;
-  st.lineage_batch.push_back(spec);
-  if (st.lineage_batch.size() >= 256) FlushLineage(self);
+  if (spec.origin_node.empty()) spec.origin_node = st.options.node_id;
+  if (spec.hops == 0) {
+    st.lineage_batch.push_back(spec);
+    if (st.lineage_batch.size() >= 256) FlushLineage(self);
+  }
+  if (!st.peers.empty() && spec.hops < kMaxHops) {
+    switch (spec.Kind()) {
+      case proto::TaskKind::kNormal: {
+        if (!st.pool.Feasible(spec.resources)) {
+          // Never runs here: send it on now, without fetching its arguments here.
+          std::string node = PickPeer(self, spec.resources, false);
+          if (node.empty()) node = PickPeer(self, spec.resources, true);
+          if (!node.empty()) {
+            Forward(self, std::move(spec), node);
+            return;
+          }
+        }
+        bool has_refs = false;
+        for (const auto& a : spec.args) has_refs = has_refs || a.is_ref;
+        if (has_refs) {
+          SubmitWithLocality(self, std::move(spec));
+          return;
+        }
+        break;
+      }
+      case proto::TaskKind::kActorCreation: {
+        std::string node = PlaceActor(self, spec.resources);
+        if (node != st.options.node_id) {
+          st.actor_home[spec.actor_id] = node;
+          Forward(self, std::move(spec), node);
+          return;
+        }
+        break;
+      }
+      case proto::TaskKind::kActorMethod:
+        if (!st.actors.count(spec.actor_id)) {
+          RouteActorCall(self, std::move(spec));
+          return;
+        }
+        break;
+    }
+  }
+  SubmitLocal(self, std::move(spec));
+}
+
+void SubmitLocal(Self self, proto::TaskSpec spec) {
+  auto& st = self->state;
   std::string task_id = spec.task_id;
   switch (spec.Kind()) {
     case proto::TaskKind::kNormal:
@@ -417,7 +662,7 @@ void FinishNormalTask(Self self, Worker& w, const proto::ExecReply& reply) {
       ++task.attempts;
       st.ready.push_back(reply.task_id);
     } else {
-      for (const auto& e : reply.results) PutEntry(self, e);
+      Deliver(self, task.spec, reply.results);
       UnpinArgs(self, task);
       st.tasks.erase(t);
       ++st.tasks_done;
@@ -459,7 +704,7 @@ void HandleDone(Self self, const proto::ExecReply& reply) {
       return;
     }
     a.inflight.erase(reply.task_id);
-    for (const auto& e : reply.results) PutEntry(self, e);
+    Deliver(self, t->second.spec, reply.results);
     st.tasks.erase(t);
     ++st.tasks_done;
     if (reply.exit_actor) {
@@ -592,6 +837,193 @@ void PipelineToBusyWorkers(Self self) {
   }
 }
 
+/// Sends queued tasks that cannot run here now to nodes that can run them now,
+/// and tasks this node can never run to a node that can. A task that came
+/// from another node is only sent on when this node cannot run it at all.
+void SpillToPeers(Self self) {
+  auto& st = self->state;
+  if (st.peers.empty() || st.ready.empty()) return;
+  ResourcePool probe = st.pool;  // what would start here, in queue order
+  std::deque<std::string> keep;
+  size_t scanned = 0;
+  while (!st.ready.empty() && scanned++ < 256) {
+    std::string task_id = std::move(st.ready.front());
+    st.ready.pop_front();
+    auto t = st.tasks.find(task_id);
+    if (t == st.tasks.end()) continue;
+    const proto::TaskSpec& spec = t->second.spec;
+    bool feasible = st.pool.Feasible(spec.resources);
+    std::string target;
+    if (spec.hops < kMaxHops || !feasible) {
+      if (!(feasible && probe.Acquire(spec.resources))) {
+        target = PickPeer(self, spec.resources, false);
+        if (target.empty() && !feasible) target = PickPeer(self, spec.resources, true);
+      }
+    }
+    if (target.empty()) {
+      keep.push_back(std::move(task_id));
+      continue;
+    }
+    UnpinArgs(self, t->second);
+    proto::TaskSpec moved = std::move(t->second.spec);
+    int attempts = t->second.attempts;
+    st.tasks.erase(t);
+    Forward(self, std::move(moved), target, attempts);
+  }
+  for (auto it = keep.rbegin(); it != keep.rend(); ++it) st.ready.push_front(std::move(*it));
+}
+
+/// Learns from the GCS how to run workers of a job whose driver is on another
+/// node; with shipped code, writes it under <session>/code/<job>/ first.
+void EnsureJob(Self self, const std::string& job_id) {
+  auto& st = self->state;
+  if (!st.job_lookups.insert(job_id).second) return;
+  auto fail = [self, job_id](const std::string& why) {
+    auto& st = self->state;
+    st.job_lookups.erase(job_id);
+    RAY_LOG(Error) << "cannot run tasks of job " << ids::Hex(job_id) << ": " << why;
+    for (auto it = st.ready.begin(); it != st.ready.end();) {
+      auto t = st.tasks.find(*it);
+      if (t != st.tasks.end() && t->second.spec.job_id == job_id) {
+        FailReturns(self, t->second.spec, proto::ErrorKind::kWorker, "RayWorkerException",
+                    "node " + ids::Hex(st.options.node_id) + " cannot start workers of this job: " +
+                        why);
+        UnpinArgs(self, t->second);
+        st.tasks.erase(t);
+        it = st.ready.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  auto install = [self, job_id](proto::JobInfo info, const proto::CodePackage& code) {
+    auto& st = self->state;
+    st.job_lookups.erase(job_id);
+    Job job;
+    job.executable = info.executable;
+    job.code_search_path = info.code_search_path;
+    if (!code.empty()) {
+      std::string dir = st.options.session_dir + "/code/" + ids::Hex(job_id);
+      std::string cmd_dir = st.options.session_dir + "/code";
+      mkdir(cmd_dir.c_str(), 0755);
+      mkdir(dir.c_str(), 0755);
+      for (const auto& [name, bytes] : code) {
+        std::string path = dir + "/" + name;
+        FILE* f = std::fopen(path.c_str(), "wb");
+        if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
+          if (f) std::fclose(f);
+          RAY_LOG(Error) << "cannot write shipped code to " << path;
+          return;
+        }
+        std::fclose(f);
+        chmod(path.c_str(), 0755);
+      }
+      if (info.code_search_path.empty()) {
+        job.executable = dir + "/" + code.front().first;
+      } else {
+        job.code_search_path = {dir};
+      }
+    }
+    st.jobs[job_id] = std::move(job);
+    Schedule(self);
+  };
+  self->request(st.gcs, std::chrono::seconds(30), atoms::job_info::value, job_id)
+      .then(
+          [=](const std::string& bytes) {
+            auto& st = self->state;
+            if (bytes.empty()) {
+              fail("the GCS does not know the job");
+              return;
+            }
+            auto info = proto::Decode<proto::JobInfo>(bytes);
+            bool local = st.options.load_code_from_local || info.load_code_from_local ||
+                         !info.ships_code || info.driver_node == st.options.node_id;
+            if (local) {
+              install(info, {});
+              return;
+            }
+            self->request(st.gcs, std::chrono::seconds(60), atoms::code_get::value, job_id)
+                .then(
+                    [=](const std::string& package) {
+                      if (package.empty()) {
+                        fail("its driver's code never reached the GCS");
+                        return;
+                      }
+                      install(info, proto::Decode<proto::CodePackage>(package));
+                    },
+                    [=](caf::error& err) { fail(self->system().render(err)); });
+          },
+          [=](caf::error& err) { fail(self->system().render(err)); });
+}
+
+/// A job ended (its driver disconnected here or on another node): its workers
+/// and actors go with it.
+void EndJob(Self self, const std::string& job_id) {
+  auto& st = self->state;
+  auto& job = st.jobs[job_id];
+  if (job.finished) return;
+  job.finished = true;
+  for (auto& [aid, a] : st.actors) {
+    if (a.creation.job_id == job_id && a.state != ActorState::kDead) {
+      MarkActorDead(self, aid, "its driver exited");
+    }
+  }
+  for (auto t = st.tasks.begin(); t != st.tasks.end();) {
+    t = t->second.spec.job_id == job_id ? st.tasks.erase(t) : std::next(t);
+  }
+  for (auto f = st.forwarded.begin(); f != st.forwarded.end();) {
+    f = f->second.spec.job_id == job_id ? st.forwarded.erase(f) : std::next(f);
+  }
+  for (auto& [wid, w] : st.workers) {
+    if (w.job_id == job_id && !w.dead) st.launcher->Signal(w.pid, SIGKILL);
+  }
+}
+
+/// A node left the cluster: what was sent there is retried here (or fails),
+/// and actors that lived there are dead.
+void OnNodeRemoved(Self self, const std::string& node_id, const std::string& reason) {
+  auto& st = self->state;
+  st.peers.erase(node_id);
+  self->send(st.om, atoms::node_del::value, node_id);
+  std::string why = "node " + ids::Hex(node_id) + " died: " + reason;
+  for (auto& [actor_id, home] : st.actor_home) {
+    if (home == node_id) st.remote_actor_dead[actor_id] = why;
+  }
+  for (auto it = st.actor_home.begin(); it != st.actor_home.end();) {
+    it = it->second == node_id ? st.actor_home.erase(it) : std::next(it);
+  }
+  std::vector<Forwarded> lost;
+  for (auto it = st.forwarded.begin(); it != st.forwarded.end();) {
+    if (it->second.node == node_id) {
+      lost.push_back(std::move(it->second));
+      it = st.forwarded.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& f : lost) {
+    if (f.spec.Kind() == proto::TaskKind::kActorMethod) {
+      FailReturns(self, f.spec, proto::ErrorKind::kActor, "RayActorException",
+                  "actor " + ids::Hex(f.spec.actor_id) + " died: " + why);
+    } else if (f.attempts < f.spec.max_retries) {
+      RAY_LOG(Info) << "retrying task " << DisplayName(f.spec) << ": " << why;
+      f.spec.hops = 0;
+      std::string task_id = f.spec.task_id;
+      Task& task = st.tasks[task_id];
+      task.spec = std::move(f.spec);
+      task.attempts = f.attempts + 1;
+      ResolveDependencies(self, task_id);
+    } else {
+      FailReturns(self, f.spec, proto::ErrorKind::kWorker, "RayWorkerException",
+                  "task " + DisplayName(f.spec) + " was running on " + why +
+                      (f.spec.max_retries > 0
+                           ? " (after " + std::to_string(f.attempts) + " retries)"
+                           : ""));
+    }
+  }
+  Schedule(self);
+}
+
 /// Dispatches what can run now and starts the workers that runnable work lacks.
 /// Cost is proportional to the work dispatched plus the workers that may still
 /// be started, not to the length of the queue.
@@ -659,6 +1091,7 @@ void Schedule(Self self) {
       st.ready.push_front(std::move(*it));
     }
   }
+  SpillToPeers(self);
   PipelineToBusyWorkers(self);
   if (st.startup_failures >= st.options.max_worker_startup_failures) {
     // Workers cannot start: fail what waits for them instead of hanging.
@@ -729,20 +1162,10 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
     }
     for (auto it = st.jobs.begin(); it != st.jobs.end(); ++it) {
       if (it->second.driver && it->second.driver.address() == msg.source) {
-        // The driver is gone: its workers and actors go with it.
-        it->second.finished = true;
+        // The driver is gone: its workers and actors go with it, on every node.
         std::string job_id = it->first;
-        for (auto& [aid, a] : st.actors) {
-          if (a.creation.job_id == job_id && a.state != ActorState::kDead) {
-            MarkActorDead(self, aid, "its driver exited");
-          }
-        }
-        for (auto t = st.tasks.begin(); t != st.tasks.end();) {
-          t = t->second.spec.job_id == job_id ? st.tasks.erase(t) : std::next(t);
-        }
-        for (auto& [wid, w] : st.workers) {
-          if (w.job_id == job_id && !w.dead) st.launcher->Signal(w.pid, SIGKILL);
-        }
+        EndJob(self, job_id);
+        if (!st.peers.empty()) self->send(st.gcs, atoms::job_end::value, job_id);
         return;
       }
     }
@@ -765,6 +1188,13 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                              st.options.shm_directory, st.options.session_dir,
                              st.options.resources};
         if (hello.is_driver) {
+          if (hello.password != st.options.password) {
+            return caf::make_error(caf::sec::runtime_error,
+                                   hello.password.empty()
+                                       ? std::string("this cluster requires a password "
+                                                     "(RayConfig::redis_password)")
+                                       : std::string("wrong password (RayConfig::redis_password)"));
+          }
           auto promise = self->make_response_promise<std::string, caf::actor, caf::actor>();
           self->request(st.gcs, std::chrono::seconds(30), atoms::job::value)
               .then(
@@ -772,6 +1202,13 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                     auto& st = self->state;
                     st.jobs[job_id] = Job{hello.executable, hello.code_search_path, client};
                     if (client) self->monitor(client);
+                    proto::JobInfo job{job_id,
+                                       hello.executable,
+                                       hello.code_search_path,
+                                       hello.load_code_from_local,
+                                       hello.ships_code,
+                                       st.options.node_id};
+                    self->send(st.gcs, atoms::job_reg::value, proto::Encode(job));
                     proto::NodeInfo reply = info;
                     reply.job_id = job_id;
                     promise.deliver(proto::Encode(reply), st.om, st.gcs);
@@ -794,6 +1231,67 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         return {proto::Encode(info), st.om, st.gcs};
       },
       [=](flush_atom) { Schedule(self); },
+      // -- the cluster -----------------------------------------------------------
+      [=](hb_start_atom) { self->send(self, hb_tick_atom::value); },
+      [=](hb_tick_atom) {
+        auto& st = self->state;
+        std::map<std::string, double> available;
+        for (const auto& [name, total] : st.pool.totals()) available[name] = st.pool.Available(name);
+        self->request(st.gcs, std::chrono::milliseconds(4 * st.options.heartbeat_period_ms + 1000),
+                      atoms::heartbeat::value, st.options.node_id, proto::Encode(available))
+            .then(
+                [=](const std::string& reply) {
+                  auto& st = self->state;
+                  if (reply == "!removed") {
+                    RAY_LOG(Error) << "the GCS removed this node from the cluster (it missed its "
+                                      "heartbeats); stopping";
+                    if (st.options.exit_on_removal) kill(getpid(), SIGTERM);
+                    return;
+                  }
+                  for (auto& rec : proto::Decode<std::vector<proto::NodeRecord>>(reply)) {
+                    auto p = st.peers.find(rec.node_id);
+                    if (p != st.peers.end()) p->second.record.available = std::move(rec.available);
+                  }
+                  self->delayed_send(self, std::chrono::milliseconds(st.options.heartbeat_period_ms),
+                                     hb_tick_atom::value);
+                },
+                [=](caf::error& err) {
+                  RAY_LOG(Warning) << "heartbeat to the GCS failed: " << self->system().render(err);
+                  self->delayed_send(self,
+                                     std::chrono::milliseconds(self->state.options.heartbeat_period_ms),
+                                     hb_tick_atom::value);
+                });
+      },
+      [=](atoms::node_add, const std::string& bytes, const caf::actor& raylet,
+          const caf::actor& om) {
+        auto& st = self->state;
+        auto rec = proto::Decode<proto::NodeRecord>(bytes);
+        if (rec.node_id == st.options.node_id) return;
+        self->send(st.om, atoms::node_add::value, rec.node_id, om);
+        st.peers[rec.node_id] = Peer{rec, raylet, om};
+        Schedule(self);
+      },
+      [=](atoms::node_del, const std::string& node_id, const std::string& reason) {
+        OnNodeRemoved(self, node_id, reason);
+      },
+      [=](atoms::fwd_done, const std::string& task_id, const std::string& entries) {
+        auto& st = self->state;
+        for (const auto& e : proto::Decode<std::vector<proto::ObjectEntry>>(entries)) PutEntry(self, e);
+        st.forwarded.erase(task_id);
+      },
+      [=](atoms::job_end, const std::string& job_id) {
+        if (self->state.jobs.count(job_id)) EndJob(self, job_id);
+      },
+      [=](atoms::gcs_of, const std::string& password) -> caf::result<std::string, caf::actor> {
+        auto& st = self->state;
+        if (password != st.options.password) {
+          return {std::string(password.empty() ? "this cluster requires a password "
+                                                 "(--redis-password)"
+                                               : "wrong password (--redis-password)"),
+                  caf::actor()};
+        }
+        return {std::string(), st.gcs};
+      },
       [=](atoms::submit, const std::string& bytes) {
         Submit(self, proto::Decode<proto::TaskSpec>(bytes));
       },
@@ -848,7 +1346,25 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::kill, const std::string& actor_id, bool no_restart) {
         auto& st = self->state;
         auto a = st.actors.find(actor_id);
-        if (a == st.actors.end() || a->second.state == ActorState::kDead) return;
+        if (a == st.actors.end()) {
+          // Hosted elsewhere: the node that has it kills it.
+          auto send_to = [self, actor_id, no_restart](const std::string& node) {
+            auto p = self->state.peers.find(node);
+            if (p != self->state.peers.end()) {
+              self->send(p->second.raylet, atoms::kill::value, actor_id, no_restart);
+            }
+          };
+          if (auto home = st.actor_home.find(actor_id); home != st.actor_home.end()) {
+            send_to(home->second);
+          } else if (!st.peers.empty()) {
+            self->request(st.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
+                .then([send_to](const std::string& bytes) {
+                  if (!bytes.empty()) send_to(proto::Decode<proto::ActorInfo>(bytes).node_id);
+                });
+          }
+          return;
+        }
+        if (a->second.state == ActorState::kDead) return;
         std::string worker_id = a->second.worker_id;
         auto w = st.workers.find(worker_id);
         if (w != st.workers.end()) {
@@ -908,5 +1424,7 @@ caf::actor Spawn(caf::actor_system& system, RayletOptions options, caf::actor gc
 void SetAddress(const caf::actor& raylet, const std::string& host, uint16_t port) {
   caf::anon_send(raylet, address_atom::value, host, port);
 }
+
+void StartHeartbeats(const caf::actor& raylet) { caf::anon_send(raylet, hb_start_atom::value); }
 
 }  // namespace ray::raylet

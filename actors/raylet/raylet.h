@@ -13,6 +13,14 @@
 //   (kill, actor id, no_restart)  -> ()
 //   (stats)                       -> string
 //   (shutdown)                    -> ()   kills every worker, then quits
+//
+// Between nodes (see docs/architecture.md, "Many nodes"):
+//   (node_add, NodeRecord, raylet, om) / (node_del, node id, reason)  from the GCS
+//   (submit, TaskSpec) with hops > 0   a task or actor call another raylet spilled here
+//   (fwd_done, task id, entries)       the node that ran a forwarded task returns its
+//                                      small results to the origin node
+//   (job_end, job id)                  a driver elsewhere exited
+//   (gcs_of, password)                 -> (error, gcs): how a joining node finds the GCS
 #ifndef RAY_ACTORS_RAYLET_RAYLET_H_
 #define RAY_ACTORS_RAYLET_RAYLET_H_
 
@@ -37,6 +45,10 @@ struct RayletOptions {
   std::string default_worker;        // ray_default_worker (code_search_path mode)
   std::map<std::string, std::string> worker_env;  // logging settings etc.
   int max_worker_startup_failures = 3;
+  std::string password;              // drivers must present it (empty: none)
+  int64_t heartbeat_period_ms = 500;
+  bool exit_on_removal = false;      // raynode: SIGTERM itself when the GCS declared it dead
+  bool load_code_from_local = false; // run other nodes' jobs from code_search_path, not shipped code
 };
 
 /// Spawns the raylet. Workers are told to connect to `node_address`
@@ -45,6 +57,8 @@ struct RayletOptions {
 caf::actor Spawn(caf::actor_system& system, RayletOptions options, caf::actor gcs,
                  caf::actor object_manager);
 void SetAddress(const caf::actor& raylet, const std::string& host, uint16_t port);
+/// Starts the heartbeats to the GCS once the node is registered.
+void StartHeartbeats(const caf::actor& raylet);
 
 }  // namespace ray::raylet
 

@@ -1,10 +1,14 @@
 #include "runtime/src/cluster_runtime.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caf/io/all.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "actors/common/atoms.h"
@@ -83,6 +87,57 @@ Reply Ask(caf::actor_system& system, const caf::actor& dest, Duration timeout,
   return out;
 }
 
+using CodePackage = proto::CodePackage;
+
+bool ReadFile(const std::string& path, std::string* out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
+  bool ok = std::ferror(f) == 0;
+  std::fclose(f);
+  return ok;
+}
+
+/// The code workers of this job run: the executable, or the libraries of the
+/// code search path (files, or the .so files of directories).
+bool ReadCode(const std::string& executable, const std::vector<std::string>& search_path,
+              CodePackage* code, std::string* error) {
+  std::vector<std::string> files;
+  if (search_path.empty()) {
+    files.push_back(executable);
+  } else {
+    for (const auto& entry : search_path) {
+      struct stat st;
+      if (stat(entry.c_str(), &st) != 0) continue;
+      if (!S_ISDIR(st.st_mode)) {
+        files.push_back(entry);
+        continue;
+      }
+      if (DIR* d = opendir(entry.c_str())) {
+        while (dirent* e = readdir(d)) {
+          std::string name = e->d_name;
+          if (name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0) {
+            files.push_back(entry + "/" + name);
+          }
+        }
+        closedir(d);
+      }
+    }
+  }
+  for (const auto& path : files) {
+    std::string bytes;
+    if (!ReadFile(path, &bytes)) {
+      *error = "cannot read " + path + " to ship it to the cluster: " + strerror(errno) +
+               " (or set RayConfig::load_code_from_local)";
+      return false;
+    }
+    code->emplace_back(path.substr(path.rfind('/') + 1), std::move(bytes));
+  }
+  return true;
+}
+
 caf::behavior Anchor() {
   return {[](atoms::stats) { return std::string("driver"); }};
 }
@@ -137,6 +192,10 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     options.default_worker = lib + "/../bin/ray_default_worker";
     options.worker_env["RAY_LOGGING_LEVEL"] = config.configure_logging ? config.logging_level : "off";
     options.worker_env["RAY_LOGGING_FORMAT"] = config.logging_format;
+    options.password = config.redis_password;
+    options.gcs_shards = config.num_redis_shards.value_or(1);
+    options.max_clients = config.redis_max_clients.value_or(0);
+    options.gcs_max_memory = config.redis_max_memory.value_or(0);
     rt->node_ = node::Start(*rt->system_, options, error);
     if (!rt->node_) return nullptr;
     host = options.host;
@@ -144,6 +203,17 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   } else if (!SplitAddress(address, &host, &port)) {
     *error = "invalid address '" + address + "': expected host:port";
     return nullptr;
+  } else {
+    const char* head_only = config.num_redis_shards    ? "num_redis_shards"
+                            : config.redis_max_clients ? "redis_max_clients"
+                            : config.redis_max_memory  ? "redis_max_memory"
+                                                       : nullptr;
+    if (head_only) {
+      *error = std::string("RayConfig::") + head_only +
+               " configures a cluster that ray::Init starts; with an address, give it to "
+               "`ray start --head` instead";
+      return nullptr;
+    }
   }
   proto::Hello hello;
   hello.client_id = rt->client_id_;
@@ -151,8 +221,19 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   hello.pid = getpid();
   hello.executable = SelfExecutable();
   hello.code_search_path = config.code_search_path;
+  hello.password = config.redis_password;
+  hello.load_code_from_local = config.load_code_from_local;
+  CodePackage code;
+  if (!address.empty() && !config.load_code_from_local) {
+    // Workers on other hosts run this code, shipped through the GCS.
+    if (!ReadCode(hello.executable, config.code_search_path, &code, error)) return nullptr;
+    hello.ships_code = true;
+  }
   rt->anchor_ = rt->system_->spawn<caf::hidden>(Anchor);
   if (!rt->Connect(host, port, hello, rt->anchor_, error)) return nullptr;
+  if (hello.ships_code) {
+    caf::anon_send(rt->gcs_, atoms::code_put::value, rt->job_id_, proto::Encode(code));
+  }
   std::string seed_base = rt->job_id_;
   if (config.object_id_seed) {
     seed_base += "seed" + std::to_string(*config.object_id_seed);

@@ -78,16 +78,20 @@ std::string ValidateConfig(const RayConfig& c) {
     return "RayConfig::local_mode runs everything in the driver and cannot be combined with address";
   }
   // Seed options without an implementation yet: refuse instead of ignoring them.
-  const std::string kMultiNode = "it arrives with the multi-node cluster (ray start)";
-  if (c.redis_max_memory) return Unsupported("redis_max_memory", kMultiNode);
+  if (c.redis_max_memory && *c.redis_max_memory <= 0) {
+    return "RayConfig::redis_max_memory (the GCS lineage cap) must be positive";
+  }
+  if (c.num_redis_shards && (*c.num_redis_shards < 1 || *c.num_redis_shards > 64)) {
+    return "RayConfig::num_redis_shards (GCS LevelDB shards) must be between 1 and 64";
+  }
+  if (c.redis_max_clients && *c.redis_max_clients < 1) {
+    return "RayConfig::redis_max_clients (most nodes in the cluster) must be at least 1";
+  }
   if (c.redirect_worker_output) {
     return Unsupported("redirect_worker_output",
                        "worker output always goes to <session>/logs; use log_to_driver");
   }
   if (c.redirect_output) return Unsupported("redirect_output", "use log_to_driver");
-  if (c.num_redis_shards) return Unsupported("num_redis_shards", kMultiNode);
-  if (c.redis_max_clients) return Unsupported("redis_max_clients", kMultiNode);
-  if (!c.redis_password.empty()) return Unsupported("redis_password", kMultiNode);
   if (c.include_webui) return Unsupported("include_webui", "there is no web UI yet");
   if (!c.driver_id.empty()) return Unsupported("driver_id", "job ids are assigned by the GCS");
   if (!c.plasma_store_socket_name.empty()) {
@@ -98,7 +102,6 @@ std::string ValidateConfig(const RayConfig& c) {
     return Unsupported("raylet_socket_name",
                        "the raylet is reached over CAF's middleman, not a Unix socket");
   }
-  if (c.load_code_from_local) return Unsupported("load_code_from_local", kMultiNode);
   if (!c.internal_config.empty()) {
     return Unsupported("internal_config", "there are no internal settings to override");
   }

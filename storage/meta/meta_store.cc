@@ -1,6 +1,9 @@
 #include "storage/meta/meta_store.h"
 
+#include <sys/stat.h>
+
 #include <cassert>
+#include <map>
 
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -28,41 +31,61 @@ bool Check(const leveldb::Status& status, std::string* error) {
 }  // namespace
 
 struct MetaStore::Impl {
-  std::unique_ptr<leveldb::DB> db;
+  std::vector<std::unique_ptr<leveldb::DB>> dbs;
+  leveldb::DB* For(const std::string& table) const {
+    if (dbs.size() == 1) return dbs[0].get();
+    std::string group = table.substr(0, table.find('_'));
+    return dbs[std::hash<std::string>{}(group) % dbs.size()].get();
+  }
 };
 
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 MetaStore::~MetaStore() = default;
 
-std::unique_ptr<MetaStore> MetaStore::Open(const std::string& directory, std::string* error) {
+std::unique_ptr<MetaStore> MetaStore::Open(const std::string& directory, std::string* error,
+                                           int shards) {
+  if (shards < 1) {
+    if (error != nullptr) *error = "the number of shards must be at least 1";
+    return nullptr;
+  }
   leveldb::Options options;
   options.create_if_missing = true;
-  leveldb::DB* db = nullptr;
-  if (!Check(leveldb::DB::Open(options, directory, &db), error)) return nullptr;
   auto impl = std::make_unique<Impl>();
-  impl->db.reset(db);
+  for (int i = 0; i < shards; ++i) {
+    std::string path = directory;
+    if (shards > 1) {
+      mkdir(directory.c_str(), 0755);
+      path += "/shard-" + std::to_string(i);
+    }
+    leveldb::DB* db = nullptr;
+    if (!Check(leveldb::DB::Open(options, path, &db), error)) return nullptr;
+    impl->dbs.emplace_back(db);
+  }
   return std::unique_ptr<MetaStore>(new MetaStore(std::move(impl)));
 }
+
+int MetaStore::shards() const { return static_cast<int>(impl_->dbs.size()); }
 
 // Writes are unsynced: a process crash loses nothing (the OS holds the log), a
 // machine crash may lose the last writes, which the GCS can tolerate.
 bool MetaStore::Put(const std::string& table, const std::string& key, const std::string& value,
                     std::string* error) {
-  return Check(impl_->db->Put(leveldb::WriteOptions(), TableKey(table, key), value), error);
+  return Check(impl_->For(table)->Put(leveldb::WriteOptions(), TableKey(table, key), value),
+               error);
 }
 
 std::optional<std::string> MetaStore::Get(const std::string& table,
                                           const std::string& key) const {
   std::string value;
-  if (!impl_->db->Get(leveldb::ReadOptions(), TableKey(table, key), &value).ok()) {
+  if (!impl_->For(table)->Get(leveldb::ReadOptions(), TableKey(table, key), &value).ok()) {
     return std::nullopt;
   }
   return value;
 }
 
 bool MetaStore::Delete(const std::string& table, const std::string& key, std::string* error) {
-  return Check(impl_->db->Delete(leveldb::WriteOptions(), TableKey(table, key)), error);
+  return Check(impl_->For(table)->Delete(leveldb::WriteOptions(), TableKey(table, key)), error);
 }
 
 bool MetaStore::PutBatch(const std::string& table,
@@ -70,25 +93,29 @@ bool MetaStore::PutBatch(const std::string& table,
                          std::string* error) {
   leveldb::WriteBatch batch;
   for (const auto& [key, value] : entries) batch.Put(TableKey(table, key), value);
-  return Check(impl_->db->Write(leveldb::WriteOptions(), &batch), error);
+  return Check(impl_->For(table)->Write(leveldb::WriteOptions(), &batch), error);
 }
 
 bool MetaStore::Write(const std::vector<Mutation>& mutations, std::string* error) {
-  leveldb::WriteBatch batch;
+  std::map<leveldb::DB*, leveldb::WriteBatch> batches;  // one atomic batch per shard
   for (const Mutation& m : mutations) {
+    leveldb::WriteBatch& batch = batches[impl_->For(m.table)];
     if (m.is_delete) {
       batch.Delete(TableKey(m.table, m.key));
     } else {
       batch.Put(TableKey(m.table, m.key), m.value);
     }
   }
-  return Check(impl_->db->Write(leveldb::WriteOptions(), &batch), error);
+  for (auto& [db, batch] : batches) {
+    if (!Check(db->Write(leveldb::WriteOptions(), &batch), error)) return false;
+  }
+  return true;
 }
 
 void MetaStore::Scan(const std::string& table,
                      const std::function<bool(const std::string&, const std::string&)>& fn) const {
   const std::string prefix = TableKey(table, "");
-  std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(impl_->For(table)->NewIterator(leveldb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     leveldb::Slice key = it->key();
     key.remove_prefix(prefix.size());
@@ -102,7 +129,7 @@ uint64_t MetaStore::ApproximateSize(const std::string& table) const {
   limit.back() = '\1';  // first key past every "<table>\0..." key
   leveldb::Range range(start, limit);
   uint64_t size = 0;
-  impl_->db->GetApproximateSizes(&range, 1, &size);
+  impl_->For(table)->GetApproximateSizes(&range, 1, &size);
   return size;
 }
 

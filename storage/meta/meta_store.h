@@ -1,7 +1,10 @@
-// Persistent cluster metadata: named tables of key/value strings in one LevelDB.
+// Persistent cluster metadata: named tables of key/value strings in LevelDB.
 //
 // Keys are stored as "<table>\x00<key>" so each table is a contiguous range and
-// can be scanned on its own. The GCS actor is the only user; it is single
+// can be scanned on its own. With shards > 1 the tables are spread over that
+// many LevelDB databases (<directory>/shard-<i>): a table lives wholly in one
+// shard, chosen by the part of its name before the first '_' (so "lineage" and
+// "lineage_obj" share one), and a multi-table Write is atomic per shard. The GCS actor is the only user; it is single
 // threaded, but the class is safe to call from several threads.
 #ifndef RAY_STORAGE_META_META_STORE_H_
 #define RAY_STORAGE_META_META_STORE_H_
@@ -23,7 +26,9 @@ class MetaStore {
 
   /// Opens (creating if missing) the LevelDB database in `directory`.
   /// Returns nullptr and sets `*error` on failure (e.g. directory locked by another process).
-  static std::unique_ptr<MetaStore> Open(const std::string& directory, std::string* error);
+  static std::unique_ptr<MetaStore> Open(const std::string& directory, std::string* error,
+                                         int shards = 1);
+  int shards() const;
 
   /// Returns false and sets `*error` on an I/O error.
   bool Put(const std::string& table, const std::string& key, const std::string& value,

@@ -136,15 +136,47 @@ TEST(Lifecycle, UnsupportedOptionsAreRejectedByName) {
   config.include_webui = true;
   EXPECT_NE(ExpectInitError(config).find("include_webui"), std::string::npos);
   config = SmallConfig();
-  config.redis_password = "secret";
-  EXPECT_NE(ExpectInitError(config).find("redis_password"), std::string::npos);
-  config = SmallConfig();
   config.raylet_socket_name = "/tmp/sock";
   EXPECT_NE(ExpectInitError(config).find("raylet_socket_name"), std::string::npos);
   config = SmallConfig();
-  config.load_code_from_local = true;
-  EXPECT_NE(ExpectInitError(config).find("load_code_from_local"), std::string::npos);
+  config.internal_config = "{}";
+  EXPECT_NE(ExpectInitError(config).find("internal_config"), std::string::npos);
   EXPECT_FALSE(ray::IsInitialized());
+}
+
+TEST(Lifecycle, HeadOnlyOptionsConfigureTheEmbeddedHead) {
+  char dir[] = "/tmp/ray-tests-shards-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto config = SmallConfig();
+  config.temp_dir = dir;
+  config.num_redis_shards = 3;
+  config.redis_max_memory = int64_t{1} << 20;
+  ray::Init(config);
+  EXPECT_EQ(*ray::Get(ray::Task(Plus1).Remote(1)), 2);
+  ray::Shutdown();
+  for (int i = 0; i < 3; ++i) {
+    std::string shard = std::string(dir) + "/session_latest/gcs/shard-" + std::to_string(i);
+    EXPECT_EQ(access((shard + "/CURRENT").c_str(), F_OK), 0) << shard;
+  }
+  // With an address they belong to `ray start --head`.
+  config = SmallConfig();
+  config.address = "127.0.0.1:1";
+  config.num_redis_shards = 2;
+  EXPECT_NE(ExpectInitError(config).find("ray start --head"), std::string::npos);
+  config = SmallConfig();
+  config.num_redis_shards = 0;
+  EXPECT_NE(ExpectInitError(config).find("num_redis_shards"), std::string::npos);
+  config = SmallConfig();
+  config.redis_max_clients = 0;
+  EXPECT_NE(ExpectInitError(config).find("redis_max_clients"), std::string::npos);
+}
+
+TEST(Lifecycle, EmbeddedHeadAcceptsItsOwnDriverWithThePassword) {
+  auto config = SmallConfig();
+  config.redis_password = "pw";
+  ray::Init(config);
+  EXPECT_EQ(*ray::Get(ray::Task(Plus1).Remote(1)), 2);
+  ray::Shutdown();
 }
 
 TEST(Lifecycle, BadOptionValuesAreRejected) {

@@ -1,5 +1,6 @@
-// raynode: the node daemon (GCS, raylet, object manager and worker pool).
-// Drivers on this host connect with RayConfig::address = "host:port".
+// raynode: the node daemon (raylet, object manager and worker pool; on the
+// head also the GCS). Drivers connect with RayConfig::address = "host:port";
+// other nodes join with --address=host:port of the head.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <boost/program_options.hpp>
 #include <caf/io/all.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -70,12 +72,30 @@ bool ParseResources(const std::string& text, std::map<std::string, double>* out,
 
 int main(int argc, char** argv) {
   po::options_description desc("raynode: run a Ray node (GCS, raylet, object store) on this host");
-  std::string host, temp_dir, resources_json, plasma_dir, level;
-  int port = 0;
+  std::string host, temp_dir, resources_json, plasma_dir, level, head_address, password,
+      address_file;
+  int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0;
   double num_cpus = 0, num_gpus = 0;
-  int64_t store_memory = 0;
+  int64_t store_memory = 0, gcs_max_memory = 0, heartbeat_timeout_ms = 5000;
   desc.add_options()
       ("help,h", "show this help")
+      ("head", "run the GCS here: start a new cluster (the default without --address)")
+      ("address", po::value(&head_address), "host:port of the head node: join its cluster")
+      ("password", po::value(&password), "cluster password; nodes and drivers must present it")
+      ("gcs-shards", po::value(&gcs_shards)->default_value(1),
+       "head: LevelDB databases the GCS tables are spread over")
+      ("max-clients", po::value(&max_clients)->default_value(0),
+       "head: most nodes the cluster accepts (0: no limit)")
+      ("gcs-max-memory", po::value(&gcs_max_memory)->default_value(0),
+       "head: cap in bytes of the lineage log; the oldest records are evicted first (0: none)")
+      ("object-manager-port", po::value(&om_port)->default_value(0),
+       "also publish the object manager on this port (0: don't)")
+      ("heartbeat-timeout-ms", po::value(&heartbeat_timeout_ms)->default_value(5000),
+       "a node silent this long is declared dead (heartbeats every timeout/5, at most 500 ms)")
+      ("load-code-from-local",
+       "run workers of jobs from other hosts from their code_search_path here, not shipped code")
+      ("address-file", po::value(&address_file),
+       "write \"host:port\" to this file once listening")
       ("node-ip-address", po::value(&host)->default_value("127.0.0.1"), "address to listen on")
       ("port", po::value(&port)->default_value(0), "port to listen on (0: any free port)")
       ("num-cpus", po::value(&num_cpus)->default_value(0), "CPUs of this node (0: all cores)")
@@ -105,6 +125,33 @@ int main(int argc, char** argv) {
     std::cerr << "raynode: --port must be between 0 and 65535" << std::endl;
     return 2;
   }
+  if (om_port < 0 || om_port > 65535) {
+    std::cerr << "raynode: --object-manager-port must be between 0 and 65535" << std::endl;
+    return 2;
+  }
+  if (vm.count("head") && !head_address.empty()) {
+    std::cerr << "raynode: --head and --address exclude each other" << std::endl;
+    return 2;
+  }
+  if (gcs_shards < 1 || gcs_shards > 64) {
+    std::cerr << "raynode: --gcs-shards must be between 1 and 64" << std::endl;
+    return 2;
+  }
+  if (max_clients < 0 || gcs_max_memory < 0) {
+    std::cerr << "raynode: --max-clients and --gcs-max-memory must not be negative" << std::endl;
+    return 2;
+  }
+  if (heartbeat_timeout_ms < 100) {
+    std::cerr << "raynode: --heartbeat-timeout-ms must be at least 100" << std::endl;
+    return 2;
+  }
+  if (!head_address.empty() && (vm["gcs-shards"].defaulted() == false ||
+                                vm["max-clients"].defaulted() == false ||
+                                vm["gcs-max-memory"].defaulted() == false)) {
+    std::cerr << "raynode: --gcs-shards, --max-clients and --gcs-max-memory apply to the head "
+                 "only (this node joins " << head_address << ")" << std::endl;
+    return 2;
+  }
   ray::node::NodeOptions options;
   std::string error;
   if (!ParseResources(resources_json, &options.resources, &error)) {
@@ -130,6 +177,15 @@ int main(int argc, char** argv) {
   options.preload_library = dir + "/../lib/libray_worker_preload.so";
   options.default_worker = dir + "/ray_default_worker";
   options.worker_env["RAY_LOGGING_LEVEL"] = level;
+  options.head_address = head_address;
+  options.password = password;
+  options.gcs_shards = gcs_shards;
+  options.max_clients = max_clients;
+  options.gcs_max_memory = gcs_max_memory;
+  options.object_manager_port = static_cast<uint16_t>(om_port);
+  options.heartbeat_timeout_ms = heartbeat_timeout_ms;
+  options.exit_on_removal = true;
+  options.load_code_from_local = vm.count("load-code-from-local") > 0;
 
   // SIGINT/SIGTERM are taken synchronously below; block them before any thread starts.
   sigset_t stop_signals;
@@ -140,6 +196,7 @@ int main(int argc, char** argv) {
   caf::actor_system_config config;
   config.load<caf::io::middleman>();
   config.set("middleman.enable-automatic-connections", true);
+  config.set("logger.verbosity", caf::atom("quiet"));
   const char* policy = std::getenv("RAY_CAF_POLICY");  // see ConfigureActorSystem
   config.set("scheduler.policy", caf::atom_from_string(policy ? policy : "sharing"));
   caf::actor_system system{config};
@@ -149,7 +206,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "raynode listening on " << host << ":" << node->port << " (session "
-            << node->session_dir << ")" << std::endl;
+            << node->session_dir << (head_address.empty() ? ", head" : ", joined " + head_address)
+            << ")" << std::endl;
+  if (!address_file.empty()) {
+    std::string tmp = address_file + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f || std::fprintf(f, "%s:%u\n", host.c_str(), static_cast<unsigned>(node->port)) < 0 ||
+        std::fclose(f) != 0 || std::rename(tmp.c_str(), address_file.c_str()) != 0) {
+      std::cerr << "raynode: cannot write --address-file " << address_file << std::endl;
+      ray::node::Stop(system, *node);
+      return 1;
+    }
+  }
   std::cout << "connect a driver with RayConfig::address = \"" << host << ":" << node->port
             << "\" or RAY_ADDRESS=" << host << ":" << node->port << std::endl;
   int received = 0;

@@ -51,18 +51,28 @@ struct RayConfig {
   /// re-running the driver's executable.
   std::vector<std::string> code_search_path;
 
-  // -- seed options not supported yet: Init rejects a non-default value, naming it --
+  /// The cluster password. With an address: the one the head was started with
+  /// (ray start --redis-password); without: the embedded head requires it from
+  /// nodes and drivers that join it.
+  std::string redis_password;
+  /// False (the seed's default): workers on other hosts run code shipped from
+  /// this driver through the GCS. True: each host loads it from code_search_path.
+  bool load_code_from_local = false;
+  // The GCS is LevelDB, not Redis; these configure the embedded head (no address):
+  /// LevelDB databases the GCS tables are spread over.
+  std::optional<int> num_redis_shards;
+  /// Cap in bytes of the lineage log; the oldest records are evicted first.
   std::optional<int64_t> redis_max_memory;
+  /// Most nodes the embedded head accepts.
+  std::optional<int> redis_max_clients;
+
+  // -- seed options not supported yet: Init rejects a non-default value, naming it --
   std::optional<bool> redirect_worker_output;
   std::optional<bool> redirect_output;
-  std::optional<int> num_redis_shards;
-  std::optional<int> redis_max_clients;
-  std::string redis_password;
   bool include_webui = false;
   std::string driver_id;
   std::string plasma_store_socket_name;
   std::string raylet_socket_name;
-  bool load_code_from_local = false;
   std::string internal_config;
 };
 

@@ -1,0 +1,253 @@
+// Multi-node behaviour with real raynode processes on this machine: placement
+// by custom resource, objects crossing nodes, node death (SIGKILL, SIGSTOP),
+// passwords and shipped code. The test binary is the driver; workers on other
+// nodes run a copy of it shipped through the GCS.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <ray/api.h>
+
+#include <chrono>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/cluster/node_process.h"
+
+namespace {
+
+/// The raynode whose raylet started this worker.
+int NodePid() { return static_cast<int>(getppid()); }
+
+std::string ExePath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, n) : "";
+}
+
+std::vector<char> MakeBlob(int64_t n, int seed) {
+  std::vector<char> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<char>((i * 31 + seed) & 0xff);
+  return v;
+}
+
+int64_t Checksum(const std::vector<char>& v) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < v.size(); ++i) sum += static_cast<unsigned char>(v[i]) * (i % 7 + 1);
+  return sum;
+}
+
+int64_t ChecksumRemote(std::vector<char> v) { return Checksum(v); }
+
+int NodePidOf(std::vector<char> v) { return v.empty() ? -1 : static_cast<int>(getppid()); }
+
+int SlowSquare(int x, int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return x * x;
+}
+
+class Where {
+ public:
+  static Where* Create() { return new Where(); }
+  int NodePid() { return static_cast<int>(getppid()); }
+  int Add(int x) { return total_ += x; }
+
+ private:
+  int total_ = 0;
+};
+
+RAY_REMOTE(NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
+           &Where::NodePid, &Where::Add);
+
+using ray::test::NodeProcess;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    ray::Shutdown();
+    for (auto& n : nodes_) n->Stop();
+  }
+
+  /// Starts a node; the first one is the head, the others join it.
+  NodeProcess& AddNode(std::vector<std::string> args) {
+    auto node = std::make_unique<NodeProcess>();
+    args.insert(args.end(), {"--object-store-memory", "300000000", "--heartbeat-timeout-ms",
+                             std::to_string(heartbeat_timeout_ms_)});
+    if (!nodes_.empty()) args.insert(args.end(), {"--address", nodes_.front()->address()});
+    EXPECT_TRUE(node->Start(args)) << node->log();
+    nodes_.push_back(std::move(node));
+    return *nodes_.back();
+  }
+
+  void Connect(ray::RayConfig config = {}) {
+    config.address = nodes_.front()->address();
+    ray::Init(config);
+  }
+
+  int64_t heartbeat_timeout_ms_ = 5000;
+  std::vector<std::unique_ptr<NodeProcess>> nodes_;
+};
+
+TEST_F(ClusterTest, TasksAndActorsRunOnTheNodeWithTheirCustomResource) {
+  NodeProcess& head = AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"b\": 2}"});
+  NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"c\": 1}"});
+  Connect();
+  EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("b", 1).Remote()), b.pid());
+  EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("c", 1).Remote()), c.pid());
+  EXPECT_EQ(*ray::Get(ray::Task(NodePid).Remote()), head.pid());
+  auto actor = ray::Actor(Where::Create).SetResource("c", 1).Remote();
+  EXPECT_EQ(*ray::Get(actor.Task(&Where::NodePid).Remote()), c.pid());
+  // Calls reach it in order.
+  std::vector<ray::ObjectRef<int>> sums;
+  for (int i = 1; i <= 20; ++i) sums.push_back(actor.Task(&Where::Add).Remote(i));
+  EXPECT_EQ(*ray::Get(sums.back()), 210);
+}
+
+TEST_F(ClusterTest, ObjectsMadeOnOneNodeAreReadOnAnother) {
+  AddNode({"--num-cpus", "1"});
+  AddNode({"--num-cpus", "1", "--resources", "{\"b\": 1}"});
+  AddNode({"--num-cpus", "1", "--resources", "{\"c\": 1}"});
+  Connect();
+  const int64_t kSize = 3 << 20;  // shared memory, several chunks
+  auto blob = ray::Task(MakeBlob).SetResource("b", 1).Remote(kSize, 7);
+  auto sum_on_c = ray::Task(ChecksumRemote).SetResource("c", 1).Remote(blob);
+  int64_t expected = Checksum(MakeBlob(kSize, 7));
+  EXPECT_EQ(*ray::Get(sum_on_c), expected);
+  // The driver (on the head) reads it too.
+  EXPECT_EQ(Checksum(*ray::Get(blob)), expected);
+  // Small objects travel inline.
+  auto small = ray::Task(MakeBlob).SetResource("b", 1).Remote(1000, 3);
+  EXPECT_EQ(*ray::Get(ray::Task(ChecksumRemote).SetResource("c", 1).Remote(small)),
+            Checksum(MakeBlob(1000, 3)));
+}
+
+TEST_F(ClusterTest, DriverPutIsReadOnAnotherNode) {
+  AddNode({"--num-cpus", "1"});
+  AddNode({"--num-cpus", "1", "--resources", "{\"b\": 1}"});
+  Connect();
+  std::vector<char> data = MakeBlob(5 << 20, 11);
+  auto ref = ray::Put(data);
+  EXPECT_EQ(*ray::Get(ray::Task(ChecksumRemote).SetResource("b", 1).Remote(ref)), Checksum(data));
+}
+
+TEST_F(ClusterTest, LargeArgumentsPullTheTaskToTheirNode) {
+  AddNode({"--num-cpus", "2"});
+  NodeProcess& b = AddNode({"--num-cpus", "2", "--resources", "{\"b\": 1}"});
+  Connect();
+  auto blob = ray::Task(MakeBlob).SetResource("b", 1).Remote(int64_t{2} << 20, 1);
+  // Made sure it exists on b without copying it here (Get or Wait would).
+  ray::Get(ray::Task(ChecksumRemote).SetResource("b", 1).Remote(blob));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its location is reported
+  // No resource asks for node b, but its 2 MiB argument lives there.
+  auto where = ray::Task(NodePidOf).Remote(blob);
+  EXPECT_EQ(*ray::Get(where), b.pid());
+}
+
+TEST_F(ClusterTest, WorkKilledWithItsNodeFinishesOnAnother) {
+  heartbeat_timeout_ms_ = 2000;
+  AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "2", "--resources", "{\"w\": 2}"});
+  AddNode({"--num-cpus", "2", "--resources", "{\"w\": 2}"});
+  Connect();
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < 12; ++i) {
+    refs.push_back(ray::Task(SlowSquare).SetResource("w", 1).Remote(i, 300));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  b.Signal(SIGKILL);  // running and queued tasks die with it
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(*ray::Get(refs[i]), i * i) << "task " << i;
+  // New work avoids the dead node.
+  EXPECT_NE(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), b.pid());
+}
+
+TEST_F(ClusterTest, HungNodeIsDetectedAndItsWorkFinishesElsewhere) {
+  heartbeat_timeout_ms_ = 1500;
+  AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
+  NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
+  Connect();
+  // Wait until both nodes run a task, then hang b.
+  std::set<int> seen;
+  for (int i = 0; i < 40 && seen.size() < 2; ++i) {
+    std::vector<ray::ObjectRef<int>> two = {ray::Task(NodePid).SetResource("w", 1).Remote(),
+                                            ray::Task(NodePid).SetResource("w", 1).Remote()};
+    for (auto& r : two) seen.insert(*ray::Get(r));
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  b.Signal(SIGSTOP);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < 6; ++i) refs.push_back(ray::Task(NodePid).SetResource("w", 1).Remote());
+  for (auto& r : refs) EXPECT_EQ(*ray::Get(r), c.pid());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 15.0);
+  // Resumed, the node learns it was removed and exits.
+  b.Signal(SIGCONT);
+  EXPECT_TRUE(b.WaitExit(10000)) << b.log();
+}
+
+TEST_F(ClusterTest, WrongPasswordIsRefused) {
+  AddNode({"--num-cpus", "1", "--password", "s3cret"});
+  NodeProcess intruder;
+  EXPECT_FALSE(intruder.Start({"--address", nodes_.front()->address(), "--password", "guess"}));
+  EXPECT_NE(intruder.log().find("wrong password"), std::string::npos) << intruder.log();
+  NodeProcess anonymous;
+  EXPECT_FALSE(anonymous.Start({"--address", nodes_.front()->address()}));
+  EXPECT_NE(anonymous.log().find("requires a password"), std::string::npos) << anonymous.log();
+
+  ray::RayConfig config;
+  config.redis_password = "guess";
+  try {
+    Connect(config);
+    ADD_FAILURE() << "a driver with the wrong password was let in";
+  } catch (const ray::RayException& e) {
+    EXPECT_NE(std::string(e.what()).find("wrong password"), std::string::npos) << e.what();
+  }
+  ray::Shutdown();
+  config.redis_password = "s3cret";
+  AddNode({"--num-cpus", "1", "--password", "s3cret", "--resources", "{\"b\": 1}"});
+  Connect(config);
+  EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("b", 1).Remote()), nodes_.back()->pid());
+}
+
+TEST_F(ClusterTest, CodeIsShippedThroughTheGcsUnlessLoadedFromLocal) {
+  AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"b\": 1}"});
+  Connect();
+  std::string shipped = *ray::Get(ray::Task(ExePath).SetResource("b", 1).Remote());
+  EXPECT_EQ(shipped.rfind(b.temp_dir(), 0), 0u) << shipped;
+  EXPECT_NE(shipped.find("/code/"), std::string::npos) << shipped;
+  // The driver's own node runs the original.
+  EXPECT_EQ(*ray::Get(ray::Task(ExePath).Remote()), ExePath());
+  ray::Shutdown();
+
+  ray::RayConfig config;
+  config.load_code_from_local = true;
+  Connect(config);
+  EXPECT_EQ(*ray::Get(ray::Task(ExePath).SetResource("b", 1).Remote()), ExePath());
+}
+
+TEST_F(ClusterTest, TasksSpillToIdleNodes) {
+  AddNode({"--num-cpus", "1"});
+  AddNode({"--num-cpus", "1"});
+  AddNode({"--num-cpus", "1"});
+  Connect();
+  // Three 1-CPU nodes: twelve 200 ms tasks take ~0.8 s, not ~2.4 s.
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < 12; ++i) refs.push_back(ray::Task(SlowSquare).Remote(i, 200));
+  std::set<int> nodes;
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(*ray::Get(refs[i]), i * i);
+  for (int i = 0; i < 6; ++i) {
+    std::vector<ray::ObjectRef<int>> batch;
+    for (int j = 0; j < 3; ++j) batch.push_back(ray::Task(NodePid).Remote());
+    for (auto& r : batch) nodes.insert(*ray::Get(r));
+  }
+  EXPECT_GE(nodes.size(), 2u);
+}
+
+}  // namespace

@@ -1,0 +1,107 @@
+#include "tests/cluster/node_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace ray::test {
+
+bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms) {
+  char tmpl[] = "/tmp/ray-cluster-test-XXXXXX";
+  if (!mkdtemp(tmpl)) return false;
+  temp_dir_ = tmpl;
+  log_path_ = temp_dir_ + "/raynode.log";
+  std::string address_file = temp_dir_ + "/address";
+  std::vector<std::string> argv = {RAY_BIN_DIR "/raynode", "--address-file", address_file,
+                                   "--temp-dir", temp_dir_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  int rc = posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    pid_ = -1;
+    return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(address_file);
+    if (in && std::getline(in, address_) && !address_.empty()) return true;
+    if (!Running()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+bool NodeProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+bool NodeProcess::WaitExit(int timeout_ms, int* status) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    int s = 0;
+    if (waitpid(pid_, &s, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (status) *status = s;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pid_ <= 0;
+}
+
+int NodeProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGCONT);
+  kill(pid_, SIGTERM);
+  int status = 0;
+  if (!WaitExit(10000, &status)) {
+    Kill();
+    return -1;
+  }
+  return status;
+}
+
+void NodeProcess::Signal(int signal) {
+  if (pid_ <= 0) return;
+  kill(pid_, signal);
+  if (signal == SIGKILL) {
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
+void NodeProcess::Kill() { Signal(SIGKILL); }
+
+std::string NodeProcess::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace ray::test
