@@ -1,6 +1,7 @@
 // ray_microbenchmark: the workloads of Ray's `ray microbenchmark`, same names
 // and shapes (read from Ray's ray_perf.py), on this runtime; plus cold start,
-// idle memory, 1 GiB in-node Get, raw TCP stream and memcpy bandwidth.
+// idle memory, 1 GiB in-node Get, 1 GiB cross-node transfer between two
+// raynode processes, raw TCP stream and memcpy bandwidth.
 //
 //   ray_microbenchmark [--num-cpus N] [--filter SUBSTR] [--trials K]
 //                      [--trial-seconds S] [--json FILE] [--no-extras] [--only-extras]
@@ -11,6 +12,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <ray/api.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,6 +113,33 @@ int Work(std::vector<ray::ActorHandle<PerfActor>> actors, int n) {
   ray::Get(refs);
   return 0;
 }
+
+// -- cross-node transfer ------------------------------------------------------------
+
+std::vector<char> MakeBlob(int64_t n, int seed) {
+  std::vector<char> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); i += 4096) v[i] = static_cast<char>(i / 4096 + seed);
+  return v;
+}
+
+uint64_t Checksum(const char* data, size_t n) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, data + i, 8);
+    sum = sum * 1099511628211ull + w;
+  }
+  return sum;
+}
+
+/// Checksums the object where the task runs, read in place (the ref is
+/// passed inside a vector so it is not fetched as an argument).
+uint64_t ChecksumInPlace(std::vector<ray::ObjectRef<std::vector<char>>> refs) {
+  ray::BufferView v = ray::GetView(refs.at(0));
+  return Checksum(v.data(), v.size());
+}
+
+RAY_REMOTE(MakeBlob, ChecksumInPlace);
 
 RAY_REMOTE(SmallValue, SmallValueBatch, DoPutSmall, DoPut, CreateObjectContainingRefs, Work,
            PerfActor::Create, &PerfActor::Small, &PerfActor::SmallArg, &PerfActor::SmallBatch,
@@ -426,6 +456,85 @@ void RunExtras(const Options& o) {
   }
 }
 
+/// Starts a raynode next to this binary; returns its pid and sets `*address`.
+pid_t StartRaynode(const std::vector<std::string>& args, const std::string& dir,
+                   std::string* address) {
+  std::string exe = SelfExe();
+  std::string raynode = exe.substr(0, exe.rfind('/')) + "/raynode";
+  std::string address_file = dir + "/address-" + std::to_string(NowNs());
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<std::string> argv = {raynode, "--address-file", address_file, "--temp-dir", dir,
+                                     "--no-log-to-driver", "--logging-level", "warning"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (auto& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    std::string log = dir + "/raynode-" + std::to_string(getpid()) + ".log";
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execv(raynode.c_str(), c.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 1500; ++i) {
+    std::ifstream in(address_file);
+    if (in && std::getline(in, *address) && !address->empty()) return pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  return -1;
+}
+
+/// Child mode: a head and a second raynode; each trial makes a 1 GiB object
+/// on the second node and times the driver's (on the head) zero-copy Get of
+/// it, which pulls it across; prints GB/s per trial, checksums verified.
+int CrossNodeChild(int trials) {
+  char dir[] = "/tmp/ray-bench-xnode-XXXXXX";
+  if (!mkdtemp(dir)) return 1;
+  std::string head_address, b_address;
+  std::string store = std::to_string(int64_t{3} << 30);
+  pid_t head = StartRaynode({"--num-cpus", "1", "--object-store-memory", store}, dir, &head_address);
+  pid_t b = StartRaynode({"--num-cpus", "1", "--object-store-memory", store, "--resources",
+                          "{\"b\": 1}", "--address", head_address},
+                         dir, &b_address);
+  if (head < 0 || b < 0) return 1;
+  ray::RayConfig config;
+  config.address = head_address;
+  config.log_to_driver = false;
+  ray::Init(config);
+  const int64_t kSize = int64_t{1} << 30;
+  for (int t = 0; t < trials; ++t) {
+    auto blob = ray::Task(MakeBlob).SetResource("b", 1).Remote(kSize, t);
+    uint64_t there = *ray::Get(ray::Task(ChecksumInPlace).SetResource("b", 1).Remote(
+        std::vector<ray::ObjectRef<std::vector<char>>>{blob}));
+    auto start = Clock::now();
+    ray::BufferView view = ray::GetView(blob);
+    double seconds = Seconds(start, Clock::now());
+    if (view.size() < static_cast<size_t>(kSize)) {
+      std::fprintf(stderr, "cross-node: wrong size %zu\n", view.size());
+      return 1;
+    }
+    if (Checksum(view.data(), view.size()) != there) {
+      std::fprintf(stderr, "cross-node: the copy differs from the original\n");
+      return 1;
+    }
+    std::printf("%f\n", kSize / seconds / 1e9);
+    std::fflush(stdout);
+  }
+  ray::Shutdown();
+  kill(b, SIGTERM);
+  kill(head, SIGTERM);
+  waitpid(b, nullptr, 0);
+  waitpid(head, nullptr, 0);
+  std::string rm = std::string("rm -rf ") + dir;
+  if (std::system(rm.c_str()) != 0) return 1;
+  return 0;
+}
+
 /// Child mode: an embedded cluster whose pool holds num_cpus idle workers (Ray
 /// prestarts as many), idle for 2 s; prints the RSS of the driver+node process
 /// and all its workers, in MiB.
@@ -467,6 +576,19 @@ std::string RunChild(const char* mode, const std::string& value) {
   return text;
 }
 
+void RunCrossNode(const Options& o) {
+  if (!Selected(o, "cross-node")) return;
+  std::istringstream in(RunChild("RAY_BENCH_XNODE", std::to_string(std::min(o.trials, 3))));
+  Figure f{"cross-node transfer of 1 GiB (2 raynodes, checked)", "GB per second", {}};
+  double v;
+  while (in >> v) f.values.push_back(v);
+  if (f.values.empty()) {
+    std::fprintf(stderr, "cross-node transfer failed (see stderr above)\n");
+    return;
+  }
+  Report(f);
+}
+
 void RunIdleMemory(const Options& o) {
   if (!Selected(o, "idle cluster RSS")) return;
   std::istringstream in(RunChild("RAY_BENCH_IDLE", std::to_string(o.num_cpus)));
@@ -494,6 +616,7 @@ void WriteJson(const std::string& path, int num_cpus) {
 int main(int argc, char** argv) {
   if (std::getenv("RAY_BENCH_COLD_START")) return ColdStartChild();
   if (const char* idle = std::getenv("RAY_BENCH_IDLE")) return IdleMemoryChild(std::atoi(idle));
+  if (const char* x = std::getenv("RAY_BENCH_XNODE")) return CrossNodeChild(std::atoi(x));
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -526,6 +649,7 @@ int main(int argc, char** argv) {
     Report(f);
   }
   if (o.extras) RunIdleMemory(o);
+  if (o.extras) RunCrossNode(o);
   ray::RayConfig config;
   config.num_cpus = o.num_cpus;
   config.object_store_memory = int64_t{4} << 30;

@@ -86,8 +86,12 @@ void RemoveNode(Self self, const std::string& node_id, const std::string& reason
   auto& st = self->state;
   auto it = st.nodes.find(node_id);
   if (it == st.nodes.end()) return;
-  RAY_LOG(Warning) << "node " << ids::Hex(node_id) << " (" << it->second.record.address
-                   << ") removed from the cluster: " << reason;
+  if (it->second.record.is_head) {
+    RAY_LOG(Debug) << "head node " << ids::Hex(node_id) << " left: " << reason;
+  } else {
+    RAY_LOG(Warning) << "node " << ids::Hex(node_id) << " (" << it->second.record.address
+                     << ") removed from the cluster: " << reason;
+  }
   proto::NodeRecord record = it->second.record;
   st.nodes.erase(it);
   st.store->Delete(kNodeTable, node_id);
@@ -222,8 +226,10 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
         self->monitor(raylet);
         st.store->Put(kNodeTable, record.node_id, proto::Encode(record));
         st.nodes[record.node_id] = NodeEntry{record, raylet, om, Clock::now()};
-        RAY_LOG(Info) << "node " << ids::Hex(record.node_id) << " (" << record.address
-                      << ") joined; " << st.nodes.size() << " node(s)";
+        if (!record.is_head) {
+          RAY_LOG(Info) << "node " << ids::Hex(record.node_id) << " (" << record.address
+                        << ") joined; " << st.nodes.size() << " node(s)";
+        }
         if (!st.checking) {
           st.checking = true;
           self->send(self, check_atom::value);

@@ -10,6 +10,8 @@
 //   (get, GetRequest)                 -> GetReply   when all ready, or timed out
 //   (wait, WaitRequest)               -> string of '0'/'1' per id
 //   (release, id)                     -> ()         the owner dropped its last ObjectRef
+//                                                   (relayed to the other nodes as
+//                                                   (release, id, true))
 //   (unpin, client_id, vector<id>)    -> ()         release pins taken by get
 //   (gone, client_id)                 -> ()         release every pin of a dead client
 //   (stats)                           -> string     "objects=N shm_bytes=B pinned=P evicted=E ..."
