@@ -92,6 +92,18 @@ TEST_F(ProtocolRoundTrip, StructPayloadsSurviveEncoding) {
   EXPECT_EQ(decoded.resources, spec.resources);
   EXPECT_EQ(decoded.name, "named");
   EXPECT_THROW(proto::Decode<proto::TaskSpec>("\x93garbage"), std::runtime_error);
+
+  spec.origin_node = "node-a";
+  spec.hops = 1;
+  decoded = proto::Decode<proto::TaskSpec>(proto::Encode(spec));
+  EXPECT_EQ(decoded.origin_node, "node-a");
+  EXPECT_EQ(decoded.hops, 1);
+  proto::NodeRecord node{"id", "127.0.0.1:1", {{"CPU", 2}}, {{"CPU", 1.5}}, "pw", "/s", true};
+  auto node2 = proto::Decode<proto::NodeRecord>(proto::Encode(node));
+  EXPECT_EQ(node2.available.at("CPU"), 1.5);
+  EXPECT_TRUE(node2.is_head);
+  proto::CodePackage code = {{"exe", std::string("\x7f" "ELF\0\1", 6)}};
+  EXPECT_EQ(proto::Decode<proto::CodePackage>(proto::Encode(code)), code);
 }
 
 TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
@@ -128,6 +140,30 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::lookup::value, std::string("name")));
   ExpectIntact(caf::make_message(atoms::actor_upd::value, payload));
   ExpectIntact(caf::make_message(atoms::job::value));
+  // between nodes: membership, object directory, transfers, forwarding, jobs
+  ExpectIntact(caf::make_message(atoms::node_reg::value, payload, local_actor_, local_actor_));
+  ExpectIntact(caf::make_message(atoms::node_add::value, payload, local_actor_, local_actor_));
+  ExpectIntact(caf::make_message(atoms::node_del::value, id, std::string("why")));
+  ExpectIntact(caf::make_message(atoms::heartbeat::value, id, payload));
+  ExpectIntact(caf::make_message(atoms::gcs_of::value, std::string("password")));
+  ExpectIntact(caf::make_message(std::string(), local_actor_));  // gcs_of's reply
+  ExpectIntact(caf::make_message(atoms::nodes::value));
+  ExpectIntact(caf::make_message(atoms::loc_add::value, id, payload));
+  ExpectIntact(caf::make_message(atoms::loc_del::value, id, payload, std::string("why")));
+  ExpectIntact(caf::make_message(atoms::locate::value, payload, local_actor_));
+  ExpectIntact(caf::make_message(atoms::located::value, payload));
+  ExpectIntact(caf::make_message(atoms::locs_now::value, payload));
+  ExpectIntact(caf::make_message(atoms::pull::value, id, id));
+  ExpectIntact(caf::make_message(atoms::chunk::value, id, uint64_t{1} << 33, uint64_t{4} << 20));
+  ExpectIntact(caf::make_message(atoms::pull_end::value, id, id));
+  ExpectIntact(caf::make_message(atoms::release::value, id, true));
+  ExpectIntact(caf::make_message(atoms::fwd_done::value, id, payload));
+  ExpectIntact(caf::make_message(atoms::job_reg::value, payload));
+  ExpectIntact(caf::make_message(atoms::job_info::value, id));
+  ExpectIntact(caf::make_message(atoms::job_end::value, id));
+  ExpectIntact(caf::make_message(atoms::code_put::value, id, payload));
+  ExpectIntact(caf::make_message(atoms::code_get::value, id));
+  ExpectIntact(caf::make_message(atoms::actor_get::value, id));
   // plain replies
   ExpectIntact(caf::make_message(payload));
   ExpectIntact(caf::make_message(true));

@@ -215,6 +215,14 @@ TEST_F(ClusterTest, WrongPasswordIsRefused) {
   EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("b", 1).Remote()), nodes_.back()->pid());
 }
 
+TEST_F(ClusterTest, HeadRefusesNodesBeyondMaxClients) {
+  AddNode({"--num-cpus", "1", "--max-clients", "2"});
+  AddNode({"--num-cpus", "1"});
+  NodeProcess third;
+  EXPECT_FALSE(third.Start({"--address", nodes_.front()->address()}));
+  EXPECT_NE(third.log().find("--redis-max-clients=2"), std::string::npos) << third.log();
+}
+
 TEST_F(ClusterTest, CodeIsShippedThroughTheGcsUnlessLoadedFromLocal) {
   AddNode({"--num-cpus", "1"});
   NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"b\": 1}"});

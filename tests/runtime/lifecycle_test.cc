@@ -244,6 +244,35 @@ TEST(Lifecycle, TasksAreInTheLineageLogBeforeTheyRun) {
   std::system(("rm -rf " + std::string(dir)).c_str());
 }
 
+TEST(Lifecycle, LineageLogIsCappedByRedisMaxMemory) {
+  char dir[] = "/tmp/ray-lineage-cap-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto config = SmallConfig();
+  config.temp_dir = dir;
+  config.redis_max_memory = 4000;  // bytes of lineage records: a few dozen tasks
+  ray::Init(config);
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < 300; ++i) refs.push_back(ray::Task(Plus1).Remote(i));
+  std::string last_id = refs.back().ID(), first_id = refs.front().ID();
+  EXPECT_EQ(*ray::Get(refs.back()), 300);
+  ray::Shutdown();
+  std::string error;
+  auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
+  ASSERT_TRUE(store) << error;
+  size_t records = 0;
+  store->Scan(ray::storage::LineageLog::kTaskTable, [&](const std::string&, const std::string&) {
+    ++records;
+    return true;
+  });
+  EXPECT_GT(records, 0u);
+  EXPECT_LT(records, 150u);
+  ray::storage::LineageLog log(store.get());
+  EXPECT_TRUE(log.GetProducer(last_id).has_value());    // the newest are kept
+  EXPECT_FALSE(log.GetProducer(first_id).has_value());  // the oldest went first
+  store.reset();
+  std::system(("rm -rf " + std::string(dir)).c_str());
+}
+
 TEST(Lifecycle, InfeasibleRequestLogsAClearWarning) {
   auto config = SmallConfig();
   ray::Init(config);
