@@ -52,6 +52,11 @@ using code_put = caf::atom_constant<caf::atom("code_put")>;  // driver -> GCS: j
 using code_get = caf::atom_constant<caf::atom("code_get")>;  // raylet -> GCS: job -> CodePackage
 using actor_get = caf::atom_constant<caf::atom("actor_get")>;// -> GCS: actor id -> ActorInfo
 using nodes = caf::atom_constant<caf::atom("nodes")>;        // -> GCS: vector<NodeRecord>
+// Fault tolerance: rebuilding lost objects from the lineage log.
+using rebuild = caf::atom_constant<caf::atom("rebuild")>;    // om -> raylet: object id, why lost
+using lineage_get = caf::atom_constant<caf::atom("lin_get")>;// -> GCS: object id -> TaskSpec
+using rebuild_sub = caf::atom_constant<caf::atom("reb_sub")>;// raylet -> GCS: ids, om
+using set_raylet = caf::atom_constant<caf::atom("set_rlt")>; // node -> om: raylet
 
 }  // namespace ray::atoms
 

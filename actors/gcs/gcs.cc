@@ -1,6 +1,7 @@
 #include "actors/gcs/gcs.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -74,6 +75,30 @@ storage::LineageRecord ToRecord(const proto::TaskSpec& spec) {
     r.resources += name + "=" + std::to_string(amount) + ";";
   }
   return r;
+}
+
+/// The task spec a lineage record describes (normal tasks: enough to run it again).
+proto::TaskSpec FromRecord(const storage::LineageRecord& r) {
+  proto::TaskSpec spec;
+  spec.task_id = r.task_id;
+  spec.job_id = r.job_id;
+  spec.function = r.function;
+  spec.actor_id = r.actor_id;
+  spec.kind = static_cast<uint8_t>(r.actor_id.empty() ? proto::TaskKind::kNormal
+                                                      : proto::TaskKind::kActorMethod);
+  for (const auto& a : r.args) spec.args.push_back({a.is_ref, a.object_id, a.value});
+  spec.return_ids = r.return_ids;
+  spec.max_retries = r.max_retries;
+  spec.name = r.function;
+  size_t start = 0;
+  while (start < r.resources.size()) {  // "name=amount;..."
+    size_t eq = r.resources.find('=', start), end = r.resources.find(';', start);
+    if (eq == std::string::npos || end == std::string::npos || eq > end) break;
+    spec.resources[r.resources.substr(start, eq - start)] =
+        std::strtod(r.resources.substr(eq + 1, end - eq - 1).c_str(), nullptr);
+    start = end + 1;
+  }
+  return spec;
 }
 
 std::vector<proto::NodeRecord> NodeList(State& st) {
@@ -308,6 +333,26 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
           }
         }
         if (!now.empty()) self->send(om, atoms::located::value, proto::Encode(now));
+      },
+      [=](atoms::lineage_get, const std::string& object_id) -> std::string {
+        auto record = self->state.lineage->GetProducer(object_id);
+        return record ? proto::Encode(FromRecord(*record)) : std::string();
+      },
+      [=](atoms::rebuild_sub, const std::string& bytes, const caf::actor& om) {
+        // The objects are being rebuilt: no longer lost; tell `om` where they appear.
+        auto& st = self->state;
+        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
+          st.lost.erase(id);
+          auto it = st.locations.find(id);
+          if (it != st.locations.end()) {
+            self->send(om, atoms::located::value,
+                       proto::Encode(std::vector<proto::Location>{
+                           {id, it->second.nodes.front(), it->second.size, ""}}));
+            continue;
+          }
+          auto& subs = st.subscribers[id];
+          if (std::find(subs.begin(), subs.end(), om) == subs.end()) subs.push_back(om);
+        }
       },
       [=](atoms::locs_now, const std::string& bytes) -> std::string {
         auto& st = self->state;

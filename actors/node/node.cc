@@ -204,6 +204,7 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
 
   node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
   node.raylet = raylet::Spawn(system, ro, gcs, node.object_manager);
+  caf::anon_send(node.object_manager, atoms::set_raylet::value, node.raylet);
   auto port = system.middleman().publish(node.raylet, options.port, options.host.c_str(), true);
   if (!port) {
     *error = "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +

@@ -11,6 +11,7 @@
 
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
+#include "actors/common/logging.h"
 #include "actors/common/protocol.h"
 
 namespace ray::object_manager {
@@ -70,6 +71,7 @@ struct State {
   std::shared_ptr<storage::ShmStore> store;
   std::string node_id;
   caf::actor gcs;
+  caf::actor raylet;  // asked to rebuild lost objects
   std::unordered_map<std::string, caf::actor> peers;  // other nodes' object managers
   bool reporting = false;         // locations go to the GCS (once another node exists)
   std::vector<proto::Location> loc_batch;
@@ -185,7 +187,14 @@ void Report(Self self, const proto::ObjectEntry& entry) {
   uint64_t size = entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) ? entry.size
                                                                               : entry.data.size();
   st.loc_batch.push_back({entry.id, st.node_id, size, ""});
-  if (st.loc_batch.size() >= 256) {
+  // Large objects and puts are reported at once, so the report leaves before
+  // the task's result does (same connection, in order): a node that dies right
+  // after cannot leave them unknown. Small results also reach their origin
+  // inline, so they are batched.
+  bool urgent = entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) ||
+                (entry.id.size() == ids::kObjectIdSize &&
+                 (static_cast<uint8_t>(entry.id.back()) & 0x80) != 0);
+  if (urgent || st.loc_batch.size() >= 256) {
     Flush(self);
   } else if (!st.flush_pending) {
     st.flush_pending = true;
@@ -221,7 +230,7 @@ void Seal(Self self, proto::ObjectEntry entry, bool replaceable = false) {
 /// Asks the GCS where objects missing here are (only with other nodes around).
 void Locate(Self self, const std::vector<std::string>& ids) {
   auto& st = self->state;
-  if (st.peers.empty()) return;
+  if (!st.reporting) return;  // never had another node: everything is made here
   std::vector<std::string> ask;
   for (const auto& id : ids) {
     if (IsReady(st, id) || st.unsealed.count(id) || st.pulls.count(id)) continue;
@@ -441,7 +450,7 @@ caf::result<std::string> Park(Self self, Waiter w, int64_t timeout_ms) {
     if (!IsReady(st, id)) st.waiting_on[id].push_back(wid);
   }
   std::vector<std::string> missing;
-  if (!st.peers.empty()) {
+  if (st.reporting) {
     for (const auto& id : w.ids) {
       if (!IsReady(st, id)) missing.push_back(id);
     }
@@ -473,6 +482,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
         Seal(self, std::move(entry));
       },
       [=](flush_atom) { Flush(self); },
+      [=](atoms::set_raylet, const caf::actor& raylet) { self->state.raylet = raylet; },
       // -- other nodes ---------------------------------------------------------
       [=](atoms::node_add, const std::string& node_id, const caf::actor& om) {
         auto& st = self->state;
@@ -507,10 +517,18 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
       [=](atoms::located, const std::string& bytes) {
         auto& st = self->state;
         for (auto& loc : proto::Decode<std::vector<proto::Location>>(bytes)) {
+          RAY_LOG(Debug) << "located " << ids::Hex(loc.id) << " at " << ids::Hex(loc.node_id)
+                         << " lost=" << loc.lost << " waiting=" << st.waiting_on.count(loc.id);
           st.wanted.erase(loc.id);
           if (IsReady(st, loc.id) || st.pulls.count(loc.id)) continue;
           if (!loc.lost.empty()) {
             if (!st.waiting_on.count(loc.id)) continue;
+            if (st.raylet) {
+              // Someone waits for it: rebuild it from its lineage (the raylet
+              // answers with an error object when it cannot).
+              self->send(st.raylet, atoms::rebuild::value, loc.id, loc.lost);
+              continue;
+            }
             proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kLost),
                                   "ObjectLostException",
                                   "object " + ids::Hex(loc.id) + " is lost: " + loc.lost, ""};

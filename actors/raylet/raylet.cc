@@ -29,6 +29,7 @@ using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
 using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
+using lookup_actor_atom = caf::atom_constant<caf::atom("act_look")>;
 
 /// A task is forwarded to another node at most once (no ping-pong on stale views).
 constexpr int kMaxHops = 1;
@@ -104,6 +105,12 @@ struct State {
   std::unordered_map<std::string, std::string> remote_actor_dead;  // actor -> cause
   std::unordered_map<std::string, std::vector<proto::TaskSpec>> awaiting_actor;  // GCS lookup
   std::set<std::string> job_lookups;  // jobs of other nodes being fetched from the GCS
+  std::set<std::string> rebuilding;   // tasks re-run to rebuild lost objects
+  uint64_t rebuilds = 0;
+  /// Actors this raylet placed on other nodes: their creation (restarted
+  /// elsewhere when that node dies, within max_restarts).
+  std::unordered_map<std::string, proto::TaskSpec> remote_creations;
+  std::unordered_map<std::string, int> actor_lookups;  // retries while an actor restarts
   caf::actor gcs;
   caf::actor om;
   std::string host;
@@ -155,6 +162,7 @@ void PutEntry(Self self, const proto::ObjectEntry& entry) {
 void Deliver(Self self, const proto::TaskSpec& spec, const std::vector<proto::ObjectEntry>& entries) {
   auto& st = self->state;
   for (const auto& e : entries) PutEntry(self, e);
+  st.rebuilding.erase(spec.task_id);
   if (spec.origin_node.empty() || spec.origin_node == st.options.node_id) return;
   auto origin = st.peers.find(spec.origin_node);
   if (origin == st.peers.end()) return;
@@ -470,6 +478,7 @@ std::string PlaceActor(Self self, const ResourceRequest& request) {
 }
 
 void SubmitLocal(Self self, proto::TaskSpec spec);
+void LookupActor(Self self, const std::string& actor_id);
 
 /// Sends calls for an actor hosted elsewhere to its node, asking the GCS
 /// where that is the first time.
@@ -487,31 +496,50 @@ void RouteActorCall(Self self, proto::TaskSpec spec) {
   }
   auto& waiting = st.awaiting_actor[actor_id];
   waiting.push_back(std::move(spec));
-  if (waiting.size() > 1) return;  // a lookup is on its way
+  if (waiting.size() == 1) LookupActor(self, actor_id);  // else one is on its way
+}
+
+/// Asks the GCS where an actor lives, then routes the calls waiting for it.
+void LookupActor(Self self, const std::string& actor_id) {
   auto resolve = [self, actor_id](const std::string& bytes) {
     auto& st = self->state;
-    auto calls = std::move(st.awaiting_actor[actor_id]);
-    st.awaiting_actor.erase(actor_id);
     std::string cause = "unknown actor";
     if (!bytes.empty()) {
       auto info = proto::Decode<proto::ActorInfo>(bytes);
       if (info.state == "DEAD") {
         cause = info.death_cause;
       } else if (st.peers.count(info.node_id)) {
+        auto calls = std::move(st.awaiting_actor[actor_id]);
+        st.awaiting_actor.erase(actor_id);
+        st.actor_lookups.erase(actor_id);
         st.actor_home[actor_id] = info.node_id;
         for (auto& c : calls) Forward(self, std::move(c), info.node_id);
+        return;
+      } else if (info.node_id == st.options.node_id && st.actors.count(actor_id)) {
+        auto calls = std::move(st.awaiting_actor[actor_id]);
+        st.awaiting_actor.erase(actor_id);
+        st.actor_lookups.erase(actor_id);
+        for (auto& c : calls) SubmitLocal(self, std::move(c));
+        return;
+      } else if (++st.actor_lookups[actor_id] <= 20) {
+        // Its node is gone; it may be restarting elsewhere: ask again shortly.
+        self->delayed_send(self, std::chrono::milliseconds(500), lookup_actor_atom::value,
+                           actor_id);
         return;
       } else {
         cause = "its node " + ids::Hex(info.node_id) + " is not in the cluster";
       }
     }
+    auto calls = std::move(st.awaiting_actor[actor_id]);
+    st.awaiting_actor.erase(actor_id);
+    st.actor_lookups.erase(actor_id);
     st.remote_actor_dead[actor_id] = cause;
     for (auto& c : calls) {
       FailReturns(self, c, proto::ErrorKind::kActor, "RayActorException",
                   "actor " + ids::Hex(actor_id) + " is dead: " + cause);
     }
   };
-  self->request(st.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
+  self->request(self->state.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
       .then(resolve, [resolve](caf::error&) { resolve(std::string()); });
 }
 
@@ -588,6 +616,7 @@ void Submit(Self self, proto::TaskSpec spec) {
         std::string node = PlaceActor(self, spec.resources);
         if (node != st.options.node_id) {
           st.actor_home[spec.actor_id] = node;
+          st.remote_creations[spec.actor_id] = spec;
           Forward(self, std::move(spec), node);
           return;
         }
@@ -986,11 +1015,40 @@ void OnNodeRemoved(Self self, const std::string& node_id, const std::string& rea
   st.peers.erase(node_id);
   self->send(st.om, atoms::node_del::value, node_id);
   std::string why = "node " + ids::Hex(node_id) + " died: " + reason;
-  for (auto& [actor_id, home] : st.actor_home) {
-    if (home == node_id) st.remote_actor_dead[actor_id] = why;
-  }
+  std::vector<std::string> homeless;
   for (auto it = st.actor_home.begin(); it != st.actor_home.end();) {
-    it = it->second == node_id ? st.actor_home.erase(it) : std::next(it);
+    if (it->second == node_id) {
+      homeless.push_back(it->first);
+      it = st.actor_home.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& actor_id : homeless) {
+    auto c = st.remote_creations.find(actor_id);
+    if (c == st.remote_creations.end()) continue;  // placed by another raylet: ask the GCS later
+    proto::TaskSpec creation = c->second;
+    if (creation.max_restarts == 0) {
+      st.remote_actor_dead[actor_id] = why;
+      st.remote_creations.erase(c);
+      proto::ActorInfo info{actor_id, creation.actor_name, creation.job_id, "DEAD",
+                            creation.function, 0, why, node_id};
+      self->send(st.gcs, atoms::actor_upd::value, proto::Encode(info));
+      continue;
+    }
+    // Restart it on a node that can hold it; the new node has one restart less to spend.
+    if (creation.max_restarts > 0) --creation.max_restarts;
+    c->second = creation;
+    creation.hops = 0;
+    RAY_LOG(Info) << "restarting actor " << ids::Hex(actor_id) << " elsewhere: " << why;
+    std::string node = PlaceActor(self, creation.resources);
+    if (node == st.options.node_id) {
+      st.remote_creations.erase(actor_id);
+      SubmitLocal(self, std::move(creation));
+    } else {
+      st.actor_home[actor_id] = node;
+      Forward(self, std::move(creation), node);
+    }
   }
   std::vector<Forwarded> lost;
   for (auto it = st.forwarded.begin(); it != st.forwarded.end();) {
@@ -1022,6 +1080,63 @@ void OnNodeRemoved(Self self, const std::string& node_id, const std::string& rea
     }
   }
   Schedule(self);
+}
+
+/// An object someone waits for is in no store any more: run the task that
+/// made it again, from the lineage log (its lost arguments are rebuilt the
+/// same way when that task resolves them). Objects made by Put or by actor
+/// calls cannot be replayed: they become an ObjectLostException saying why.
+void Rebuild(Self self, const std::string& object_id, const std::string& why) {
+  auto& st = self->state;
+  std::string task_id = ids::TaskOf(object_id);
+  auto fail = [self, object_id, why](const std::string& because) {
+    PutEntry(self, ErrorEntry(object_id, proto::ErrorKind::kLost, "ObjectLostException",
+                              "object " + ids::Hex(object_id) + " is lost: " + why + "; " +
+                                  because,
+                              ""));
+  };
+  uint32_t index = 0;
+  for (int i = 0; i < 4 && ids::kTaskIdSize + i < object_id.size(); ++i) {
+    index |= static_cast<uint32_t>(static_cast<uint8_t>(object_id[ids::kTaskIdSize + i])) << (8 * i);
+  }
+  if (index & ids::kPutIndexFlag) {
+    fail("it was made by ray::Put, which cannot be replayed (only task results can be rebuilt)");
+    return;
+  }
+  if (st.rebuilding.count(task_id) || st.tasks.count(task_id) || st.forwarded.count(task_id)) {
+    // Already being made again: only learn where it appears.
+    self->send(st.gcs, atoms::rebuild_sub::value, proto::Encode(std::vector<std::string>{object_id}),
+               st.om);
+    return;
+  }
+  st.rebuilding.insert(task_id);
+  self->request(st.gcs, std::chrono::seconds(30), atoms::lineage_get::value, object_id)
+      .then(
+          [=](const std::string& bytes) {
+            auto& st = self->state;
+            if (bytes.empty()) {
+              st.rebuilding.erase(task_id);
+              fail("the task that made it is not in the lineage log");
+              return;
+            }
+            auto spec = proto::Decode<proto::TaskSpec>(bytes);
+            if (spec.Kind() != proto::TaskKind::kNormal) {
+              st.rebuilding.erase(task_id);
+              fail("it was made by an actor method call, which cannot be replayed");
+              return;
+            }
+            spec.origin_node = st.options.node_id;
+            spec.hops = 0;
+            ++st.rebuilds;
+            RAY_LOG(Info) << "rebuilding object " << ids::Hex(object_id) << " by running "
+                          << DisplayName(spec) << " again (" << why << ")";
+            self->send(st.gcs, atoms::rebuild_sub::value, proto::Encode(spec.return_ids), st.om);
+            Submit(self, std::move(spec));
+          },
+          [=](caf::error& err) {
+            self->state.rebuilding.erase(task_id);
+            fail("the lineage log could not be read: " + self->system().render(err));
+          });
 }
 
 /// Dispatches what can run now and starts the workers that runnable work lacks.
@@ -1271,6 +1386,10 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         st.peers[rec.node_id] = Peer{rec, raylet, om};
         Schedule(self);
       },
+      [=](lookup_actor_atom, const std::string& actor_id) { LookupActor(self, actor_id); },
+      [=](atoms::rebuild, const std::string& object_id, const std::string& why) {
+        Rebuild(self, object_id, why);
+      },
       [=](atoms::node_del, const std::string& node_id, const std::string& reason) {
         OnNodeRemoved(self, node_id, reason);
       },
@@ -1278,6 +1397,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         auto& st = self->state;
         for (const auto& e : proto::Decode<std::vector<proto::ObjectEntry>>(entries)) PutEntry(self, e);
         st.forwarded.erase(task_id);
+        st.rebuilding.erase(task_id);
       },
       [=](atoms::job_end, const std::string& job_id) {
         if (self->state.jobs.count(job_id)) EndJob(self, job_id);
@@ -1403,6 +1523,8 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         return "workers=" + std::to_string(alive) + " tasks_done=" +
                std::to_string(st.tasks_done) + " queued=" + std::to_string(st.ready.size()) +
                " actors=" + std::to_string(st.actors.size()) +
+               " peers=" + std::to_string(st.peers.size()) +
+               " rebuilds=" + std::to_string(st.rebuilds) +
                " cpu_available=" + std::to_string(st.pool.Available("CPU"));
       },
       [=](atoms::shutdown) {

@@ -43,6 +43,15 @@ int64_t Checksum(const std::vector<char>& v) {
 
 int64_t ChecksumRemote(std::vector<char> v) { return Checksum(v); }
 
+std::vector<char> Transform(std::vector<char> v) {
+  for (auto& c : v) c = static_cast<char>(c * 3 + 1);
+  return v;
+}
+
+std::vector<ray::ObjectRef<std::vector<char>>> PutOnNode(int64_t n) {
+  return {ray::Put(MakeBlob(n, 5))};
+}
+
 int NodePidOf(std::vector<char> v) { return v.empty() ? -1 : static_cast<int>(getppid()); }
 
 int SlowSquare(int x, int ms) {
@@ -60,7 +69,7 @@ class Where {
   int total_ = 0;
 };
 
-RAY_REMOTE(NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
+RAY_REMOTE(Transform, PutOnNode, NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
            &Where::NodePid, &Where::Add);
 
 using ray::test::NodeProcess;
@@ -75,6 +84,7 @@ class ClusterTest : public ::testing::Test {
   /// Starts a node; the first one is the head, the others join it.
   NodeProcess& AddNode(std::vector<std::string> args) {
     auto node = std::make_unique<NodeProcess>();
+    if (getenv("RAY_TEST_DEBUG")) args.insert(args.end(), {"--logging-level", "debug"});
     args.insert(args.end(), {"--object-store-memory", "300000000", "--heartbeat-timeout-ms",
                              std::to_string(heartbeat_timeout_ms_)});
     if (!nodes_.empty()) args.insert(args.end(), {"--address", nodes_.front()->address()});
@@ -256,6 +266,66 @@ TEST_F(ClusterTest, TasksSpillToIdleNodes) {
     for (auto& r : batch) nodes.insert(*ray::Get(r));
   }
   EXPECT_GE(nodes.size(), 2u);
+}
+
+// -- fault tolerance ------------------------------------------------------------
+
+TEST_F(ClusterTest, LostObjectsAreRebuiltFromTheLineageLog) {
+  AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
+  Connect();
+  const int64_t kSize = 2 << 20;
+  auto first = ray::Task(MakeBlob).SetResource("w", 1).Remote(kSize, 9);
+  auto second = ray::Task(Transform).SetResource("w", 1).Remote(first);  // depends on first
+  int64_t expected = Checksum(Transform(MakeBlob(kSize, 9)));
+  // Both exist on b only (the check runs there).
+  ASSERT_EQ(*ray::Get(ray::Task(ChecksumRemote).SetResource("w", 1).Remote(second)), expected);
+  NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
+  b.Signal(SIGKILL);
+  // Neither copy survived: second is rebuilt on c, and first with it.
+  EXPECT_EQ(Checksum(*ray::Get(second)), expected);
+  EXPECT_EQ(Checksum(*ray::Get(first)), Checksum(MakeBlob(kSize, 9)));
+  EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), c.pid());
+}
+
+TEST_F(ClusterTest, LostPutObjectFailsSayingItCannotBeRebuilt) {
+  AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
+  Connect();
+  auto refs = *ray::Get(ray::Task(PutOnNode).SetResource("w", 1).Remote(int64_t{2} << 20));
+  ASSERT_EQ(refs.size(), 1u);
+  b.Signal(SIGKILL);
+  try {
+    ray::Get(refs[0]);
+    ADD_FAILURE() << "an object whose only copy died was returned";
+  } catch (const ray::ObjectLostException& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("ray::Put"), std::string::npos) << what;
+    EXPECT_NE(what.find("died"), std::string::npos) << what;
+  }
+}
+
+TEST_F(ClusterTest, ActorIsRestartedOnAnotherNodeWhenItsNodeDies) {
+  AddNode({"--num-cpus", "1"});
+  NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 2}"});
+  Connect();
+  auto restartable = ray::Actor(Where::Create).SetResource("w", 1).SetMaxRestarts(1).Remote();
+  auto mortal = ray::Actor(Where::Create).SetResource("w", 1).Remote();
+  EXPECT_EQ(*ray::Get(restartable.Task(&Where::NodePid).Remote()), b.pid());
+  EXPECT_EQ(*ray::Get(restartable.Task(&Where::Add).Remote(5)), 5);
+  ray::Get(mortal.Task(&Where::Add).Remote(1));
+  NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 2}"});
+  b.Signal(SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the head notices at once
+  // The constructor ran again on c: the state starts over.
+  EXPECT_EQ(*ray::Get(restartable.Task(&Where::NodePid).Remote()), c.pid());
+  EXPECT_EQ(*ray::Get(restartable.Task(&Where::Add).Remote(1)), 1);
+  try {
+    ray::Get(mortal.Task(&Where::Add).Remote(1));
+    ADD_FAILURE() << "an actor without restarts answered after its node died";
+  } catch (const ray::RayActorException& e) {
+    EXPECT_NE(std::string(e.what()).find("died"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
