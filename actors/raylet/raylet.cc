@@ -54,6 +54,7 @@ struct Worker {
 
 struct Task {
   proto::TaskSpec spec;
+  uint64_t seq = 0;  // submission order on this raylet
   std::vector<proto::ObjectEntry> resolved;
   bool deps_ready = false;
   int attempts = 0;
@@ -95,12 +96,14 @@ struct Forwarded {
   std::string node;
   proto::TaskSpec spec;
   int attempts = 0;
+  uint64_t seq = 0;  // forwarding order
 };
 
 struct State {
   RayletOptions options;
   std::map<std::string, Peer> peers;
   std::unordered_map<std::string, Forwarded> forwarded;
+  uint64_t next_seq = 1;
   std::unordered_map<std::string, std::string> actor_home;  // remote actor -> its node
   std::unordered_map<std::string, std::string> remote_actor_dead;  // actor -> cause
   std::unordered_map<std::string, std::vector<proto::TaskSpec>> awaiting_actor;  // GCS lookup
@@ -325,13 +328,29 @@ void OnActorWorkerLost(Self self, const std::string& actor_id, const std::string
   auto& st = self->state;
   auto& a = st.actors[actor_id];
   std::string msg = "actor " + ids::Hex(actor_id) + " died: " + cause;
-  for (const auto& id : a.inflight) FailActorCall(self, id, msg);
+  auto job = st.jobs.find(a.creation.job_id);
+  bool will_restart = a.state != ActorState::kDead && !st.shutting_down &&
+                      !(job != st.jobs.end() && job->second.finished) &&
+                      (a.creation.max_restarts < 0 || a.restarts < a.creation.max_restarts);
+  // Calls in flight fail, except those allowed retries: they run again, in
+  // their order, on the restarted instance.
+  std::vector<std::pair<uint64_t, std::string>> again;
+  for (const auto& id : a.inflight) {
+    auto t = st.tasks.find(id);
+    if (will_restart && t != st.tasks.end() && t->second.attempts < t->second.spec.max_retries) {
+      ++t->second.attempts;
+      again.emplace_back(t->second.seq, id);
+    } else {
+      FailActorCall(self, id, msg);
+    }
+  }
+  std::sort(again.begin(), again.end());
+  for (auto it = again.rbegin(); it != again.rend(); ++it) a.queue.push_front(it->second);
   a.inflight.clear();
   st.pool.Release(a.allocation);
   a.allocation.clear();
   a.worker_id.clear();
   if (a.state == ActorState::kDead || st.shutting_down) return;
-  auto job = st.jobs.find(a.creation.job_id);
   if (job != st.jobs.end() && job->second.finished) {
     MarkActorDead(self, actor_id, "its driver exited");
     return;
@@ -460,7 +479,7 @@ void Forward(Self self, proto::TaskSpec spec, const std::string& node, int attem
   self->send(peer->second.raylet, atoms::submit::value, proto::Encode(spec));
   if (spec.Kind() != proto::TaskKind::kActorCreation) {
     std::string id = spec.task_id;
-    st.forwarded[id] = Forwarded{node, std::move(spec), attempts};
+    st.forwarded[id] = Forwarded{node, std::move(spec), attempts, st.next_seq++};
   }
 }
 
@@ -658,7 +677,9 @@ void SubmitLocal(Self self, proto::TaskSpec spec) {
       break;
     }
   }
-  st.tasks[task_id].spec = std::move(spec);
+  Task& task = st.tasks[task_id];
+  task.spec = std::move(spec);
+  task.seq = st.next_seq++;
   ResolveDependencies(self, task_id);
 }
 
@@ -1059,10 +1080,23 @@ void OnNodeRemoved(Self self, const std::string& node_id, const std::string& rea
       ++it;
     }
   }
+  std::sort(lost.begin(), lost.end(),
+            [](const Forwarded& a, const Forwarded& b) { return a.seq < b.seq; });
   for (auto& f : lost) {
     if (f.spec.Kind() == proto::TaskKind::kActorMethod) {
+      const std::string& actor_id = f.spec.actor_id;
+      bool restarting = st.actor_home.count(actor_id) || st.actors.count(actor_id);
+      if (restarting && f.attempts < f.spec.max_retries) {
+        f.spec.hops = 0;
+        if (auto home = st.actor_home.find(actor_id); home != st.actor_home.end()) {
+          Forward(self, std::move(f.spec), home->second, f.attempts + 1);
+        } else {
+          SubmitLocal(self, std::move(f.spec));
+        }
+        continue;
+      }
       FailReturns(self, f.spec, proto::ErrorKind::kActor, "RayActorException",
-                  "actor " + ids::Hex(f.spec.actor_id) + " died: " + why);
+                  "actor " + ids::Hex(actor_id) + " died: " + why);
     } else if (f.attempts < f.spec.max_retries) {
       RAY_LOG(Info) << "retrying task " << DisplayName(f.spec) << ": " << why;
       f.spec.hops = 0;

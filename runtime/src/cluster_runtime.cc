@@ -401,6 +401,7 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
                                  std::max(1, options.num_returns));
   spec.actor_id = actor_id;
   spec.name = options.name;
+  spec.max_retries = options.max_retries;  // re-run on the restarted actor if it dies
   std::vector<std::string> ids = spec.return_ids;
   MarkOwned(ids);
   caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));

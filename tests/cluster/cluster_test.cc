@@ -64,13 +64,17 @@ class Where {
   static Where* Create() { return new Where(); }
   int NodePid() { return static_cast<int>(getppid()); }
   int Add(int x) { return total_ += x; }
+  int SlowPid(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return static_cast<int>(getppid());
+  }
 
  private:
   int total_ = 0;
 };
 
 RAY_REMOTE(Transform, PutOnNode, NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
-           &Where::NodePid, &Where::Add);
+           &Where::NodePid, &Where::Add, &Where::SlowPid);
 
 using ray::test::NodeProcess;
 
@@ -315,8 +319,12 @@ TEST_F(ClusterTest, ActorIsRestartedOnAnotherNodeWhenItsNodeDies) {
   EXPECT_EQ(*ray::Get(restartable.Task(&Where::Add).Remote(5)), 5);
   ray::Get(mortal.Task(&Where::Add).Remote(1));
   NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 2}"});
+  auto pending_retried = restartable.Task(&Where::SlowPid).SetMaxRetries(1).Remote(1000);
+  auto pending = restartable.Task(&Where::SlowPid).Remote(1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   b.Signal(SIGKILL);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the head notices at once
+  EXPECT_EQ(*ray::Get(pending_retried), c.pid());
+  EXPECT_THROW(ray::Get(pending), ray::RayActorException);
   // The constructor ran again on c: the state starts over.
   EXPECT_EQ(*ray::Get(restartable.Task(&Where::NodePid).Remote()), c.pid());
   EXPECT_EQ(*ray::Get(restartable.Task(&Where::Add).Remote(1)), 1);

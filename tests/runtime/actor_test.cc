@@ -109,6 +109,18 @@ TEST_F(ActorTest, RestartsWithMaxRestartsRunConstructorAgain) {
   EXPECT_THROW(ray::Get(counter.Task(&Counter::Get).Remote(), 20000), ray::RayActorException);
 }
 
+TEST_F(ActorTest, PendingCallsWithRetriesRunOnTheRestartedActor) {
+  auto counter = ray::Actor(Counter::Create).SetMaxRestarts(1).Remote(50);
+  EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(1)), 51);
+  auto crash = counter.Task(&Counter::Crash).Remote();
+  // Both wait behind the crashing call when the process dies.
+  auto retried = counter.Task(&Counter::Add).SetMaxRetries(1).Remote(2);
+  auto not_retried = counter.Task(&Counter::Add).Remote(3);
+  EXPECT_THROW(ray::Get(crash, 20000), ray::RayActorException);
+  EXPECT_EQ(*ray::Get(retried, 20000), 52);  // the new instance starts again at 50
+  EXPECT_THROW(ray::Get(not_retried, 20000), ray::RayActorException);
+}
+
 TEST_F(ActorTest, KillWithoutNoRestartRestarts) {
   auto counter = ray::Actor(Counter::Create).SetMaxRestarts(1).Remote(1);
   EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(1)), 2);

@@ -35,10 +35,15 @@ class ActorTaskCaller : public internal::CallOptionsBuilder<ActorTaskCaller<M, N
   struct Traits<R (C::*)(Ps...) const> : Traits<R (C::*)(Ps...)> {};
 
  public:
+  /// SetMaxRetries(n) lets a call run again on the restarted actor when the
+  /// actor dies while the call is pending (default 0: it fails with
+  /// RayActorException, as Ray's max_task_retries).
   ActorTaskCaller(std::string actor_id, M method)
       : actor_id_(std::move(actor_id)),
         method_(internal::FunctionManager::Instance().NameOf(internal::PointerKey(method),
-                                                              "actor method")) {}
+                                                              "actor method")) {
+    this->options_.max_retries = 0;
+  }
 
   /// Splits a std::tuple result into N objects (the seed's ray.method(num_return_vals)).
   template <int K>
@@ -61,7 +66,9 @@ class ActorTaskCaller : public internal::CallOptionsBuilder<ActorTaskCaller<M, N
   template <typename, int>
   friend class ActorTaskCaller;
   ActorTaskCaller(std::string actor_id, std::string method, int)
-      : actor_id_(std::move(actor_id)), method_(std::move(method)) {}
+      : actor_id_(std::move(actor_id)), method_(std::move(method)) {
+    this->options_.max_retries = 0;
+  }
   std::string actor_id_;
   std::string method_;
 };
