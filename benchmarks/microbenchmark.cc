@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <ray/api.h>
+#include "storage/lineage/lineage_log.h"
+#include "storage/meta/meta_store.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -589,6 +591,51 @@ void RunCrossNode(const Options& o) {
   Report(f);
 }
 
+/// The lineage log after `n` short tasks whose results were read and dropped,
+/// 1000 at a time: records left and bytes on disk (LevelDB directory).
+int LineageGc(int64_t n) {
+  char dir[] = "/tmp/ray-bench-lineage-XXXXXX";
+  if (!mkdtemp(dir)) return 1;
+  ray::RayConfig config;
+  config.temp_dir = dir;
+  config.log_to_driver = false;
+  ray::Init(config);
+  auto start = Clock::now();
+  for (int64_t done = 0; done < n; done += 1000) {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int i = 0; i < 1000; ++i) refs.push_back(ray::Task(SmallValue).Remote());
+    ray::Get(refs);
+  }
+  double seconds = Seconds(start, Clock::now());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ray::Shutdown();
+  std::string gcs = std::string(dir) + "/session_latest/gcs";
+  std::string error;
+  size_t records = 0;
+  {
+    auto store = ray::storage::MetaStore::Open(gcs, &error);
+    if (!store) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    store->Scan(ray::storage::LineageLog::kTaskTable, [&](const std::string&, const std::string&) {
+      ++records;
+      return true;
+    });
+  }
+  std::string du = "du -sb " + gcs + " | cut -f1";
+  FILE* p = popen(du.c_str(), "r");
+  long long bytes = 0;
+  if (p) {
+    if (std::fscanf(p, "%lld", &bytes) != 1) bytes = -1;
+    pclose(p);
+  }
+  std::printf("lineage after %lld short tasks (%.0f tasks/s): %zu records left, %.2f MiB on disk\n",
+              static_cast<long long>(n), n / seconds, records, bytes / 1048576.0);
+  std::string rm = std::string("rm -rf ") + dir;
+  return std::system(rm.c_str()) == 0 ? 0 : 1;
+}
+
 void RunIdleMemory(const Options& o) {
   if (!Selected(o, "idle cluster RSS")) return;
   std::istringstream in(RunChild("RAY_BENCH_IDLE", std::to_string(o.num_cpus)));
@@ -634,9 +681,11 @@ int main(int argc, char** argv) {
     else if (a == "--json") o.json = next();
     else if (a == "--no-extras") o.extras = false;
     else if (a == "--only-extras") o.workloads = false;
+    else if (a == "--lineage-gc") return LineageGc(std::stoll(next()));
     else {
       std::cerr << "usage: ray_microbenchmark [--num-cpus N] [--filter SUBSTR] [--trials K]"
                    " [--trial-seconds S] [--json FILE] [--no-extras] [--only-extras]"
+                   " | --lineage-gc NUM_TASKS"
                 << std::endl;
       return 2;
     }

@@ -57,6 +57,7 @@ using rebuild = caf::atom_constant<caf::atom("rebuild")>;    // om -> raylet: ob
 using lineage_get = caf::atom_constant<caf::atom("lin_get")>;// -> GCS: object id -> TaskSpec
 using rebuild_sub = caf::atom_constant<caf::atom("reb_sub")>;// raylet -> GCS: ids, om
 using set_raylet = caf::atom_constant<caf::atom("set_rlt")>; // node -> om: raylet
+using released = caf::atom_constant<caf::atom("released")>; // raylet -> GCS: ids owners dropped
 
 }  // namespace ray::atoms
 

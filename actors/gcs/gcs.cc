@@ -43,8 +43,19 @@ struct ObjectLocations {
   uint64_t size = 0;
 };
 
+/// A task whose lineage record is still needed: its results are referenced
+/// by their owner, or a needed task takes them as arguments.
+struct LiveTask {
+  int unreleased = 0;                  // return objects the owner still holds
+  int dependents = 0;                  // live tasks that take its results
+  std::vector<std::string> producers;  // live tasks whose results it takes
+  std::vector<std::string> returns;
+};
+
 struct State {
   GcsOptions options;
+  std::unordered_map<std::string, LiveTask> live;  // lineage garbage collection
+  uint64_t lineage_collected = 0;
   std::shared_ptr<storage::MetaStore> store;
   std::unique_ptr<storage::LineageLog> lineage;
   uint64_t lineage_tasks = 0;
@@ -148,6 +159,63 @@ void Publish(Self self, const std::vector<proto::Location>& found) {
   for (auto& [om, list] : out) self->send(om, atoms::located::value, proto::Encode(list));
 }
 
+bool IsPut(const std::string& object_id) {
+  return object_id.size() == ids::kObjectIdSize &&
+         (static_cast<uint8_t>(object_id.back()) & 0x80) != 0;
+}
+
+/// Records new tasks for garbage collection (a retried task is counted once).
+void TrackLineage(State& st, const std::vector<storage::LineageRecord>& records) {
+  for (const auto& r : records) {
+    if (r.return_ids.empty() || st.live.count(r.task_id)) continue;  // actor creations stay
+    LiveTask t;
+    t.unreleased = static_cast<int>(r.return_ids.size());
+    t.returns = r.return_ids;
+    for (const auto& a : r.args) {
+      if (!a.is_ref || IsPut(a.object_id)) continue;
+      auto p = st.live.find(ids::TaskOf(a.object_id));
+      if (p == st.live.end()) continue;
+      ++p->second.dependents;
+      t.producers.push_back(p->first);
+    }
+    st.live.emplace(r.task_id, std::move(t));
+  }
+}
+
+/// Owners dropped these objects: the records no live object can need any
+/// more are erased, following the arguments back (a chain goes at once when
+/// its last result is dropped).
+void CollectLineage(State& st, const std::vector<std::string>& object_ids) {
+  std::vector<std::string> work;
+  for (const auto& id : object_ids) {
+    if (IsPut(id)) continue;
+    auto t = st.live.find(ids::TaskOf(id));
+    if (t == st.live.end()) continue;
+    if (--t->second.unreleased <= 0 && t->second.dependents <= 0) work.push_back(t->first);
+  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> erase;
+  while (!work.empty()) {
+    std::string task_id = std::move(work.back());
+    work.pop_back();
+    auto t = st.live.find(task_id);
+    if (t == st.live.end()) continue;
+    for (const auto& p : t->second.producers) {
+      auto producer = st.live.find(p);
+      if (producer == st.live.end()) continue;
+      if (--producer->second.dependents <= 0 && producer->second.unreleased <= 0) {
+        work.push_back(p);
+      }
+    }
+    erase.emplace_back(task_id, std::move(t->second.returns));
+    st.live.erase(t);
+  }
+  std::string error;
+  if (!st.lineage->EraseKnown(erase, &error)) {
+    RAY_LOG(Error) << "lineage garbage collection failed: " << error;
+  }
+  st.lineage_collected += erase.size();
+}
+
 void EvictLineage(State& st) {
   if (st.options.max_memory <= 0) return;
   while (st.lineage_memory > static_cast<uint64_t>(st.options.max_memory) &&
@@ -194,6 +262,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
           RAY_LOG(Error) << "lineage append failed: " << error;
         }
         st.lineage_tasks += records.size();
+        TrackLineage(st, records);
         if (st.options.max_memory > 0) {
           for (const auto& r : records) {
             size_t bytes = storage::EncodeLineageRecord(r).size();
@@ -334,6 +403,9 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
         }
         if (!now.empty()) self->send(om, atoms::located::value, proto::Encode(now));
       },
+      [=](atoms::released, const std::string& bytes) {
+        CollectLineage(self->state, proto::Decode<std::vector<std::string>>(bytes));
+      },
       [=](atoms::lineage_get, const std::string& object_id) -> std::string {
         auto record = self->state.lineage->GetProducer(object_id);
         return record ? proto::Encode(FromRecord(*record)) : std::string();
@@ -411,6 +483,8 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
         return "lineage_tasks=" + std::to_string(st.lineage_tasks) +
                " lineage_bytes=" + std::to_string(st.lineage->ApproximateBytes()) +
                " lineage_evicted=" + std::to_string(st.lineage_evicted) +
+               " lineage_collected=" + std::to_string(st.lineage_collected) +
+               " lineage_live=" + std::to_string(st.live.size()) +
                " actors=" + std::to_string(actors) + " nodes=" + std::to_string(st.nodes.size()) +
                " objects_located=" + std::to_string(st.locations.size());
       },

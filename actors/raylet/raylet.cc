@@ -30,6 +30,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
 using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
 using lookup_actor_atom = caf::atom_constant<caf::atom("act_look")>;
+using release_flush_atom = caf::atom_constant<caf::atom("rel_flush")>;
 
 /// A task is forwarded to another node at most once (no ping-pong on stale views).
 constexpr int kMaxHops = 1;
@@ -127,6 +128,8 @@ struct State {
   std::unordered_map<std::string, ActorRecord> actors;
   std::unordered_map<std::string, Job> jobs;
   std::vector<proto::TaskSpec> lineage_batch;
+  std::vector<std::string> release_batch;  // to the GCS: lineage garbage collection
+  bool release_flush_pending = false;
   int startup_failures = 0;
   bool shutting_down = false;
   uint64_t tasks_done = 0;
@@ -198,9 +201,15 @@ void UnpinArgs(Self self, const Task& task) {
 
 void FlushLineage(Self self) {
   auto& st = self->state;
-  if (st.lineage_batch.empty()) return;
-  self->send(st.gcs, atoms::lineage::value, proto::Encode(st.lineage_batch));
-  st.lineage_batch.clear();
+  if (!st.lineage_batch.empty()) {
+    self->send(st.gcs, atoms::lineage::value, proto::Encode(st.lineage_batch));
+    st.lineage_batch.clear();
+  }
+  if (!st.release_batch.empty()) {
+    // After the records they concern, on the same connection: in order.
+    self->send(st.gcs, atoms::released::value, proto::Encode(st.release_batch));
+    st.release_batch.clear();
+  }
 }
 
 void PublishActor(Self self, const std::string& actor_id) {
@@ -1451,7 +1460,19 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       },
       [=](atoms::release, const std::string& id) {
         // After any earlier submit of the same client pinned it (see ClusterRuntime).
-        self->send(self->state.om, atoms::release::value, id);
+        auto& st = self->state;
+        self->send(st.om, atoms::release::value, id);
+        st.release_batch.push_back(id);
+        if (st.release_batch.size() >= 512) {
+          FlushLineage(self);
+        } else if (!st.release_flush_pending) {
+          st.release_flush_pending = true;
+          self->delayed_send(self, std::chrono::milliseconds(20), release_flush_atom::value);
+        }
+      },
+      [=](release_flush_atom) {
+        self->state.release_flush_pending = false;
+        FlushLineage(self);
       },
       [=](atoms::create, const std::string& id, uint64_t size) {
         // Through here so that it follows the client's earlier releases, whose

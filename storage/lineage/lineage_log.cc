@@ -172,6 +172,17 @@ bool LineageLog::Erase(const std::string& task_id, std::string* error) {
   return store_->Write(batch, error);
 }
 
+bool LineageLog::EraseKnown(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& tasks,
+    std::string* error) {
+  std::vector<MetaStore::Mutation> batch;
+  for (const auto& [task_id, return_ids] : tasks) {
+    batch.push_back({kTaskTable, task_id, "", true});
+    for (const auto& id : return_ids) batch.push_back({kObjectTable, id, "", true});
+  }
+  return batch.empty() || store_->Write(batch, error);
+}
+
 uint64_t LineageLog::ApproximateBytes() const {
   return store_->ApproximateSize(kTaskTable) + store_->ApproximateSize(kObjectTable);
 }

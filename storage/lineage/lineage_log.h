@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/meta/meta_store.h"
@@ -48,6 +49,10 @@ class LineageLog {
   std::optional<LineageRecord> GetProducer(const std::string& object_id) const;
   /// Removes a task and its return-id index entries.
   bool Erase(const std::string& task_id, std::string* error = nullptr);
+  /// Removes tasks whose return ids the caller knows, in one atomic batch
+  /// (garbage collection: no reads).
+  bool EraseKnown(const std::vector<std::pair<std::string, std::vector<std::string>>>& tasks,
+                  std::string* error = nullptr);
   uint64_t ApproximateBytes() const;
 
   static constexpr const char* kTaskTable = "lineage";

@@ -273,6 +273,42 @@ TEST(Lifecycle, LineageLogIsCappedByRedisMaxMemory) {
   std::system(("rm -rf " + std::string(dir)).c_str());
 }
 
+TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
+  char dir[] = "/tmp/ray-lineage-gc-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto config = SmallConfig();
+  config.temp_dir = dir;
+  ray::Init(config);
+  auto kept = ray::Task(Plus1).Remote(5);
+  auto kept_chain = ray::Task(Plus1).Remote(ray::Task(Plus1).Remote(10));  // needs its producer
+  {
+    auto ref = ray::Task(Plus1).Remote(0);
+    for (int i = 1; i < 200; ++i) ref = ray::Task(Plus1).Remote(ref);
+    EXPECT_EQ(*ray::Get(ref), 200);
+  }  // the whole chain is dropped
+  EXPECT_EQ(*ray::Get(kept), 6);
+  EXPECT_EQ(*ray::Get(kept_chain), 12);
+  std::string kept_id = kept.ID(), chain_id = kept_chain.ID();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // releases reach the GCS
+  ray::Shutdown();
+  std::string error;
+  auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
+  ASSERT_TRUE(store) << error;
+  size_t records = 0;
+  store->Scan(ray::storage::LineageLog::kTaskTable, [&](const std::string&, const std::string&) {
+    ++records;
+    return true;
+  });
+  EXPECT_EQ(records, 3u);  // kept, kept_chain and the task kept_chain takes its argument from
+  ray::storage::LineageLog log(store.get());
+  EXPECT_TRUE(log.GetProducer(kept_id).has_value());
+  auto chain = log.GetProducer(chain_id);
+  ASSERT_TRUE(chain.has_value());
+  EXPECT_TRUE(log.GetProducer(chain->args.at(0).object_id).has_value());
+  store.reset();
+  std::system(("rm -rf " + std::string(dir)).c_str());
+}
+
 TEST(Lifecycle, InfeasibleRequestLogsAClearWarning) {
   auto config = SmallConfig();
   ray::Init(config);
