@@ -292,6 +292,40 @@ TEST_F(ClusterTest, LostObjectsAreRebuiltFromTheLineageLog) {
   EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), c.pid());
 }
 
+std::string RunCommand(const std::string& command, int* status) {
+  std::string out;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while (p && (n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  *status = p ? pclose(p) : -1;
+  return out;
+}
+
+TEST_F(ClusterTest, RayLineagePrintsHowAnObjectWasMade) {
+  AddNode({"--num-cpus", "1"});
+  AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
+  Connect();
+  auto first = ray::Task(MakeBlob).SetResource("w", 1).Remote(1000, 2);
+  auto second = ray::Task(Transform).Remote(first);
+  auto put = ray::Put(std::vector<char>(10, 'x'));
+  ray::Get(second);
+  int status = 0;
+  std::string ray_cli = std::string(RAY_BIN_DIR) + "/ray lineage --address " +
+                        nodes_.front()->address() + " ";
+  std::string out = RunCommand(ray_cli + second.Hex(), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("Transform"), std::string::npos) << out;
+  EXPECT_NE(out.find("MakeBlob"), std::string::npos) << out;  // followed through the argument
+  EXPECT_NE(out.find(first.Hex()), std::string::npos) << out;
+  EXPECT_NE(out.find("w=1"), std::string::npos) << out;
+  out = RunCommand(ray_cli + put.Hex(), &status);
+  EXPECT_NE(out.find("ray::Put"), std::string::npos) << out;
+  out = RunCommand(ray_cli + "nothex", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("hex"), std::string::npos) << out;
+}
+
 TEST_F(ClusterTest, LostPutObjectFailsSayingItCannotBeRebuilt) {
   AddNode({"--num-cpus", "1"});
   NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});

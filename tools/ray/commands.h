@@ -18,6 +18,9 @@ int StartCommand(int argc, char** argv);
 /// `ray stop`: stops every raynode that `ray start` launched on this host.
 int StopCommand(int argc, char** argv);
 
+/// `ray lineage`: prints an object's lineage from the cluster's GCS.
+int LineageCommand(int argc, char** argv);
+
 /// A command of Ray's CLI that this runtime does not have yet.
 int UnsupportedCommand(const std::string& name, int argc, char** argv);
 

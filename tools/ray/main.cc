@@ -16,6 +16,7 @@ struct Command {
 const Command kCommands[] = {
     {"start", "start a raynode on this host (a new cluster's head, or joining one)"},
     {"stop", "stop every raynode that `ray start` launched on this host"},
+    {"lineage", "print how an object was made, from the cluster's lineage log"},
     {"up", "create or update a cluster from a config file (not supported yet)"},
     {"down", "tear down a cluster (not supported yet)"},
     {"exec", "run a command on a cluster's head (not supported yet)"},
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   argv[1] = program.data();
   if (name == "start") return StartCommand(argc - 1, argv + 1);
   if (name == "stop") return StopCommand(argc - 1, argv + 1);
+  if (name == "lineage") return LineageCommand(argc - 1, argv + 1);
   for (const Command& command : kCommands) {
     if (name == command.name) return UnsupportedCommand(name, argc - 1, argv + 1);
   }

@@ -1,0 +1,173 @@
+// `ray lineage`: prints how an object was made, from the lineage log in the
+// running cluster's GCS: its producing task, and recursively the tasks that
+// made that task's arguments.
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "actors/common/atoms.h"
+#include "actors/common/ids.h"
+#include "actors/common/protocol.h"
+#include "tools/ray/commands.h"
+
+namespace po = boost::program_options;
+
+namespace ray::cli {
+namespace {
+
+bool FromHex(const std::string& hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    char* end = nullptr;
+    std::string byte = hex.substr(i, 2);
+    long v = std::strtol(byte.c_str(), &end, 16);
+    if (end != byte.c_str() + 2) return false;
+    out->push_back(static_cast<char>(v));
+  }
+  return true;
+}
+
+class Printer {
+ public:
+  Printer(caf::actor_system& system, caf::actor gcs, int max_depth)
+      : system_(system), gcs_(std::move(gcs)), max_depth_(max_depth) {}
+
+  /// Prints `object_id` and what made it; false when the GCS did not answer.
+  bool Object(const std::string& object_id, const std::string& indent, int depth) {
+    std::cout << "object " << ids::Hex(object_id) << "\n";
+    if (object_id.size() == ids::kObjectIdSize &&
+        (static_cast<uint8_t>(object_id.back()) & 0x80) != 0) {
+      std::cout << indent << "└─ made by ray::Put (no task: it cannot be rebuilt)\n";
+      return true;
+    }
+    std::string bytes;
+    std::string failure;
+    caf::scoped_actor self{system_, true};
+    self->request(gcs_, std::chrono::seconds(10), atoms::lineage_get::value, object_id)
+        .receive([&](std::string& reply) { bytes = std::move(reply); },
+                 [&](caf::error& e) { failure = system_.render(e); });
+    if (!failure.empty()) {
+      std::cerr << "ray lineage: the GCS did not answer: " << failure << std::endl;
+      return false;
+    }
+    if (bytes.empty()) {
+      std::cout << indent
+                << "└─ no lineage record (garbage-collected after its owner dropped it, "
+                   "evicted by the memory cap, or never logged)\n";
+      return true;
+    }
+    auto spec = proto::Decode<proto::TaskSpec>(bytes);
+    std::string resources;
+    for (const auto& [name, amount] : spec.resources) {
+      resources += (resources.empty() ? "" : ", ") + name + "=" + std::to_string(amount);
+    }
+    std::cout << indent << "└─ made by task " << ids::Hex(spec.task_id) << " " << spec.function
+              << (spec.actor_id.empty() ? "" : " (actor " + ids::Hex(spec.actor_id) + ")")
+              << " [job " << ids::Hex(spec.job_id) << ", max_retries " << spec.max_retries
+              << (resources.empty() ? "" : ", " + resources) << "]\n";
+    std::string inner = indent + "   ";
+    for (size_t i = 0; i < spec.args.size(); ++i) {
+      bool last = i + 1 == spec.args.size();
+      std::cout << inner << (last ? "└─ " : "├─ ") << "arg " << i << ": ";
+      const auto& arg = spec.args[i];
+      if (!arg.is_ref) {
+        std::cout << "value (" << arg.value.size() << " bytes)\n";
+        continue;
+      }
+      if (depth >= max_depth_) {
+        std::cout << "object " << ids::Hex(arg.object_id) << " (--depth reached)\n";
+        continue;
+      }
+      if (!seen_.insert(arg.object_id).second) {
+        std::cout << "object " << ids::Hex(arg.object_id) << " (shown above)\n";
+        continue;
+      }
+      if (!Object(arg.object_id, inner + (last ? "   " : "│  "), depth + 1)) return false;
+    }
+    return true;
+  }
+
+ private:
+  caf::actor_system& system_;
+  caf::actor gcs_;
+  int max_depth_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+int LineageCommand(int argc, char** argv) {
+  po::options_description desc(
+      "Usage: ray lineage [--address HOST:PORT] OBJECT_ID\n"
+      "Prints how an object was made (from the lineage log in the cluster's GCS): its\n"
+      "producing task and, recursively, the tasks that made its arguments.\n"
+      "OBJECT_ID is the hex id (ObjectRef::Hex()). Options");
+  std::string address, password, object_hex;
+  int depth = 10;
+  desc.add_options()("help,h", "show this help")(
+      "address", po::value(&address), "HOST:PORT of any node of the cluster (default $RAY_ADDRESS)")(
+      "redis-password", po::value(&password), "the cluster password, if it has one")(
+      "depth", po::value(&depth)->default_value(10), "how many levels of arguments to follow")(
+      "object-id", po::value(&object_hex), "the object's hex id");
+  po::positional_options_description positional;
+  positional.add("object-id", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    return Fail("lineage", std::string(e.what()) + " (see ray lineage --help)", kExitUsage);
+  }
+  if (vm.count("help")) {
+    std::cout << desc << std::endl;
+    return 0;
+  }
+  if (address.empty() && std::getenv("RAY_ADDRESS")) address = std::getenv("RAY_ADDRESS");
+  if (address.empty()) return Fail("lineage", "give --address HOST:PORT (or set RAY_ADDRESS)", kExitUsage);
+  std::string object_id;
+  if (object_hex.empty() || !FromHex(object_hex, &object_id) ||
+      object_id.size() != ids::kObjectIdSize) {
+    return Fail("lineage",
+                "give the object's id as " + std::to_string(2 * ids::kObjectIdSize) +
+                    " hex digits (ObjectRef::Hex())",
+                kExitUsage);
+  }
+  auto colon = address.rfind(':');
+  int port = colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
+  if (port <= 0 || port > 65535) {
+    return Fail("lineage", "invalid address '" + address + "': expected HOST:PORT", kExitUsage);
+  }
+  caf::actor_system_config config;
+  config.load<caf::io::middleman>();
+  config.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system system{config};
+  auto raylet = system.middleman().remote_actor(address.substr(0, colon), static_cast<uint16_t>(port));
+  if (!raylet) {
+    return Fail("lineage", "cannot reach " + address + ": " + system.render(raylet.error()),
+                kExitFailure);
+  }
+  caf::actor gcs;
+  std::string refused;
+  {
+    caf::scoped_actor self{system, true};
+    self->request(*raylet, std::chrono::seconds(10), atoms::gcs_of::value, password)
+        .receive(
+            [&](std::string& why, caf::actor& handle) {
+              refused = why;
+              gcs = handle;
+            },
+            [&](caf::error& e) { refused = system.render(e); });
+  }
+  if (!refused.empty() || !gcs) {
+    return Fail("lineage", "the node at " + address + " refused: " + refused, kExitFailure);
+  }
+  Printer printer(system, gcs, depth);
+  return printer.Object(object_id, "", 0) ? 0 : kExitFailure;
+}
+
+}  // namespace ray::cli
