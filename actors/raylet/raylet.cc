@@ -201,15 +201,20 @@ void UnpinArgs(Self self, const Task& task) {
 
 void FlushLineage(Self self) {
   auto& st = self->state;
-  if (!st.lineage_batch.empty()) {
-    self->send(st.gcs, atoms::lineage::value, proto::Encode(st.lineage_batch));
-    st.lineage_batch.clear();
-  }
-  if (!st.release_batch.empty()) {
-    // After the records they concern, on the same connection: in order.
-    self->send(st.gcs, atoms::released::value, proto::Encode(st.release_batch));
-    st.release_batch.clear();
-  }
+  if (st.lineage_batch.empty()) return;
+  self->send(st.gcs, atoms::lineage::value, proto::Encode(st.lineage_batch));
+  st.lineage_batch.clear();
+}
+
+/// Sends the owners' releases to the GCS (lineage garbage collection), after
+/// the records they concern: same destination, same sender, so in order.
+/// Batched (512 ids or 20 ms): they are off every task's path.
+void FlushReleases(Self self) {
+  auto& st = self->state;
+  FlushLineage(self);
+  if (st.release_batch.empty()) return;
+  self->send(st.gcs, atoms::released::value, proto::Encode(st.release_batch));
+  st.release_batch.clear();
 }
 
 void PublishActor(Self self, const std::string& actor_id) {
@@ -1464,7 +1469,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         self->send(st.om, atoms::release::value, id);
         st.release_batch.push_back(id);
         if (st.release_batch.size() >= 512) {
-          FlushLineage(self);
+          FlushReleases(self);
         } else if (!st.release_flush_pending) {
           st.release_flush_pending = true;
           self->delayed_send(self, std::chrono::milliseconds(20), release_flush_atom::value);
@@ -1472,7 +1477,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       },
       [=](release_flush_atom) {
         self->state.release_flush_pending = false;
-        FlushLineage(self);
+        FlushReleases(self);
       },
       [=](atoms::create, const std::string& id, uint64_t size) {
         // Through here so that it follows the client's earlier releases, whose
@@ -1584,7 +1589,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       },
       [=](atoms::shutdown) {
         self->state.shutting_down = true;
-        FlushLineage(self);
+        FlushReleases(self);
         self->state.launcher->KillAll();
         self->quit();
       },
