@@ -58,6 +58,7 @@ using lineage_get = caf::atom_constant<caf::atom("lin_get")>;// -> GCS: object i
 using rebuild_sub = caf::atom_constant<caf::atom("reb_sub")>;// raylet -> GCS: ids, om
 using set_raylet = caf::atom_constant<caf::atom("set_rlt")>; // node -> om: raylet
 using released = caf::atom_constant<caf::atom("released")>; // raylet -> GCS: ids owners dropped
+using set_gcs = caf::atom_constant<caf::atom("set_gcs")>;    // raylet -> om: the restarted GCS
 
 }  // namespace ray::atoms
 

@@ -158,8 +158,14 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   caf::actor gcs;
   if (options.head_address.empty()) {
     std::string meta_error;
+    std::string gcs_dir = options.gcs_dir.empty() ? node.session_dir + "/gcs" : options.gcs_dir;
+    if (!MakeDirs(gcs_dir)) {
+      storage::ShmStore::Remove(node.shm_name, node.shm_directory);
+      *error = "cannot create the GCS directory " + gcs_dir + ": " + strerror(errno);
+      return std::nullopt;
+    }
     std::shared_ptr<storage::MetaStore> meta =
-        storage::MetaStore::Open(node.session_dir + "/gcs", &meta_error, options.gcs_shards);
+        storage::MetaStore::Open(gcs_dir, &meta_error, options.gcs_shards);
     if (!meta) {
       storage::ShmStore::Remove(node.shm_name, node.shm_directory);
       *error = "cannot open the GCS database: " + meta_error;
@@ -200,6 +206,7 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   ro.heartbeat_period_ms = std::clamp<int64_t>(options.heartbeat_timeout_ms / 5, 20, 500);
   ro.exit_on_removal = options.exit_on_removal;
   ro.load_code_from_local = options.load_code_from_local;
+  ro.head_address = options.head_address;
   node.resources = ro.resources;
 
   node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
@@ -246,7 +253,7 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
     Stop(system, node);
     return std::nullopt;
   }
-  raylet::StartHeartbeats(node.raylet);
+  raylet::StartHeartbeats(node.raylet, proto::Encode(record));
   return node;
 }
 

@@ -32,6 +32,8 @@ struct NodeOptions {
   std::string head_address;            // "host:port" of the head to join; empty: be the head
   std::string password;                // cluster password (set on every node alike)
   int gcs_shards = 1;                  // head: LevelDB databases the GCS tables spread over
+  std::string gcs_dir;                 // head: the GCS's LevelDB directory (default <session>/gcs);
+                                       // a head restarted on it finds its tables again
   int max_clients = 0;                 // head: most nodes the cluster accepts (0: no limit)
   int64_t gcs_max_memory = 0;          // head: lineage log cap in bytes (0: none)
   uint16_t object_manager_port = 0;    // also publish the object manager here (0: don't)

@@ -483,6 +483,20 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
       },
       [=](flush_atom) { Flush(self); },
       [=](atoms::set_raylet, const caf::actor& raylet) { self->state.raylet = raylet; },
+      [=](atoms::set_gcs, const caf::actor& gcs) {
+        // The GCS restarted with an empty directory: report everything here
+        // again, and ask again for what is awaited.
+        auto& st = self->state;
+        st.gcs = gcs;
+        if (!st.reporting) return;
+        for (const auto& [id, obj] : st.objects) {
+          if (!obj.replaceable) Report(self, obj.entry);
+        }
+        Flush(self);
+        std::vector<std::string> wanted(st.wanted.begin(), st.wanted.end());
+        st.wanted.clear();
+        Locate(self, wanted);
+      },
       // -- other nodes ---------------------------------------------------------
       [=](atoms::node_add, const std::string& node_id, const caf::actor& om) {
         auto& st = self->state;

@@ -14,6 +14,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <caf/io/all.hpp>
+
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
@@ -31,6 +33,8 @@ using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
 using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
 using lookup_actor_atom = caf::atom_constant<caf::atom("act_look")>;
 using release_flush_atom = caf::atom_constant<caf::atom("rel_flush")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using gcs_back_atom = caf::atom_constant<caf::atom("gcs_back")>;
 
 /// A task is forwarded to another node at most once (no ping-pong on stale views).
 constexpr int kMaxHops = 1;
@@ -90,6 +94,7 @@ struct Peer {
   proto::NodeRecord record;  // `available` from the last heartbeat, minus what we sent since
   caf::actor raylet;
   caf::actor om;
+  bool confirmed = true;     // false after a GCS restart until the GCS lists it again
 };
 
 /// A task this raylet sent to another node, kept until its results come back.
@@ -129,6 +134,10 @@ struct State {
   std::unordered_map<std::string, Job> jobs;
   std::vector<proto::TaskSpec> lineage_batch;
   std::vector<std::string> release_batch;  // to the GCS: lineage garbage collection
+  std::string record;           // this node's NodeRecord, to register again
+  bool gcs_lost = false;        // the head is gone: reconnecting, batches wait
+  std::chrono::steady_clock::time_point reregistered;  // prune vanished peers after a while
+  bool prune_pending = false;
   bool release_flush_pending = false;
   int startup_failures = 0;
   bool shutting_down = false;
@@ -201,7 +210,7 @@ void UnpinArgs(Self self, const Task& task) {
 
 void FlushLineage(Self self) {
   auto& st = self->state;
-  if (st.lineage_batch.empty()) return;
+  if (st.lineage_batch.empty() || st.gcs_lost) return;  // kept until the GCS is back
   self->send(st.gcs, atoms::lineage::value, proto::Encode(st.lineage_batch));
   st.lineage_batch.clear();
 }
@@ -212,7 +221,7 @@ void FlushLineage(Self self) {
 void FlushReleases(Self self) {
   auto& st = self->state;
   FlushLineage(self);
-  if (st.release_batch.empty()) return;
+  if (st.release_batch.empty() || st.gcs_lost) return;
   self->send(st.gcs, atoms::released::value, proto::Encode(st.release_batch));
   st.release_batch.clear();
 }
@@ -468,7 +477,7 @@ std::string PickPeer(Self self, const ResourceRequest& request, bool any_total) 
   std::string best;
   double best_cpu = -std::numeric_limits<double>::infinity();
   for (auto& [id, p] : st.peers) {
-    if (!Fits(p.record.total, request)) continue;
+    if (!p.confirmed || !Fits(p.record.total, request)) continue;
     if (!any_total && !Fits(p.record.available, request)) continue;
     double cpu = p.record.available.count("CPU") ? p.record.available.at("CPU") : 0;
     if (cpu > best_cpu) {
@@ -1316,6 +1325,15 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       });
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.gcs && msg.source == st.gcs.address() && !st.options.head_address.empty()) {
+      if (!st.gcs_lost) {
+        st.gcs_lost = true;
+        RAY_LOG(Warning) << "lost the GCS (head " << st.options.head_address
+                         << "); reconnecting until it is back";
+        self->send(self, reconnect_atom::value);
+      }
+      return;
+    }
     for (auto& [wid, w] : st.workers) {
       if (w.handle && w.handle.address() == msg.source) {
         st.launcher->Signal(w.pid, SIGKILL);  // lost contact: make sure it is gone
@@ -1395,9 +1413,71 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       },
       [=](flush_atom) { Schedule(self); },
       // -- the cluster -----------------------------------------------------------
-      [=](hb_start_atom) { self->send(self, hb_tick_atom::value); },
+      [=](hb_start_atom, const std::string& record) {
+        auto& st = self->state;
+        st.record = record;
+        if (!st.options.head_address.empty()) self->monitor(st.gcs);
+        self->send(self, hb_tick_atom::value);
+      },
+      [=](reconnect_atom) {
+        // Blocking connects run in a detached actor, never in the raylet.
+        auto& st = self->state;
+        caf::actor me = caf::actor_cast<caf::actor>(self);
+        std::string head = st.options.head_address, password = st.options.password;
+        self->system().spawn<caf::detached>([me, head, password](caf::blocking_actor* b) {
+          auto colon = head.rfind(':');
+          auto raylet = b->system().middleman().remote_actor(
+              head.substr(0, colon), static_cast<uint16_t>(std::atoi(head.c_str() + colon + 1)));
+          caf::actor gcs;
+          if (raylet) {
+            b->request(*raylet, std::chrono::seconds(5), atoms::gcs_of::value, password)
+                .receive(
+                    [&](const std::string& why, const caf::actor& handle) {
+                      if (why.empty()) gcs = handle;
+                    },
+                    [&](caf::error&) {});
+          }
+          if (gcs) {
+            b->send(me, gcs_back_atom::value, gcs);
+          } else {
+            b->delayed_send(me, std::chrono::milliseconds(500), reconnect_atom::value);
+          }
+        });
+      },
+      [=](gcs_back_atom, const caf::actor& gcs) {
+        auto& st = self->state;
+        if (!st.gcs_lost) return;
+        self->request(gcs, std::chrono::seconds(10), atoms::node_reg::value, st.record,
+                      caf::actor_cast<caf::actor>(self), st.om)
+            .then(
+                [=](const std::string& refused) {
+                  auto& st = self->state;
+                  if (!refused.empty() && refused.find("already registered") == std::string::npos) {
+                    RAY_LOG(Error) << "the restarted GCS refused this node: " << refused;
+                    self->delayed_send(self, std::chrono::seconds(1), reconnect_atom::value);
+                    return;
+                  }
+                  st.gcs = gcs;
+                  st.gcs_lost = false;
+                  self->monitor(gcs);
+                  self->send(st.om, atoms::set_gcs::value, gcs);
+                  st.reregistered = std::chrono::steady_clock::now();
+                  st.prune_pending = true;
+                  for (auto& [id, p] : st.peers) p.confirmed = false;  // until listed again
+                  RAY_LOG(Info) << "rejoined the cluster at " << st.options.head_address;
+                  FlushReleases(self);  // what waited while the GCS was away
+                },
+                [=](caf::error&) {
+                  self->delayed_send(self, std::chrono::milliseconds(500), reconnect_atom::value);
+                });
+      },
       [=](hb_tick_atom) {
         auto& st = self->state;
+        if (st.gcs_lost) {
+          self->delayed_send(self, std::chrono::milliseconds(st.options.heartbeat_period_ms),
+                             hb_tick_atom::value);
+          return;
+        }
         std::map<std::string, double> available;
         for (const auto& [name, total] : st.pool.totals()) available[name] = st.pool.Available(name);
         self->request(st.gcs, std::chrono::milliseconds(4 * st.options.heartbeat_period_ms + 1000),
@@ -1411,9 +1491,25 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                     if (st.options.exit_on_removal) kill(getpid(), SIGTERM);
                     return;
                   }
+                  std::set<std::string> alive;
                   for (auto& rec : proto::Decode<std::vector<proto::NodeRecord>>(reply)) {
+                    alive.insert(rec.node_id);
                     auto p = st.peers.find(rec.node_id);
-                    if (p != st.peers.end()) p->second.record.available = std::move(rec.available);
+                    if (p == st.peers.end()) continue;
+                    p->second.record.available = std::move(rec.available);
+                    p->second.confirmed = true;
+                  }
+                  if (st.prune_pending &&
+                      std::chrono::steady_clock::now() - st.reregistered > std::chrono::seconds(3)) {
+                    // Nodes that did not come back to the restarted GCS are gone.
+                    st.prune_pending = false;
+                    std::vector<std::string> gone;
+                    for (const auto& [id, p] : st.peers) {
+                      if (!alive.count(id)) gone.push_back(id);
+                    }
+                    for (const auto& id : gone) {
+                      OnNodeRemoved(self, id, "it did not rejoin after the GCS restarted");
+                    }
                   }
                   self->delayed_send(self, std::chrono::milliseconds(st.options.heartbeat_period_ms),
                                      hb_tick_atom::value);
@@ -1607,6 +1703,8 @@ void SetAddress(const caf::actor& raylet, const std::string& host, uint16_t port
   caf::anon_send(raylet, address_atom::value, host, port);
 }
 
-void StartHeartbeats(const caf::actor& raylet) { caf::anon_send(raylet, hb_start_atom::value); }
+void StartHeartbeats(const caf::actor& raylet, const std::string& record) {
+  caf::anon_send(raylet, hb_start_atom::value, record);
+}
 
 }  // namespace ray::raylet

@@ -49,6 +49,7 @@ struct RayletOptions {
   int64_t heartbeat_period_ms = 500;
   bool exit_on_removal = false;      // raynode: SIGTERM itself when the GCS declared it dead
   bool load_code_from_local = false; // run other nodes' jobs from code_search_path, not shipped code
+  std::string head_address;          // non-head nodes: reconnect here when the GCS is lost
 };
 
 /// Spawns the raylet. Workers are told to connect to `node_address`
@@ -57,8 +58,10 @@ struct RayletOptions {
 caf::actor Spawn(caf::actor_system& system, RayletOptions options, caf::actor gcs,
                  caf::actor object_manager);
 void SetAddress(const caf::actor& raylet, const std::string& host, uint16_t port);
-/// Starts the heartbeats to the GCS once the node is registered.
-void StartHeartbeats(const caf::actor& raylet);
+/// Starts the heartbeats to the GCS once the node is registered with
+/// `record` (an encoded NodeRecord, used again to re-register after a GCS
+/// restart).
+void StartHeartbeats(const caf::actor& raylet, const std::string& record);
 
 }  // namespace ray::raylet
 

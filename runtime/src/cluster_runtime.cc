@@ -23,6 +23,10 @@ namespace ray::runtime {
 namespace {
 
 constexpr auto kConnectTimeout = std::chrono::seconds(30);
+/// GCS requests are quick; one that takes longer may be stuck on a GCS that
+/// died with its head (CAF drops messages to vanished nodes silently): the
+/// handle is then asked again from the raylet and the request retried.
+constexpr auto kGcsTimeout = std::chrono::seconds(3);
 
 /// Bytes read in place from the shared-memory store; unpins the object when destroyed.
 class ShmBuffer : public internal::ObjectBuffer {
@@ -222,6 +226,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   hello.executable = SelfExecutable();
   hello.code_search_path = config.code_search_path;
   hello.password = config.redis_password;
+  rt->password_ = config.redis_password;
   hello.load_code_from_local = config.load_code_from_local;
   CodePackage code;
   if (!address.empty() && !config.load_code_from_local) {
@@ -232,7 +237,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   rt->anchor_ = rt->system_->spawn<caf::hidden>(Anchor);
   if (!rt->Connect(host, port, hello, rt->anchor_, error)) return nullptr;
   if (hello.ships_code) {
-    caf::anon_send(rt->gcs_, atoms::code_put::value, rt->job_id_, proto::Encode(code));
+    caf::anon_send(rt->Gcs(), atoms::code_put::value, rt->job_id_, proto::Encode(code));
   }
   std::string seed_base = rt->job_id_;
   if (config.object_id_seed) {
@@ -271,6 +276,7 @@ bool ClusterRuntime::Handshake(const proto::Hello& hello, const caf::actor& clie
           [&](std::string& info, caf::actor& object_manager, caf::actor& gcs) {
             info_bytes = std::move(info);
             om = std::move(object_manager);
+            std::lock_guard<std::mutex> lock(gcs_mu_);
             gcs_ = std::move(gcs);
             ok = true;
           },
@@ -316,7 +322,10 @@ void ClusterRuntime::Shutdown() {
     anchor_ = nullptr;
   }
   raylet_ = nullptr;
-  gcs_ = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(gcs_mu_);
+    gcs_ = nullptr;
+  }
   if (store_) store_->om = nullptr;
   system_.reset();
 }
@@ -383,8 +392,17 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
   spec.actor_name = options.name;
   spec.name = factory;
   if (!options.name.empty()) {
-    bool reserved = Ask<bool>(*system_, gcs_, kConnectTimeout, "cannot register actor name: ",
-                              atoms::reserve::value, options.name, spec.actor_id);
+    auto reserve = [&] {
+      return Ask<bool>(*system_, Gcs(), kGcsTimeout, "cannot register actor name: ",
+                       atoms::reserve::value, options.name, spec.actor_id);
+    };
+    bool reserved;
+    try {
+      reserved = reserve();
+    } catch (const RayException&) {
+      RefreshGcs();  // the head may have restarted
+      reserved = reserve();
+    }
     if (!reserved) {
       throw RayException("an actor named '" + options.name + "' already exists");
     }
@@ -574,10 +592,36 @@ std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int 
 // -- actors --------------------------------------------------------------------
 
 std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name) {
-  std::string id = Ask<std::string>(*system_, gcs_, kConnectTimeout,
-                                    "GetActor failed, GCS unreachable: ", atoms::lookup::value, name);
+  auto lookup = [&] {
+    return Ask<std::string>(*system_, Gcs(), kGcsTimeout,
+                            "GetActor failed, GCS unreachable: ", atoms::lookup::value, name);
+  };
+  std::string id;
+  try {
+    id = lookup();
+  } catch (const RayException&) {
+    RefreshGcs();  // the head may have restarted
+    id = lookup();
+  }
   if (id.empty()) return std::nullopt;
   return id;
+}
+
+caf::actor ClusterRuntime::Gcs() {
+  std::lock_guard<std::mutex> lock(gcs_mu_);
+  return gcs_;
+}
+
+void ClusterRuntime::RefreshGcs() {
+  caf::scoped_actor self{*system_, true};
+  self->request(raylet_, kConnectTimeout, atoms::gcs_of::value, password_)
+      .receive(
+          [&](std::string& why, caf::actor& gcs) {
+            if (!why.empty() || !gcs) return;
+            std::lock_guard<std::mutex> lock(gcs_mu_);
+            gcs_ = std::move(gcs);
+          },
+          [&](caf::error&) {});
 }
 
 void ClusterRuntime::KillActor(const std::string& actor_id, bool no_restart) {

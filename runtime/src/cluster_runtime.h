@@ -111,7 +111,12 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::unique_ptr<caf::actor_system> system_;
   std::optional<node::Node> node_;  // embedded node
   caf::actor raylet_;
-  caf::actor gcs_;
+  /// The GCS; after a restart of the head, asked again from the raylet.
+  caf::actor Gcs();
+  void RefreshGcs();
+  std::mutex gcs_mu_;
+  caf::actor gcs_;  // GUARDED_BY(gcs_mu_)
+  std::string password_;
   caf::actor anchor_;  // a driver's identity for the raylet (its death ends the job)
   std::shared_ptr<StoreClient> store_;
   std::string client_id_;

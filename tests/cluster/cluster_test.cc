@@ -2,7 +2,9 @@
 // by custom resource, objects crossing nodes, node death (SIGKILL, SIGSTOP),
 // passwords and shipped code. The test binary is the driver; workers on other
 // nodes run a copy of it shipped through the GCS.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -52,6 +55,11 @@ std::vector<ray::ObjectRef<std::vector<char>>> PutOnNode(int64_t n) {
   return {ray::Put(MakeBlob(n, 5))};
 }
 
+int SlowNodePid(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return static_cast<int>(getppid());
+}
+
 int NodePidOf(std::vector<char> v) { return v.empty() ? -1 : static_cast<int>(getppid()); }
 
 int SlowSquare(int x, int ms) {
@@ -73,7 +81,7 @@ class Where {
   int total_ = 0;
 };
 
-RAY_REMOTE(Transform, PutOnNode, NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
+RAY_REMOTE(SlowNodePid, Transform, PutOnNode, NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
            &Where::NodePid, &Where::Add, &Where::SlowPid);
 
 using ray::test::NodeProcess;
@@ -368,6 +376,72 @@ TEST_F(ClusterTest, ActorIsRestartedOnAnotherNodeWhenItsNodeDies) {
   } catch (const ray::RayActorException& e) {
     EXPECT_NE(std::string(e.what()).find("died"), std::string::npos) << e.what();
   }
+}
+
+/// A port free right now (bound, read back, closed).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(ClusterTest, HeadRestartedOnItsGcsDirectoryKeepsTheClusterGoing) {
+  char gcs_dir[] = "/tmp/ray-gcs-restart-XXXXXX";
+  ASSERT_NE(mkdtemp(gcs_dir), nullptr);
+  std::string port = std::to_string(FreePort());
+  std::vector<std::string> head_args = {"--num-cpus", "1", "--port", port, "--gcs-dir", gcs_dir};
+  NodeProcess& head = AddNode(head_args);
+  NodeProcess& b = AddNode({"--num-cpus", "2", "--resources", "{\"w\": 2}"});
+  ray::RayConfig config;
+  config.address = b.address();  // the driver is on b, which survives
+  ray::Init(config);
+  auto keeper = ray::Actor(Where::Create).SetResource("w", 1).SetName("keeper").Remote();
+  EXPECT_EQ(*ray::Get(keeper.Task(&Where::Add).Remote(5)), 5);
+  auto logged = ray::Task(Transform).Remote(std::vector<char>(10, 1));
+  ray::Get(logged);
+
+  head.Signal(SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  NodeProcess head2;
+  ASSERT_TRUE(head2.Start(head_args)) << head2.log();
+  // b rejoins; the named actor (alive on b) is found again and kept its state.
+  std::optional<ray::ActorHandle<Where>> found;
+  for (int i = 0; i < 100 && !found; ++i) {
+    try {
+      found = ray::GetActor<Where>("keeper");
+    } catch (const ray::RayException&) {
+    }
+    if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(found.has_value()) << b.log();
+  EXPECT_EQ(*ray::Get(found->Task(&Where::Add).Remote(1)), 6);
+  // The lineage log is still there.
+  int status = 0;
+  std::string out = RunCommand(std::string(RAY_BIN_DIR) + "/ray lineage --address " +
+                                   head2.address() + " " + logged.Hex(),
+                               &status);
+  EXPECT_NE(out.find("Transform"), std::string::npos) << out;
+  // Work goes on, on b and on the new head.
+  EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), b.pid());
+  std::set<int> where;
+  for (int i = 0; i < 10 && !where.count(head2.pid()); ++i) {
+    std::vector<ray::ObjectRef<int>> refs;
+    for (int j = 0; j < 6; ++j) refs.push_back(ray::Task(SlowNodePid).Remote(200));
+    for (auto& r : refs) where.insert(*ray::Get(r));
+  }
+  EXPECT_TRUE(where.count(head2.pid())) << "no task spilled to the restarted head";
+  ray::Shutdown();
+  head2.Stop();
+  std::system((std::string("rm -rf ") + gcs_dir).c_str());
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ bool ParseResources(const std::string& text, std::map<std::string, double>* out,
 int main(int argc, char** argv) {
   po::options_description desc("raynode: run a Ray node (GCS, raylet, object store) on this host");
   std::string host, temp_dir, resources_json, plasma_dir, level, head_address, password,
-      address_file;
+      address_file, gcs_dir;
   int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0;
   double num_cpus = 0, num_gpus = 0;
   int64_t store_memory = 0, gcs_max_memory = 0, heartbeat_timeout_ms = 5000;
@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
       ("head", "run the GCS here: start a new cluster (the default without --address)")
       ("address", po::value(&head_address), "host:port of the head node: join its cluster")
       ("password", po::value(&password), "cluster password; nodes and drivers must present it")
+      ("gcs-dir", po::value(&gcs_dir),
+       "head: the GCS's LevelDB directory (default <session>/gcs); a head restarted on the same "
+       "directory and port finds its tables, and the other nodes rejoin it")
       ("gcs-shards", po::value(&gcs_shards)->default_value(1),
        "head: LevelDB databases the GCS tables are spread over")
       ("max-clients", po::value(&max_clients)->default_value(0),
@@ -145,10 +148,10 @@ int main(int argc, char** argv) {
     std::cerr << "raynode: --heartbeat-timeout-ms must be at least 100" << std::endl;
     return 2;
   }
-  if (!head_address.empty() && (vm["gcs-shards"].defaulted() == false ||
+  if (!head_address.empty() && (vm.count("gcs-dir") || vm["gcs-shards"].defaulted() == false ||
                                 vm["max-clients"].defaulted() == false ||
                                 vm["gcs-max-memory"].defaulted() == false)) {
-    std::cerr << "raynode: --gcs-shards, --max-clients and --gcs-max-memory apply to the head "
+    std::cerr << "raynode: --gcs-dir, --gcs-shards, --max-clients and --gcs-max-memory apply to the head "
                  "only (this node joins " << head_address << ")" << std::endl;
     return 2;
   }
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
   options.head_address = head_address;
   options.password = password;
   options.gcs_shards = gcs_shards;
+  options.gcs_dir = gcs_dir;
   options.max_clients = max_clients;
   options.gcs_max_memory = gcs_max_memory;
   options.object_manager_port = static_cast<uint16_t>(om_port);
