@@ -11,7 +11,6 @@
 
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
-#include "actors/common/logging.h"
 #include "actors/common/protocol.h"
 
 namespace ray::object_manager {
@@ -531,8 +530,6 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
       [=](atoms::located, const std::string& bytes) {
         auto& st = self->state;
         for (auto& loc : proto::Decode<std::vector<proto::Location>>(bytes)) {
-          RAY_LOG(Debug) << "located " << ids::Hex(loc.id) << " at " << ids::Hex(loc.node_id)
-                         << " lost=" << loc.lost << " waiting=" << st.waiting_on.count(loc.id);
           st.wanted.erase(loc.id);
           if (IsReady(st, loc.id) || st.pulls.count(loc.id)) continue;
           if (!loc.lost.empty()) {

@@ -96,6 +96,7 @@ class ClusterTest : public ::testing::Test {
   /// Starts a node; the first one is the head, the others join it.
   NodeProcess& AddNode(std::vector<std::string> args) {
     auto node = std::make_unique<NodeProcess>();
+    // RAY_TEST_DEBUG=1: nodes log at debug level (raynode.log in each node's temp dir).
     if (getenv("RAY_TEST_DEBUG")) args.insert(args.end(), {"--logging-level", "debug"});
     args.insert(args.end(), {"--object-store-memory", "300000000", "--heartbeat-timeout-ms",
                              std::to_string(heartbeat_timeout_ms_)});

@@ -26,6 +26,15 @@ ray::RayConfig SmallConfig() {
   return config;
 }
 
+size_t LineageRecords(const ray::storage::MetaStore& store) {
+  size_t records = 0;
+  store.Scan(ray::storage::LineageLog::kTaskTable, [&](const std::string&, const std::string&) {
+    ++records;
+    return true;
+  });
+  return records;
+}
+
 std::set<std::string> ShmSegments() {
   std::set<std::string> names;
   if (DIR* d = opendir("/dev/shm")) {
@@ -259,11 +268,7 @@ TEST(Lifecycle, LineageLogIsCappedByRedisMaxMemory) {
   std::string error;
   auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
   ASSERT_TRUE(store) << error;
-  size_t records = 0;
-  store->Scan(ray::storage::LineageLog::kTaskTable, [&](const std::string&, const std::string&) {
-    ++records;
-    return true;
-  });
+  size_t records = LineageRecords(*store);
   EXPECT_GT(records, 0u);
   EXPECT_LT(records, 150u);
   ray::storage::LineageLog log(store.get());
@@ -294,11 +299,7 @@ TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
   std::string error;
   auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
   ASSERT_TRUE(store) << error;
-  size_t records = 0;
-  store->Scan(ray::storage::LineageLog::kTaskTable, [&](const std::string&, const std::string&) {
-    ++records;
-    return true;
-  });
+  size_t records = LineageRecords(*store);
   EXPECT_EQ(records, 3u);  // kept, kept_chain and the task kept_chain takes its argument from
   ray::storage::LineageLog log(store.get());
   EXPECT_TRUE(log.GetProducer(kept_id).has_value());
