@@ -59,6 +59,7 @@ using rebuild_sub = caf::atom_constant<caf::atom("reb_sub")>;// raylet -> GCS: i
 using set_raylet = caf::atom_constant<caf::atom("set_rlt")>; // node -> om: raylet
 using released = caf::atom_constant<caf::atom("released")>; // raylet -> GCS: ids owners dropped
 using set_gcs = caf::atom_constant<caf::atom("set_gcs")>;    // raylet -> om: the restarted GCS
+using results = caf::atom_constant<caf::atom("results")>;    // raylet -> driver: small results of its tasks
 
 }  // namespace ray::atoms
 

@@ -132,6 +132,7 @@ struct State {
   std::deque<std::string> ready;                      // normal tasks with deps resolved
   std::unordered_map<std::string, ActorRecord> actors;
   std::unordered_map<std::string, Job> jobs;
+  std::unordered_map<std::string, caf::actor> drivers;  // client id -> its anchor
   std::vector<proto::TaskSpec> lineage_batch;
   std::vector<std::string> release_batch;  // to the GCS: lineage garbage collection
   std::string record;           // this node's NodeRecord, to register again
@@ -174,9 +175,25 @@ void PutEntry(Self self, const proto::ObjectEntry& entry) {
 
 /// Stores a task's results here and, when it came from another node, sends
 /// the small ones back there (large ones are pulled through the GCS directory).
+/// A driver on this node gets the small results of its own tasks pushed to
+/// it (Ray returns small values inline to the owner): its Get and Wait then
+/// find them without asking the object manager.
+void PushToCaller(Self self, const proto::TaskSpec& spec,
+                  const std::vector<proto::ObjectEntry>& entries) {
+  auto& st = self->state;
+  auto d = st.drivers.find(spec.caller_id);
+  if (d == st.drivers.end()) return;
+  std::vector<proto::ObjectEntry> small;
+  for (const auto& e : entries) {
+    if (e.kind == static_cast<uint8_t>(proto::ObjectKind::kInline)) small.push_back(e);
+  }
+  if (!small.empty()) self->send(d->second, atoms::results::value, proto::Encode(small));
+}
+
 void Deliver(Self self, const proto::TaskSpec& spec, const std::vector<proto::ObjectEntry>& entries) {
   auto& st = self->state;
   for (const auto& e : entries) PutEntry(self, e);
+  PushToCaller(self, spec, entries);
   st.rebuilding.erase(spec.task_id);
   if (spec.origin_node.empty() || spec.origin_node == st.options.node_id) return;
   auto origin = st.peers.find(spec.origin_node);
@@ -1345,6 +1362,9 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       if (it->second.driver && it->second.driver.address() == msg.source) {
         // The driver is gone: its workers and actors go with it, on every node.
         std::string job_id = it->first;
+        for (auto d = st.drivers.begin(); d != st.drivers.end();) {
+          d = d->second.address() == msg.source ? st.drivers.erase(d) : std::next(d);
+        }
         EndJob(self, job_id);
         if (!st.peers.empty()) self->send(st.gcs, atoms::job_end::value, job_id);
         return;
@@ -1382,6 +1402,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                   [=](const std::string& job_id) mutable {
                     auto& st = self->state;
                     st.jobs[job_id] = Job{hello.executable, hello.code_search_path, client};
+                    if (client) st.drivers[hello.client_id] = client;
                     if (client) self->monitor(client);
                     proto::JobInfo job{job_id,
                                        hello.executable,
@@ -1539,7 +1560,11 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       },
       [=](atoms::fwd_done, const std::string& task_id, const std::string& entries) {
         auto& st = self->state;
-        for (const auto& e : proto::Decode<std::vector<proto::ObjectEntry>>(entries)) PutEntry(self, e);
+        auto list = proto::Decode<std::vector<proto::ObjectEntry>>(entries);
+        for (const auto& e : list) PutEntry(self, e);
+        if (auto f = st.forwarded.find(task_id); f != st.forwarded.end()) {
+          PushToCaller(self, f->second.spec, list);
+        }
         st.forwarded.erase(task_id);
         st.rebuilding.erase(task_id);
       },

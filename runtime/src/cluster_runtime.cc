@@ -142,8 +142,13 @@ bool ReadCode(const std::string& executable, const std::vector<std::string>& sea
   return true;
 }
 
-caf::behavior Anchor() {
-  return {[](atoms::stats) { return std::string("driver"); }};
+/// The driver's identity for its raylet (its death ends the job); it also
+/// receives the small results of the driver's tasks.
+caf::behavior Anchor(caf::event_based_actor*, ClusterRuntime* runtime) {
+  return {
+      [](atoms::stats) { return std::string("driver"); },
+      [runtime](atoms::results, const std::string& bytes) { runtime->OnPushedResults(bytes); },
+  };
 }
 
 }  // namespace
@@ -234,7 +239,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     if (!ReadCode(hello.executable, config.code_search_path, &code, error)) return nullptr;
     hello.ships_code = true;
   }
-  rt->anchor_ = rt->system_->spawn<caf::hidden>(Anchor);
+  rt->anchor_ = rt->system_->spawn<caf::hidden>(Anchor, rt.get());
   if (!rt->Connect(host, port, hello, rt->anchor_, error)) return nullptr;
   if (hello.ships_code) {
     caf::anon_send(rt->Gcs(), atoms::code_put::value, rt->job_id_, proto::Encode(code));
@@ -655,6 +660,16 @@ bool ClusterRuntime::EndTask() {
   bool exit = exit_actor_;
   exit_actor_ = false;
   return exit;
+}
+
+void ClusterRuntime::OnPushedResults(const std::string& bytes) {
+  auto entries = proto::Decode<std::vector<proto::ObjectEntry>>(bytes);
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  for (auto& e : entries) {
+    if (!ref_counts_.count(e.id)) continue;  // dropped already: nothing to keep
+    known_ready_.insert(e.id);
+    local_objects_.emplace(e.id, std::make_shared<InlineBuffer>(std::move(e.data)));
+  }
 }
 
 void ClusterRuntime::MarkOwned(const std::vector<std::string>& ids) {

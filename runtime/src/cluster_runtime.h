@@ -92,6 +92,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// Blocks until the handshake with the node is complete (workers can receive
   /// their first task while it is still finishing on another thread).
   void WaitReady();
+  /// Small results of this driver's tasks, pushed by its raylet: kept like
+  /// objects already read, so Get and Wait need no request.
+  void OnPushedResults(const std::string& bytes);
   /// Views an argument resolved by the raylet (inline or in shared memory).
   std::pair<const char*, size_t> ArgBytes(const proto::ObjectEntry& entry) const;
 
