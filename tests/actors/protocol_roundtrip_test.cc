@@ -164,6 +164,13 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::code_put::value, id, payload));
   ExpectIntact(caf::make_message(atoms::code_get::value, id));
   ExpectIntact(caf::make_message(atoms::actor_get::value, id));
+  ExpectIntact(caf::make_message(atoms::results::value, payload));
+  ExpectIntact(caf::make_message(atoms::released::value, payload));
+  ExpectIntact(caf::make_message(atoms::rebuild::value, id, std::string("why")));
+  ExpectIntact(caf::make_message(atoms::lineage_get::value, id));
+  ExpectIntact(caf::make_message(atoms::rebuild_sub::value, payload, local_actor_));
+  ExpectIntact(caf::make_message(atoms::set_gcs::value, local_actor_));
+  ExpectIntact(caf::make_message(atoms::set_raylet::value, local_actor_));
   // plain replies
   ExpectIntact(caf::make_message(payload));
   ExpectIntact(caf::make_message(true));
