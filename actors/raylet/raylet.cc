@@ -665,7 +665,7 @@ void Submit(Self self, proto::TaskSpec spec) {
         }
         bool has_refs = false;
         for (const auto& a : spec.args) has_refs = has_refs || a.is_ref;
-        if (has_refs) {
+        if (has_refs && !st.gcs_lost) {  // locations come from the GCS
           SubmitWithLocality(self, std::move(spec));
           return;
         }
