@@ -345,7 +345,8 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
         auto now = Clock::now();
         std::vector<std::string> silent;
         for (auto& [id, n] : st.nodes) {
-          if (now - n.last_heartbeat > limit) silent.push_back(id);
+          // The head's raylet shares this process: it is never "hung" apart from the GCS.
+          if (!n.record.is_head && now - n.last_heartbeat > limit) silent.push_back(id);
         }
         for (const auto& id : silent) {
           RemoveNode(self, id, "no heartbeat for " +
