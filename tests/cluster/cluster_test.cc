@@ -189,7 +189,7 @@ TEST_F(ClusterTest, WorkKilledWithItsNodeFinishesOnAnother) {
 }
 
 TEST_F(ClusterTest, HungNodeIsDetectedAndItsWorkFinishesElsewhere) {
-  heartbeat_timeout_ms_ = 1500;
+  heartbeat_timeout_ms_ = 2000;
   AddNode({"--num-cpus", "1"});
   NodeProcess& b = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
   NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 1}"});
