@@ -139,9 +139,13 @@ TEST(ClusterChaos, ChainsAndTreesFinishCorrectlyWhileWorkersAndANodeAreKilled) {
       b.Signal(SIGKILL);
     }
     auto& check = checks[i];
-    int64_t got = *ray::Get(check.ref, 120000);
-    EXPECT_EQ(got, check.expected);
-    correct += got == check.expected ? 1 : 0;
+    try {
+      int64_t got = *ray::Get(check.ref, 120000);
+      EXPECT_EQ(got, check.expected);
+      correct += got == check.expected ? 1 : 0;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "result " << i << " failed: " << e.what();
+    }
   }
   done = true;
   killer.join();

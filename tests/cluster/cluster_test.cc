@@ -203,6 +203,10 @@ TEST_F(ClusterTest, HungNodeIsDetectedAndItsWorkFinishesElsewhere) {
   }
   ASSERT_EQ(seen.size(), 2u);
   b.Signal(SIGSTOP);
+  for (int i = 0; i < 100 && !b.IsStopped(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(b.IsStopped()) << "SIGSTOP did not stop node b";
   auto start = std::chrono::steady_clock::now();
   std::vector<ray::ObjectRef<int>> refs;
   for (int i = 0; i < 6; ++i) refs.push_back(ray::Task(NodePid).SetResource("w", 1).Remote());

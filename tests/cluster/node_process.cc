@@ -33,7 +33,13 @@ bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms) {
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  int rc = posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
+  // Its own session: no job-control signal meant for the test's process group
+  // (SIGCONT, SIGHUP of an orphaned group) reaches it.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  int rc = posix_spawn(&pid_, cargv[0], &actions, &attr, cargv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     pid_ = -1;
@@ -96,6 +102,15 @@ void NodeProcess::Signal(int signal) {
 }
 
 void NodeProcess::Kill() { Signal(SIGKILL); }
+
+bool NodeProcess::IsStopped() const {
+  if (pid_ <= 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'T';
+}
 
 std::string NodeProcess::log() const {
   std::ifstream in(log_path_);

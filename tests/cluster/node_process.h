@@ -28,6 +28,8 @@ class NodeProcess {
   /// Waits up to timeout_ms for the process to exit by itself; true when it did.
   bool WaitExit(int timeout_ms, int* status = nullptr);
   bool Running();
+  /// True while the process is stopped (SIGSTOP), from /proc/<pid>/stat.
+  bool IsStopped() const;
 
   pid_t pid() const { return pid_; }
   const std::string& address() const { return address_; }
