@@ -4,7 +4,11 @@
 #
 #   run_ray_cpp.sh [NUM_CPUS=2] [OUT_JSON=./ray_cpp.json] [BUILD_DIR=mktemp -d]
 #
-# Env: VENV (default /work/ray-venv). The build is reused when BUILD_DIR already
+# Env: VENV (default /work/ray-venv); RAY_CPP_BENCH_ONLY (comma-separated name
+# substrings: run only those workloads); RAY_CPP_BENCH_MULTI_TASKS (tasks per
+# actor in "multi client tasks async", default 10000 as in ray_perf.py);
+# RAY_CPP_BENCH_MULTI_CLIENT_TASKS=1 and RAY_CPP_BENCH_NESTED_ACTORS=1 turn on
+# workloads that hang (see ../NOTES.md). The build is reused when BUILD_DIR already
 # holds an object newer than the source. Prints the JSON path on success.
 set -euo pipefail
 
@@ -56,6 +60,8 @@ ray start --head --num-cpus="$NUM_CPUS" --port=6379 --node-ip-address=127.0.0.1 
   --disable-usage-stats >"$BUILD_DIR/ray_start.log" 2>&1 \
   || { cat "$BUILD_DIR/ray_start.log" >&2; exit 1; }
 rm -f "$OUT_JSON"
+# ray_perf.py's n_cpu for the 1:n and n:n workloads, as ray_peer.py sets it.
+export RAY_CPP_BENCH_N_CPU=$(( (NUM_CPUS > 2 ? NUM_CPUS : 2) / 2 ))
 "$BUILD_DIR/ray_cpp_bench" "$OUT_JSON" --ray_address=127.0.0.1:6379 \
   --ray_code_search_path="$BUILD_DIR"
 ray stop >/dev/null 2>&1 || true
