@@ -49,6 +49,12 @@ std::string ObjectId(const std::string& task_id, uint32_t index) {
 
 std::string TaskOf(const std::string& object_id) { return object_id.substr(0, kTaskIdSize); }
 
+bool IsPut(const std::string& object_id) {
+  // The index is little-endian after the task id: its top bit is in the last byte.
+  return object_id.size() == kObjectIdSize &&
+         (static_cast<uint8_t>(object_id.back()) & (kPutIndexFlag >> 24)) != 0;
+}
+
 std::string Hex(const std::string& binary) {
   static const char* kDigits = "0123456789abcdef";
   std::string out;

@@ -21,6 +21,8 @@ std::string Derive(const std::string& parent, uint64_t counter);
 std::string ObjectId(const std::string& task_id, uint32_t index);
 /// The producing task of an object id.
 std::string TaskOf(const std::string& object_id);
+/// True for ids made by Put (index with kPutIndexFlag): no task produced them.
+bool IsPut(const std::string& object_id);
 std::string Hex(const std::string& binary);
 
 }  // namespace ray::ids

@@ -159,11 +159,6 @@ void Publish(Self self, const std::vector<proto::Location>& found) {
   for (auto& [om, list] : out) self->send(om, atoms::located::value, proto::Encode(list));
 }
 
-bool IsPut(const std::string& object_id) {
-  return object_id.size() == ids::kObjectIdSize &&
-         (static_cast<uint8_t>(object_id.back()) & 0x80) != 0;
-}
-
 /// Records new tasks for garbage collection (a retried task is counted once).
 void TrackLineage(State& st, const std::vector<storage::LineageRecord>& records) {
   for (const auto& r : records) {
@@ -172,7 +167,7 @@ void TrackLineage(State& st, const std::vector<storage::LineageRecord>& records)
     t.unreleased = static_cast<int>(r.return_ids.size());
     t.returns = r.return_ids;
     for (const auto& a : r.args) {
-      if (!a.is_ref || IsPut(a.object_id)) continue;
+      if (!a.is_ref || ids::IsPut(a.object_id)) continue;
       auto p = st.live.find(ids::TaskOf(a.object_id));
       if (p == st.live.end()) continue;
       ++p->second.dependents;
@@ -188,7 +183,7 @@ void TrackLineage(State& st, const std::vector<storage::LineageRecord>& records)
 void CollectLineage(State& st, const std::vector<std::string>& object_ids) {
   std::vector<std::string> work;
   for (const auto& id : object_ids) {
-    if (IsPut(id)) continue;
+    if (ids::IsPut(id)) continue;
     auto t = st.live.find(ids::TaskOf(id));
     if (t == st.live.end()) continue;
     if (--t->second.unreleased <= 0 && t->second.dependents <= 0) work.push_back(t->first);

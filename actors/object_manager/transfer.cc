@@ -29,9 +29,8 @@ void Report(Self self, const proto::ObjectEntry& entry) {
   // the task's result does (same connection, in order): a node that dies right
   // after cannot leave them unknown. Small results also reach their origin
   // inline, so they are batched.
-  bool urgent = entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) ||
-                (entry.id.size() == ids::kObjectIdSize &&
-                 (static_cast<uint8_t>(entry.id.back()) & 0x80) != 0);
+  bool urgent =
+      entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) || ids::IsPut(entry.id);
   if (urgent || st.loc_batch.size() >= 256) {
     Flush(self);
   } else if (!st.flush_pending) {

@@ -428,11 +428,7 @@ void Rebuild(Self self, const std::string& object_id, const std::string& why) {
                                   because,
                               ""));
   };
-  uint32_t index = 0;
-  for (int i = 0; i < 4 && ids::kTaskIdSize + i < object_id.size(); ++i) {
-    index |= static_cast<uint32_t>(static_cast<uint8_t>(object_id[ids::kTaskIdSize + i])) << (8 * i);
-  }
-  if (index & ids::kPutIndexFlag) {
+  if (ids::IsPut(object_id)) {
     fail("it was made by ray::Put, which cannot be replayed (only task results can be rebuilt)");
     return;
   }

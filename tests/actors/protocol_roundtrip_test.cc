@@ -7,6 +7,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/common/atoms.h"
+#include "actors/common/ids.h"
 #include "actors/common/protocol.h"
 
 namespace {
@@ -181,4 +182,13 @@ TEST_F(ProtocolRoundTrip, LargePayloadIsNotTruncated) {
   big[12345] = 'y';
   EXPECT_EQ(RoundTrip(caf::make_message(atoms::put::value, big)),
             caf::to_string(caf::make_message(atoms::put::value, big)));
+}
+
+TEST(Ids, PutIdsAreToldApartFromTaskResults) {
+  std::string task = ray::ids::Derive("parent", 7);
+  EXPECT_FALSE(ray::ids::IsPut(ray::ids::ObjectId(task, 1)));
+  EXPECT_FALSE(ray::ids::IsPut(ray::ids::ObjectId(task, 0x00ffffffu)));
+  EXPECT_TRUE(ray::ids::IsPut(ray::ids::ObjectId(task, ray::ids::kPutIndexFlag | 1)));
+  EXPECT_FALSE(ray::ids::IsPut("short"));
+  EXPECT_EQ(ray::ids::TaskOf(ray::ids::ObjectId(task, 3)), task);
 }

@@ -40,8 +40,7 @@ class Printer {
   /// Prints `object_id` and what made it; false when the GCS did not answer.
   bool Object(const std::string& object_id, const std::string& indent, int depth) {
     std::cout << "object " << ids::Hex(object_id) << "\n";
-    if (object_id.size() == ids::kObjectIdSize &&
-        (static_cast<uint8_t>(object_id.back()) & 0x80) != 0) {
+    if (ids::IsPut(object_id)) {
       std::cout << indent << "└─ made by ray::Put (no task: it cannot be rebuilt)\n";
       return true;
     }
