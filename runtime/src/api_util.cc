@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ray/api.h"
+#include "storage/object_store/fast_copy.h"
 
 namespace ray {
 namespace internal {
@@ -28,6 +29,8 @@ std::string ToHex(const std::string& binary) {
   }
   return out;
 }
+
+void CopyBytes(char* dst, const char* src, size_t n) { storage::FastCopy(dst, src, n); }
 
 size_t PackBytesHeader(size_t n, bool is_string, char* out) {
   auto u8 = static_cast<unsigned char>(n);
@@ -59,6 +62,26 @@ size_t PackBytesHeader(size_t n, bool is_string, char* out) {
   out[3] = static_cast<char>(n >> 8);
   out[4] = static_cast<char>(n);
   return 5;
+}
+
+bool ParseBytesHeader(const char* data, size_t n, size_t* header, size_t* length) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  if (n >= 1 && (p[0] & 0xe0) == 0xa0) {
+    *header = 1;
+    *length = p[0] & 0x1f;
+  } else if (n >= 2 && (p[0] == 0xc4 || p[0] == 0xd9)) {
+    *header = 2;
+    *length = p[1];
+  } else if (n >= 3 && (p[0] == 0xc5 || p[0] == 0xda)) {
+    *header = 3;
+    *length = (size_t{p[1]} << 8) | p[2];
+  } else if (n >= 5 && (p[0] == 0xc6 || p[0] == 0xdb)) {
+    *header = 5;
+    *length = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
+  } else {
+    return false;
+  }
+  return true;
 }
 
 std::vector<std::string> SplitRemoteNames(const std::string& text) {
@@ -155,25 +178,11 @@ const Factory* FunctionManager::GetFactory(const std::string& name) const {
 }  // namespace internal
 
 BufferView BufferView::FromBuffer(std::shared_ptr<internal::ObjectBuffer> buffer) {
-  const auto* p = reinterpret_cast<const unsigned char*>(buffer->data());
-  size_t n = buffer->size();
   size_t header = 0, length = 0;
-  if (n >= 1 && (p[0] & 0xe0) == 0xa0) {
-    header = 1;
-    length = p[0] & 0x1f;
-  } else if (n >= 2 && (p[0] == 0xc4 || p[0] == 0xd9)) {
-    header = 2;
-    length = p[1];
-  } else if (n >= 3 && (p[0] == 0xc5 || p[0] == 0xda)) {
-    header = 3;
-    length = (size_t{p[1]} << 8) | p[2];
-  } else if (n >= 5 && (p[0] == 0xc6 || p[0] == 0xdb)) {
-    header = 5;
-    length = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
-  } else {
+  if (!internal::ParseBytesHeader(buffer->data(), buffer->size(), &header, &length)) {
     throw RayException("GetView: the object is not a byte vector or string");
   }
-  if (header + length > n) throw RayException("GetView: truncated object");
+  if (header + length > buffer->size()) throw RayException("GetView: truncated object");
   BufferView view;
   view.data_ = buffer->data() + header;
   view.size_ = length;

@@ -41,14 +41,24 @@ struct SerializedObject {
   }
 };
 
+/// Byte vectors (any allocator) and std::string: stored as one msgpack bin or
+/// str, written and read with a single copy, readable in place with GetView.
 template <typename T>
-struct IsByteVector
-    : std::bool_constant<std::is_same_v<T, std::vector<char>> ||
-                         std::is_same_v<T, std::vector<uint8_t>> ||
-                         std::is_same_v<T, std::string>> {};
+struct IsByteVector : std::is_same<T, std::string> {};
+template <typename Alloc>
+struct IsByteVector<std::vector<char, Alloc>> : std::true_type {};
+template <typename Alloc>
+struct IsByteVector<std::vector<unsigned char, Alloc>> : std::true_type {};
 
 /// msgpack header of a bin (or str) of `n` bytes; returns its length.
 size_t PackBytesHeader(size_t n, bool is_string, char* out);
+
+/// Reads the header of a msgpack bin or str: false if `data` holds neither.
+bool ParseBytesHeader(const char* data, size_t n, size_t* header, size_t* length);
+
+/// memcpy for payloads: from 16 MiB on, streaming stores on several threads
+/// (storage/object_store/fast_copy.h says why).
+void CopyBytes(char* dst, const char* src, size_t n);
 
 template <typename T>
 SerializedObject Serialize(const T& value) {
@@ -60,7 +70,9 @@ SerializedObject Serialize(const T& value) {
     const T* v = &value;  // valid until write_to runs (callers write before returning)
     return {header_len + value.size(), [hold, v](char* dst) {
               std::memcpy(dst, hold->data(), hold->size());
-              if (!v->empty()) std::memcpy(dst + hold->size(), v->data(), v->size());
+              if (!v->empty()) {
+                CopyBytes(dst + hold->size(), reinterpret_cast<const char*>(v->data()), v->size());
+              }
             }};
   } else {
     auto buffer = std::make_shared<msgpack::sbuffer>();
@@ -79,6 +91,15 @@ std::string SerializeToString(const T& value) {
 
 template <typename T>
 T Deserialize(const char* data, size_t size) {
+  if constexpr (IsByteVector<T>::value) {
+    // One copy straight from the buffer (msgpack would copy into its zone first).
+    size_t header = 0, length = 0;
+    if (ParseBytesHeader(data, size, &header, &length) && header + length == size) {
+      T out(length, typename T::value_type{});
+      if (length > 0) CopyBytes(reinterpret_cast<char*>(out.data()), data + header, length);
+      return out;
+    }
+  }
   try {
     msgpack::object_handle handle = msgpack::unpack(data, size);
     return handle.get().as<T>();
