@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <string_view>
+#include <unordered_set>
 #include <unordered_map>
 
 #include "ray/api.h"
@@ -62,6 +64,19 @@ size_t PackBytesHeader(size_t n, bool is_string, char* out) {
   out[3] = static_cast<char>(n >> 8);
   out[4] = static_cast<char>(n);
   return 5;
+}
+
+void CheckWaitArguments(const std::vector<const std::string*>& ids, int num_objects) {
+  std::unordered_set<std::string_view> unique;
+  unique.reserve(ids.size());
+  for (const std::string* id : ids) {
+    if (!unique.insert(*id).second) throw RayException("Wait: the object refs must be unique");
+  }
+  if (num_objects < 0 || static_cast<size_t>(num_objects) > ids.size()) {
+    throw RayException("Wait: num_objects (" + std::to_string(num_objects) +
+                       ") must be between 0 and the number of refs (" +
+                       std::to_string(ids.size()) + ")");
+  }
 }
 
 bool ParseBytesHeader(const char* data, size_t n, size_t* header, size_t* length) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <unordered_set>
 
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
@@ -547,15 +548,8 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
   return out;
 }
 
-std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int num_objects,
-                                       int64_t timeout_ms) {
-  std::unordered_set<std::string> unique(ids.begin(), ids.end());
-  if (unique.size() != ids.size()) throw RayException("Wait: the object refs must be unique");
-  if (num_objects < 0 || static_cast<size_t>(num_objects) > ids.size()) {
-    throw RayException("Wait: num_objects (" + std::to_string(num_objects) +
-                       ") must be between 0 and the number of refs (" +
-                       std::to_string(ids.size()) + ")");
-  }
+std::vector<bool> ClusterRuntime::Wait(const std::vector<const std::string*>& ids,
+                                       int num_objects, int64_t timeout_ms) {
   // Objects never become unready: what this process already saw ready needs no
   // round trip, and only the others are asked about.
   std::vector<bool> ready(ids.size(), false);
@@ -565,11 +559,11 @@ std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int 
   {
     std::lock_guard<std::mutex> lock(refs_mu_);
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (known_ready_.count(ids[i]) || local_objects_.count(ids[i])) {
+      if (known_ready_.count(*ids[i]) || local_objects_.count(*ids[i])) {
         ready[i] = true;
         ++known;
       } else {
-        unknown.push_back(ids[i]);
+        unknown.push_back(*ids[i]);
         unknown_at.push_back(i);
       }
     }
@@ -585,11 +579,6 @@ std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& ids, int 
       ready[unknown_at[j]] = true;
       if (ref_counts_.count(unknown[j])) known_ready_.insert(unknown[j]);
     }
-  }
-  // Report exactly num_objects ready (the seed's rule) when more are ready.
-  int taken = 0;
-  for (size_t i = 0; i < ready.size(); ++i) {
-    if (ready[i] && taken++ >= num_objects) ready[i] = false;
   }
   return ready;
 }

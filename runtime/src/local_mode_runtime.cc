@@ -158,13 +158,13 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> LocalModeRuntime::Get(
   return out;
 }
 
-std::vector<bool> LocalModeRuntime::Wait(const std::vector<std::string>& ids, int num_objects,
-                                         int64_t timeout_ms) {
+std::vector<bool> LocalModeRuntime::Wait(const std::vector<const std::string*>& ids,
+                                         int num_objects, int64_t timeout_ms) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   (void)num_objects;
   (void)timeout_ms;
   std::vector<bool> ready;
-  for (const auto& id : ids) ready.push_back(objects_.count(id) > 0);
+  for (const std::string* id : ids) ready.push_back(objects_.count(*id) > 0);
   return ready;
 }
 

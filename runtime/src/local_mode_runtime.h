@@ -29,7 +29,7 @@ class LocalModeRuntime : public internal::RuntimeInterface {
   std::string Put(const internal::SerializedObject& object) override;
   std::vector<std::shared_ptr<internal::ObjectBuffer>> Get(const std::vector<std::string>& ids,
                                                            int64_t timeout_ms) override;
-  std::vector<bool> Wait(const std::vector<std::string>& ids, int num_objects,
+  std::vector<bool> Wait(const std::vector<const std::string*>& ids, int num_objects,
                          int64_t timeout_ms) override;
   std::optional<std::string> GetNamedActor(const std::string& name) override;
   void KillActor(const std::string& actor_id, bool no_restart) override;

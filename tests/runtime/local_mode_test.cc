@@ -38,4 +38,11 @@ TEST_F(LocalModeTest, ExceptionsAndMultipleReturns) {
   EXPECT_EQ(*ray::Get(ray::Task(NestedSum).Remote(4)), 10);
   auto waited = ray::Wait(std::vector<ray::ObjectRef<int>>{a}, 1, 0);
   EXPECT_EQ(waited.ready.size(), 1u);
+  // The same rules as on a cluster: exactly num_objects reported, bad input refused.
+  auto c = ray::Put(5);
+  auto one = ray::Wait(std::vector<ray::ObjectRef<int>>{a, c}, 1, 0);
+  EXPECT_EQ(one.ready.size(), 1u);
+  EXPECT_EQ(one.unready.size(), 1u);
+  EXPECT_THROW(ray::Wait(std::vector<ray::ObjectRef<int>>{a, a}, 1, 0), ray::RayException);
+  EXPECT_THROW(ray::Wait(std::vector<ray::ObjectRef<int>>{a}, 2, 0), ray::RayException);
 }

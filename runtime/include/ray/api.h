@@ -60,6 +60,11 @@ std::vector<std::shared_ptr<T>> Get(const std::vector<ObjectRef<T>>& refs,
   return out;
 }
 
+namespace internal {
+/// Throws unless the ids are unique and 0 <= num_objects <= ids.size().
+void CheckWaitArguments(const std::vector<const std::string*>& ids, int num_objects);
+}  // namespace internal
+
 template <typename T>
 struct WaitResult {
   std::vector<ObjectRef<T>> ready;
@@ -71,13 +76,17 @@ struct WaitResult {
 template <typename T>
 WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, int num_objects,
                    int64_t timeout_ms = -1) {
-  std::vector<std::string> ids;
+  std::vector<const std::string*> ids;
   ids.reserve(refs.size());
-  for (const auto& r : refs) ids.push_back(r.ID());
+  for (const auto& r : refs) ids.push_back(&r.ID());
+  internal::CheckWaitArguments(ids, num_objects);
   std::vector<bool> ready = internal::Runtime().Wait(ids, num_objects, timeout_ms);
   WaitResult<T> result;
+  int taken = 0;  // exactly num_objects are reported ready (the seed's rule), in input order
   for (size_t i = 0; i < refs.size(); ++i) {
-    (ready[i] ? result.ready : result.unready).push_back(refs[i]);
+    const bool report_ready = ready[i] && taken < num_objects;
+    taken += report_ready;
+    (report_ready ? result.ready : result.unready).push_back(refs[i]);
   }
   return result;
 }

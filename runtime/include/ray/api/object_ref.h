@@ -25,38 +25,43 @@ void AddLocalReference(const std::string& id);
 void RemoveLocalReference(const std::string& id);
 }  // namespace internal
 
+namespace internal {
+/// Holds one count of `id` in this process's reference table for as long as it
+/// lives; copies of an ObjectRef share it, so copying a ref costs one atomic
+/// increment (no lock, no table lookup, no allocation).
+class RefHandle {
+ public:
+  explicit RefHandle(std::string id) : id_(std::move(id)) { AddLocalReference(id_); }
+  ~RefHandle() { RemoveLocalReference(id_); }
+  RefHandle(const RefHandle&) = delete;
+  RefHandle& operator=(const RefHandle&) = delete;
+  const std::string& id() const { return id_; }
+
+ private:
+  const std::string id_;
+};
+
+inline const std::string& EmptyId() {
+  static const std::string empty;
+  return empty;
+}
+}  // namespace internal
+
 template <typename T>
 class ObjectRef {
  public:
   using value_type = T;
 
   ObjectRef() = default;
-  explicit ObjectRef(std::string id) : id_(std::move(id)) { Acquire(); }
-  ObjectRef(const ObjectRef& other) : id_(other.id_) { Acquire(); }
-  ObjectRef(ObjectRef&& other) noexcept : id_(std::move(other.id_)) { other.id_.clear(); }
-  ObjectRef& operator=(const ObjectRef& other) {
-    if (this != &other) {
-      Release();
-      id_ = other.id_;
-      Acquire();
-    }
-    return *this;
+  explicit ObjectRef(std::string id) {
+    if (!id.empty()) handle_ = std::make_shared<const internal::RefHandle>(std::move(id));
   }
-  ObjectRef& operator=(ObjectRef&& other) noexcept {
-    if (this != &other) {
-      Release();
-      id_ = std::move(other.id_);
-      other.id_.clear();
-    }
-    return *this;
-  }
-  ~ObjectRef() { Release(); }
 
   /// The object's binary id (20 bytes); Hex() for printing.
-  const std::string& ID() const { return id_; }
-  std::string Hex() const { return internal::ToHex(id_); }
-  bool operator==(const ObjectRef& other) const { return id_ == other.id_; }
-  bool operator!=(const ObjectRef& other) const { return id_ != other.id_; }
+  const std::string& ID() const { return handle_ ? handle_->id() : internal::EmptyId(); }
+  std::string Hex() const { return internal::ToHex(ID()); }
+  bool operator==(const ObjectRef& other) const { return ID() == other.ID(); }
+  bool operator!=(const ObjectRef& other) const { return ID() != other.ID(); }
 
   /// Same as ray::Get(*this, timeout_ms).
   auto Get(int64_t timeout_ms = -1) const;
@@ -65,23 +70,17 @@ class ObjectRef {
   template <typename Packer>
   void msgpack_pack(Packer& packer) const {
     packer.pack_array(1);
-    packer.pack(id_);
+    packer.pack(ID());
   }
   void msgpack_unpack(const msgpack::object& o) {
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 1) throw msgpack::type_error();
-    Release();
-    o.via.array.ptr[0].convert(id_);
-    Acquire();
+    std::string id;
+    o.via.array.ptr[0].convert(id);
+    *this = ObjectRef(std::move(id));
   }
 
  private:
-  void Acquire() {
-    if (!id_.empty()) internal::AddLocalReference(id_);
-  }
-  void Release() {
-    if (!id_.empty()) internal::RemoveLocalReference(id_);
-  }
-  std::string id_;
+  std::shared_ptr<const internal::RefHandle> handle_;
 };
 
 template <typename T>

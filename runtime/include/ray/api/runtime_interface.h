@@ -72,8 +72,10 @@ class RuntimeInterface {
   /// (RayTaskException, ...) or RayTimeoutException.
   virtual std::vector<std::shared_ptr<ObjectBuffer>> Get(const std::vector<std::string>& ids,
                                                          int64_t timeout_ms) = 0;
-  /// Returns which ids are ready once `num_objects` are, or at the timeout.
-  virtual std::vector<bool> Wait(const std::vector<std::string>& ids, int num_objects,
+  /// Returns which ids are ready once `num_objects` are, or at the timeout
+  /// (possibly more than `num_objects`; ray::Wait reports exactly that many).
+  /// The ids are unique and point into the caller's refs.
+  virtual std::vector<bool> Wait(const std::vector<const std::string*>& ids, int num_objects,
                                  int64_t timeout_ms) = 0;
   virtual std::optional<std::string> GetNamedActor(const std::string& name) = 0;
   virtual void KillActor(const std::string& actor_id, bool no_restart) = 0;
