@@ -261,7 +261,10 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::fwd_done, const std::string& task_id, const std::string& entries) {
         auto& st = self->state;
         auto list = proto::Decode<std::vector<proto::ObjectEntry>>(entries);
-        for (const auto& e : list) PutEntry(self, e);
+        for (const auto& e : list) {
+          // A shared-memory entry's offset is in the executing node's segment.
+          if (e.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) PutEntry(self, e);
+        }
         if (auto f = st.forwarded.find(task_id); f != st.forwarded.end()) {
           PushToCaller(self, f->second.spec, list);
         }

@@ -52,12 +52,10 @@ void PushToCaller(Self self, const proto::TaskSpec& spec,
                   const std::vector<proto::ObjectEntry>& entries) {
   auto& st = self->state;
   auto d = st.drivers.find(spec.caller_id);
-  if (d == st.drivers.end()) return;
-  std::vector<proto::ObjectEntry> small;
-  for (const auto& e : entries) {
-    if (e.kind == static_cast<uint8_t>(proto::ObjectKind::kInline)) small.push_back(e);
-  }
-  if (!small.empty()) self->send(d->second, atoms::results::value, proto::Encode(small));
+  if (d == st.drivers.end() || entries.empty()) return;
+  // Every kind: the driver's Get waits for these instead of asking the object
+  // manager (a shared-memory entry tells it the object is ready to read there).
+  self->send(d->second, atoms::results::value, proto::Encode(entries));
 }
 
 /// Stores a task's results here and, when it came from another node, sends
@@ -71,11 +69,9 @@ void Deliver(Self self, const proto::TaskSpec& spec,
   if (spec.origin_node.empty() || spec.origin_node == st.options.node_id) return;
   auto origin = st.peers.find(spec.origin_node);
   if (origin == st.peers.end()) return;
-  std::vector<proto::ObjectEntry> small;
-  for (const auto& e : entries) {
-    if (e.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) small.push_back(e);
-  }
-  self->send(origin->second.raylet, atoms::fwd_done::value, spec.task_id, proto::Encode(small));
+  // All entries: the origin stores the small ones and tells the caller about
+  // all (large ones stay here; the origin's object manager pulls them on demand).
+  self->send(origin->second.raylet, atoms::fwd_done::value, spec.task_id, proto::Encode(entries));
 }
 
 void FailReturns(Self self, const proto::TaskSpec& spec, proto::ErrorKind kind,

@@ -383,7 +383,7 @@ std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
   spec.retry_exceptions = options.retry_exceptions;
   spec.name = options.name;
   std::vector<std::string> ids = spec.return_ids;
-  MarkOwned(ids);
+  MarkSubmitted(ids);
   caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
   return ids;
 }
@@ -427,7 +427,7 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
   spec.name = options.name;
   spec.max_retries = options.max_retries;  // re-run on the restarted actor if it dies
   std::vector<std::string> ids = spec.return_ids;
-  MarkOwned(ids);
+  MarkSubmitted(ids);
   caf::anon_send(raylet_, atoms::submit::value, proto::Encode(spec));
   return ids;
 }
@@ -494,6 +494,10 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
       cached.push_back(it->second);
     }
     if (cached.size() == ids.size()) return cached;
+  }
+  if (anchor_) {
+    std::vector<std::shared_ptr<internal::ObjectBuffer>> pushed;
+    if (GetPushed(ids, &timeout_ms, &pushed)) return pushed;
   }
   proto::GetRequest request{ids, timeout_ms, client_id_};
   bool lend_cpu;
@@ -655,10 +659,74 @@ void ClusterRuntime::OnPushedResults(const std::string& bytes) {
   auto entries = proto::Decode<std::vector<proto::ObjectEntry>>(bytes);
   std::lock_guard<std::mutex> lock(refs_mu_);
   for (auto& e : entries) {
+    awaiting_push_.erase(e.id);
     if (!ref_counts_.count(e.id)) continue;  // dropped already: nothing to keep
     known_ready_.insert(e.id);
-    local_objects_.emplace(e.id, std::make_shared<InlineBuffer>(std::move(e.data)));
+    switch (static_cast<proto::ObjectKind>(e.kind)) {
+      case proto::ObjectKind::kInline:
+        local_objects_.emplace(e.id, std::make_shared<InlineBuffer>(std::move(e.data)));
+        break;
+      case proto::ObjectKind::kError:
+        pushed_errors_.emplace(e.id, std::move(e.data));
+        break;
+      case proto::ObjectKind::kShm:  // read (and pinned) through the object manager
+        break;
+    }
   }
+  push_cv_.notify_all();
+}
+
+void ClusterRuntime::MarkSubmitted(const std::vector<std::string>& return_ids) {
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  for (const auto& id : return_ids) {
+    owned_.insert(id);
+    if (anchor_) awaiting_push_.insert(id);
+  }
+}
+
+bool ClusterRuntime::GetPushed(const std::vector<std::string>& ids, int64_t* timeout_ms,
+                               std::vector<std::shared_ptr<internal::ObjectBuffer>>* out) {
+  // A push that does not come within this bound (it should not happen: every
+  // way a task ends is delivered) leaves the rest of the wait to the object manager.
+  constexpr int64_t kPushWaitMs = 2000;
+  const int64_t timeout = *timeout_ms;
+  const int64_t wait_ms = timeout < 0 ? kPushWaitMs : std::min(timeout, kPushWaitMs);
+  std::unique_lock<std::mutex> lock(refs_mu_);
+  auto arrived = [&](const std::string& id) {
+    return local_objects_.count(id) || pushed_errors_.count(id) || known_ready_.count(id);
+  };
+  for (const auto& id : ids) {
+    if (!arrived(id) && !awaiting_push_.count(id)) return false;  // not a push we expect
+  }
+  const bool all_arrived = push_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
+    for (const auto& id : ids) {
+      if (awaiting_push_.count(id)) return false;
+    }
+    return true;
+  });
+  if (!all_arrived) {
+    if (timeout >= 0 && timeout <= kPushWaitMs) {
+      throw RayTimeoutException("Get timed out after " + std::to_string(timeout) +
+                                " ms waiting for " + std::to_string(ids.size()) + " object(s)");
+    }
+    if (timeout > 0) *timeout_ms = timeout - wait_ms;  // what is left for the object manager
+    return false;
+  }
+  for (const auto& id : ids) {  // the first error in the order asked, as from the store
+    auto e = pushed_errors_.find(id);
+    if (e != pushed_errors_.end()) {
+      auto info = proto::Decode<proto::ErrorInfo>(e->second);
+      lock.unlock();
+      ThrowError(info);
+    }
+  }
+  out->clear();
+  for (const auto& id : ids) {
+    auto it = local_objects_.find(id);
+    if (it == local_objects_.end()) return false;  // in shared memory (or dropped)
+    out->push_back(it->second);
+  }
+  return true;
 }
 
 void ClusterRuntime::MarkOwned(const std::vector<std::string>& ids) {
@@ -685,6 +753,8 @@ void ClusterRuntime::RemoveLocalReference(const std::string& id) {
     ref_counts_.erase(it);
     local_objects_.erase(id);
     known_ready_.erase(id);
+    awaiting_push_.erase(id);
+    pushed_errors_.erase(id);
     if (owned_.erase(id) == 0) return;  // borrowed refs do not decide
   }
   // Through the raylet, not straight to the store: a task submitted with this

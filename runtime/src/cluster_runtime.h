@@ -92,8 +92,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// Blocks until the handshake with the node is complete (workers can receive
   /// their first task while it is still finishing on another thread).
   void WaitReady();
-  /// Small results of this driver's tasks, pushed by its raylet: kept like
-  /// objects already read, so Get and Wait need no request.
+  /// Results of this driver's tasks, pushed by its raylet: small values kept
+  /// like objects already read, errors kept to throw, shared-memory objects
+  /// noted as ready; Get waits for them without asking the object manager.
   void OnPushedResults(const std::string& bytes);
   /// Views an argument resolved by the raylet (inline or in shared memory).
   std::pair<const char*, size_t> ArgBytes(const proto::ObjectEntry& entry) const;
@@ -152,6 +153,18 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// Ids this process saw ready (and still holds refs to): Wait skips them.
   std::unordered_set<std::string> known_ready_;  // GUARDED_BY(refs_mu_)
   void MarkOwned(const std::vector<std::string>& ids);
+  /// Driver only: the returns of tasks it submitted whose results the raylet
+  /// has not pushed yet, and the errors it pushed (id -> serialized ErrorInfo).
+  std::unordered_set<std::string> awaiting_push_;                 // GUARDED_BY(refs_mu_)
+  std::unordered_map<std::string, std::string> pushed_errors_;    // GUARDED_BY(refs_mu_)
+  std::condition_variable push_cv_;  // signalled (under refs_mu_) when results arrive
+  void MarkSubmitted(const std::vector<std::string>& return_ids);
+  /// Waits for pushed results of `ids` (see Get): returns true with `*out`
+  /// filled when all arrived as values, throws an arrived error, and returns
+  /// false when the object manager must be asked (shared-memory results, ids
+  /// not awaited, or no push within the wait; `*timeout_ms` is then what is left).
+  bool GetPushed(const std::vector<std::string>& ids, int64_t* timeout_ms,
+                 std::vector<std::shared_ptr<internal::ObjectBuffer>>* out);
 };
 
 /// Fills a CAF configuration with what every process of the cluster uses.

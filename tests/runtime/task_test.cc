@@ -1,5 +1,7 @@
 // Tasks, arguments and objects: the behaviours of Ray's C++ API tests.
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <ray/api.h>
 
 #include <numeric>
@@ -126,6 +128,20 @@ TEST_F(TaskTest, WaitRejectsDuplicateRefs) {
 TEST_F(TaskTest, GetTimesOut) {
   auto slow = ray::Task(SleepMs).Remote(3000);
   EXPECT_THROW(ray::Get(slow, 100), ray::RayTimeoutException);
+}
+
+TEST_F(TaskTest, LongGetTimeoutsAreHonouredExactly) {
+  // A driver's Get first waits for its raylet's push of the result (up to 2 s),
+  // then asks the object manager for the time left: both bounds must hold.
+  using Clock = std::chrono::steady_clock;
+  auto done_late = ray::Task(SleepMs).Remote(2600);
+  EXPECT_EQ(*ray::Get(done_late, 6000), 2600);  // arrives after the push wait, before the timeout
+  auto never = ray::Task(SleepMs).Remote(6000);
+  const auto start = Clock::now();
+  EXPECT_THROW(ray::Get(never, 2500), ray::RayTimeoutException);
+  const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_GE(waited, 2.4);
+  EXPECT_LT(waited, 4.0);
 }
 
 TEST_F(TaskTest, TasksSubmitTasksAndGetTheirResults) {
