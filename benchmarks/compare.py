@@ -63,6 +63,15 @@ def main():
         if key in ours["figures"]:
             f = ours["figures"][key]
             rows.append((f"{key} ({f['unit']})", "-", "-", f"{f['median']:.3f}", "-", "", ""))
+    for key, f in ours["figures"].items():
+        if key.startswith("FastCopy bandwidth"):
+            rows.append((f"{key} ({f['unit']})", "-", "-", f"{f['median']:.3f}", "-", "", ""))
+    put = ours["figures"].get("single client put gigabytes")
+    memcpy = ours["figures"].get("memcpy bandwidth (1 GiB, warm pages)")
+    if put and memcpy:
+        ratio = put["median"] / memcpy["median"]
+        rows.append(("single client put gigabytes / memcpy bandwidth", "-", "-", f"{ratio:.2f}",
+                     "-", ">= 0.6", "met" if ratio >= 0.6 else "MISSED"))
     xnode = ours["figures"].get("cross-node transfer of 1 GiB (2 raynodes, checked)")
     tcp = ours["figures"].get("raw TCP stream 1 GiB over loopback")
     if xnode and tcp:
