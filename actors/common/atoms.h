@@ -19,6 +19,7 @@ using get = caf::atom_constant<caf::atom("get")>;            // -> object manage
 using wait = caf::atom_constant<caf::atom("wait")>;          // -> object manager: WaitRequest
 using unpin = caf::atom_constant<caf::atom("unpin")>;        // -> object manager: client id, ids
 using release = caf::atom_constant<caf::atom("release")>;  // -> object manager: id (owner dropped it)
+using free_obj = caf::atom_constant<caf::atom("free_obj")>;  // raylet -> object manager: id
 using gone = caf::atom_constant<caf::atom("gone")>;          // -> object manager: client id
 using stats = caf::atom_constant<caf::atom("stats")>;        // -> any: debug counters
 using lineage = caf::atom_constant<caf::atom("lineage")>;    // -> GCS: encoded records

@@ -378,7 +378,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
           auto& list = it->second.nodes;
           list.erase(std::remove(list.begin(), list.end(), node_id), list.end());
           if (list.empty()) {
-            st.lost[id] = why;
+            if (!why.empty()) st.lost[id] = why;  // empty: freed, not lost
             st.locations.erase(it);
           }
         }

@@ -19,6 +19,16 @@ namespace {
 
 using namespace detail;
 
+/// Shared-memory objects (or ones not here: made elsewhere) may have copies
+/// in other nodes' stores; small ones live where they were made and at their
+/// origin only.
+bool MayHaveRemoteCopies(State& st, const std::string& id) {
+  if (st.peers.empty()) return false;
+  auto it = st.objects.find(id);
+  return it == st.objects.end() ||
+         it->second.entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm);
+}
+
 caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
                        std::string node_id, caf::actor gcs) {
   self->state.store = std::move(store);
@@ -197,16 +207,26 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
         st.waiters.erase(w);
       },
       [=](atoms::release, const std::string& id) {
-        auto& st = self->state;
         // Copies in other nodes' shared memory become reclaimable too (small
         // objects are never evicted, so their releases stay here).
-        auto it = st.objects.find(id);
-        if (!st.peers.empty() &&
-            (it == st.objects.end() ||
-             it->second.entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm))) {
-          for (const auto& [node, om] : st.peers) self->send(om, atoms::release::value, id, true);
+        if (MayHaveRemoteCopies(self->state, id)) {
+          for (const auto& [node, om] : self->state.peers) {
+            self->send(om, atoms::release::value, id, true);
+          }
         }
-        MarkReleased(st, id);
+        MarkReleased(self->state, id);
+      },
+      [=](atoms::free_obj, const std::string& id) {
+        if (MayHaveRemoteCopies(self->state, id)) {
+          for (const auto& [node, om] : self->state.peers) {
+            self->send(om, atoms::free_obj::value, id, true);
+          }
+        }
+        FreeObject(self, id);
+      },
+      [=](atoms::free_obj, const std::string& id, bool) {  // relayed by the owner's node
+        auto& st = self->state;
+        if (st.objects.count(id)) FreeObject(self, id);
       },
       [=](atoms::release, const std::string& id, bool) {
         auto& st = self->state;
@@ -239,7 +259,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
         }
         return "objects=" + std::to_string(st.objects.size()) +
                " shm_bytes=" + std::to_string(shm_bytes) + " pinned=" + std::to_string(pinned) +
-               " evicted=" + std::to_string(st.evictions) +
+               " evicted=" + std::to_string(st.evictions) + " freed=" + std::to_string(st.frees) +
                " pulled_bytes=" + std::to_string(st.pulled_bytes);
       },
   };

@@ -92,6 +92,9 @@ struct State {
   std::unordered_map<std::string, int64_t> unsealed;  // id -> offset being written
   std::unordered_set<std::string> evicted;
   std::unordered_set<std::string> released_early;  // released before the object arrived
+  std::unordered_set<std::string> free_on_seal;    // freed before the object arrived
+  std::vector<std::string> freed_batch;  // to the GCS with the next Flush: copies gone
+  uint64_t frees = 0;
   std::unordered_map<uint64_t, Waiter> waiters;
   std::unordered_map<std::string, std::vector<uint64_t>> waiting_on;
   std::unordered_map<std::string, std::unordered_map<std::string, int>> pins_by_client;
@@ -124,6 +127,11 @@ bool TryCreate(State& st, const std::string& id, uint64_t size, proto::CreateRep
 void RetryCreates(State& st);
 /// The owner dropped its last ObjectRef: the object may be reclaimed.
 void MarkReleased(State& st, const std::string& id);
+/// No process can ask for the object again (its owner dropped every ref and
+/// never nested one in a value; no task still needs it): it is removed now,
+/// or as soon as it arrives. A pinned shared-memory object stays, released,
+/// for eviction.
+void FreeObject(Self self, const std::string& id);
 /// Registers a Get/Wait that cannot be answered yet; it is answered when its
 /// objects arrive (Notify) or at the timeout (timeout_ms < 0: never).
 caf::result<std::string> Park(Self self, Waiter w, int64_t timeout_ms);

@@ -104,7 +104,8 @@ void Seal(Self self, proto::ObjectEntry entry, bool replaceable) {
   if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) st.shm_objects.insert(id);
   if (!replaceable) Report(self, entry);
   st.objects[id] = StoredObject{std::move(entry), 0, ++st.clock, released, replaceable};
-  Notify(st, id);
+  Notify(st, id);  // waiters get their copies (or pins) first
+  if (st.free_on_seal.erase(id)) FreeObject(self, id);
 }
 
 /// Frees least recently used released, unpinned shm objects until `size`
@@ -185,6 +186,38 @@ void MarkReleased(State& st, const std::string& id) {
   } else if (!st.evicted.count(id)) {
     st.released_early.insert(id);
   }
+}
+
+void FreeObject(Self self, const std::string& id) {
+  auto& st = self->state;
+  st.released_early.erase(id);
+  auto it = st.objects.find(id);
+  if (it == st.objects.end()) {
+    // Not here yet (its task still runs, or its Put is on the way): freed when
+    // it is sealed. An evicted object's tombstone is no longer needed: nobody
+    // can ask for it.
+    if (st.evicted.erase(id) == 0) st.free_on_seal.insert(id);
+    return;
+  }
+  StoredObject& obj = it->second;
+  if (obj.pins > 0) {  // a reader still holds a view of it: evictable once unpinned
+    obj.released = true;
+    return;
+  }
+  if (obj.entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) {
+    st.store->Free(obj.entry.offset);
+    st.shm_objects.erase(id);
+  }
+  if (st.reporting && !obj.replaceable) {
+    st.freed_batch.push_back(id);
+    if (!st.flush_pending) {
+      st.flush_pending = true;
+      self->delayed_send(self, std::chrono::milliseconds(2), flush_atom::value);
+    }
+  }
+  st.objects.erase(it);
+  ++st.frees;
+  RetryCreates(st);
 }
 
 /// Registers a Get/Wait that cannot be answered yet; it is answered when its

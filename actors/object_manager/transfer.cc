@@ -14,9 +14,16 @@ namespace ray::object_manager::detail {
 void Flush(Self self) {
   auto& st = self->state;
   st.flush_pending = false;
-  if (st.loc_batch.empty()) return;
-  self->send(st.gcs, atoms::loc_add::value, st.node_id, proto::Encode(st.loc_batch));
-  st.loc_batch.clear();
+  if (!st.loc_batch.empty()) {
+    self->send(st.gcs, atoms::loc_add::value, st.node_id, proto::Encode(st.loc_batch));
+    st.loc_batch.clear();
+  }
+  if (!st.freed_batch.empty()) {  // after the adds: same sender and receiver, in order
+    // No reason: freed objects are not "lost" (nobody may ask for them).
+    self->send(st.gcs, atoms::loc_del::value, st.node_id, proto::Encode(st.freed_batch),
+               std::string());
+    st.freed_batch.clear();
+  }
 }
 
 void Report(Self self, const proto::ObjectEntry& entry) {

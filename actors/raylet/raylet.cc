@@ -287,17 +287,9 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::submit, const std::string& bytes) {
         Submit(self, proto::Decode<proto::TaskSpec>(bytes));
       },
-      [=](atoms::release, const std::string& id) {
-        // After any earlier submit of the same client pinned it (see ClusterRuntime).
-        auto& st = self->state;
-        self->send(st.om, atoms::release::value, id);
-        st.release_batch.push_back(id);
-        if (st.release_batch.size() >= 512) {
-          FlushReleases(self);
-        } else if (!st.release_flush_pending) {
-          st.release_flush_pending = true;
-          self->delayed_send(self, std::chrono::milliseconds(20), release_flush_atom::value);
-        }
+      [=](atoms::release, const std::string& id, bool may_free) {
+        // After any earlier submit of the same client (see ClusterRuntime).
+        OnRelease(self, id, may_free);
       },
       [=](release_flush_atom) {
         self->state.release_flush_pending = false;
@@ -390,7 +382,11 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         std::string worker_id = it->second;
         st.worker_by_pid.erase(it);
         auto w = st.workers.find(worker_id);
-        if (w != st.workers.end() && !w->second.handle && !w->second.dead) {
+        // Killed from outside (SIGKILL, SIGTERM: the OOM killer, an operator)
+        // says nothing about whether workers can start; a crash or an exit does.
+        const bool killed = WIFSIGNALED(status) &&
+                            (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM);
+        if (w != st.workers.end() && !w->second.handle && !w->second.dead && !killed) {
           ++st.startup_failures;
           RAY_LOG(Warning) << "worker pid " << pid << " " << ExitReason(status)
                           << " before connecting; see " << st.options.session_dir

@@ -134,6 +134,11 @@ struct State {
   std::unordered_map<std::string, caf::actor> drivers;  // client id -> its anchor
   std::vector<proto::TaskSpec> lineage_batch;
   std::vector<std::string> release_batch;  // to the GCS: lineage garbage collection
+  /// Objects that tasks submitted here took as arguments (by ref), until their
+  /// owner releases them: such objects are not freed by the release, since a
+  /// task may still fetch them (here or on another node) and rebuilding a lost
+  /// result from its lineage may need them again.
+  std::unordered_set<std::string> used_as_arg;
   std::string record;           // this node's NodeRecord, to register again
   bool gcs_lost = false;        // the head is gone: reconnecting, batches wait
   std::chrono::steady_clock::time_point reregistered;  // prune vanished peers after a while
@@ -167,6 +172,10 @@ void Deliver(Self self, const proto::TaskSpec& spec,
 void FailReturns(Self self, const proto::TaskSpec& spec, proto::ErrorKind kind,
                  const std::string& type, const std::string& message);
 void UnpinArgs(Self self, const Task& task);
+/// An owner dropped its last ref to `id`; `may_free` when it never nested the
+/// ref in a value, so no other process can hold one: then the object is freed
+/// unless a task submitted here took it as an argument.
+void OnRelease(Self self, const std::string& id, bool may_free);
 void FlushLineage(Self self);
 /// Sends the owners' releases to the GCS (lineage garbage collection), after
 /// the records they concern: same destination, same sender, so in order.

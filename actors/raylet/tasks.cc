@@ -94,6 +94,19 @@ void UnpinArgs(Self self, const Task& task) {
   }
 }
 
+void OnRelease(Self self, const std::string& id, bool may_free) {
+  auto& st = self->state;
+  self->send(st.om, atoms::release::value, id);
+  if (st.used_as_arg.erase(id) == 0 && may_free) self->send(st.om, atoms::free_obj::value, id);
+  st.release_batch.push_back(id);
+  if (st.release_batch.size() >= 512) {
+    FlushReleases(self);
+  } else if (!st.release_flush_pending) {
+    st.release_flush_pending = true;
+    self->delayed_send(self, std::chrono::milliseconds(20), release_flush_atom::value);
+  }
+}
+
 void FlushLineage(Self self) {
   auto& st = self->state;
   if (st.lineage_batch.empty() || st.gcs_lost) return;  // kept until the GCS is back
@@ -344,6 +357,9 @@ void Submit(Self self, proto::TaskSpec spec) {
   auto& st = self->state;
   if (spec.origin_node.empty()) spec.origin_node = st.options.node_id;
   if (spec.hops == 0) {
+    for (const auto& a : spec.args) {
+      if (a.is_ref) st.used_as_arg.insert(a.object_id);
+    }
     st.lineage_batch.push_back(spec);
     if (st.lineage_batch.size() >= 256) FlushLineage(self);
   }

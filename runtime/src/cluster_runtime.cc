@@ -746,6 +746,7 @@ void ClusterRuntime::AddLocalReference(const std::string& id) {
 }
 
 void ClusterRuntime::RemoveLocalReference(const std::string& id) {
+  bool may_free = false;
   {
     std::lock_guard<std::mutex> lock(refs_mu_);
     auto it = ref_counts_.find(id);
@@ -756,10 +757,23 @@ void ClusterRuntime::RemoveLocalReference(const std::string& id) {
     awaiting_push_.erase(id);
     pushed_errors_.erase(id);
     if (owned_.erase(id) == 0) return;  // borrowed refs do not decide
+    may_free = nested_.erase(id) == 0;
   }
   // Through the raylet, not straight to the store: a task submitted with this
   // ref before it was dropped then pins it at the store before it is released.
-  if (raylet_) caf::anon_send(raylet_, atoms::release::value, id);
+  // may_free: no ref to it was ever nested in a value, so no other process can
+  // hold one; once no submitted task still needs it, the store frees it.
+  if (raylet_) caf::anon_send(raylet_, atoms::release::value, id, may_free);
+}
+
+std::string ClusterRuntime::ObjectStoreStats() {
+  return Ask<std::string>(*system_, store_->om, std::chrono::seconds(10),
+                          "object store unreachable: ", atoms::stats::value);
+}
+
+void ClusterRuntime::NoteNestedRef(const std::string& id) {
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  if (owned_.count(id)) nested_.insert(id);
 }
 
 std::vector<int> ClusterRuntime::GetGpuIds() {

@@ -81,6 +81,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
   bool IsLocalMode() const override { return false; }
   void AddLocalReference(const std::string& id) override;
   void RemoveLocalReference(const std::string& id) override;
+  void NoteNestedRef(const std::string& id) override;
+  std::string ObjectStoreStats() override;
 
   // -- used by the worker's task executor -------------------------------------
   /// Sets the running task: ids of nested tasks/puts derive from it.
@@ -145,6 +147,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::mutex refs_mu_;
   std::unordered_map<std::string, int> ref_counts_;  // GUARDED_BY(refs_mu_)
   std::unordered_set<std::string> owned_;            // GUARDED_BY(refs_mu_)
+  /// Owned ids whose refs were serialized inside values: others may hold them,
+  /// so their release does not let the store free them.
+  std::unordered_set<std::string> nested_;           // GUARDED_BY(refs_mu_)
   /// Small objects this process put or already read, kept while it holds refs
   /// to them: objects are immutable, so a repeated Get needs no round trip.
   std::unordered_map<std::string, std::shared_ptr<internal::ObjectBuffer>>

@@ -133,6 +133,12 @@ void RemoveLocalReference(const std::string& id) {
   }
 }
 
+void NoteNestedRef(const std::string& id) {
+  if (RuntimeInterface* r = runtime::g_current.load(std::memory_order_acquire)) {
+    r->NoteNestedRef(id);
+  }
+}
+
 }  // namespace internal
 
 namespace {

@@ -28,6 +28,17 @@ int SumRefs(std::vector<ray::ObjectRef<int>> refs) {
   return s;
 }
 int GetInner(ray::ObjectRef<int> ref) { return *ray::Get(ref) + 100; }
+
+int PutAndDrop(int n) {
+  for (int i = 0; i < n; ++i) ray::Put(i);
+  return n;
+}
+
+std::vector<ray::ObjectRef<int>> PutMany(int n) {
+  std::vector<ray::ObjectRef<int>> refs;
+  for (int i = 0; i < n; ++i) refs.push_back(ray::Put(i));
+  return refs;
+}
 int Throws(int x) { throw std::invalid_argument("bad input " + std::to_string(x)); }
 int Abort(int x) {
   (void)x;
@@ -117,6 +128,6 @@ ray::ActorHandle<Counter> MakeCounter(int start) {
 RAY_REMOTE(Return1, Plus1, Plus, NoReturn, ByRef, ByConstRef, Concat,
            RAY_FUNC(Overload, int), RAY_FUNC(Overload, int, int), SumVector, SumRefs, GetInner,
            Throws, Abort, SleepMs, TwoValues, GpuIds, GpuIdsAfterSleep, ResourceIdSummary, VisibleDevices, Pid, PrintLine, CrashOnce, ThrowOnce, NowAfterSleepMs,
-           NestedSum, SumBytes, MakeBytes, CallCounter, MakeCounter);
+           NestedSum, SumBytes, MakeBytes, CallCounter, MakeCounter, PutMany, PutAndDrop);
 RAY_REMOTE(Counter::Create, Counter::CreateThrowing, &Counter::Add, &Counter::Get,
            &Counter::GetPid, &Counter::Crash, &Counter::Exit, &Counter::Pair);

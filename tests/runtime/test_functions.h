@@ -37,6 +37,10 @@ int64_t NowAfterSleepMs(int ms);
 int NestedSum(int n);
 int64_t SumBytes(ray::ObjectRef<std::vector<char>> ref);
 std::vector<char> MakeBytes(int64_t n);
+/// Puts 0..n-1 (n objects owned by the worker) and returns refs to them.
+std::vector<ray::ObjectRef<int>> PutMany(int n);
+/// Puts n objects and drops them; returns n.
+int PutAndDrop(int n);
 
 class Counter {
  public:

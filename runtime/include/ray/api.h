@@ -63,6 +63,9 @@ std::vector<std::shared_ptr<T>> Get(const std::vector<ObjectRef<T>>& refs,
 namespace internal {
 /// Throws unless the ids are unique and 0 <= num_objects <= ids.size().
 void CheckWaitArguments(const std::vector<const std::string*>& ids, int num_objects);
+/// Counters of this node's object manager, e.g. "objects=12 shm_bytes=0 pinned=0
+/// evicted=0 freed=3 pulled_bytes=0" (for tests and debugging; empty in local mode).
+inline std::string ObjectStoreStats() { return Runtime().ObjectStoreStats(); }
 }  // namespace internal
 
 template <typename T>

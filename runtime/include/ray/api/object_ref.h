@@ -23,6 +23,10 @@ namespace internal {
 /// the store may evict the object under memory pressure.
 void AddLocalReference(const std::string& id);
 void RemoveLocalReference(const std::string& id);
+/// A ref to `id` is being serialized inside a value (a nested ref): other
+/// processes may hold it without this process knowing, so the object must
+/// outlive its owner's refs.
+void NoteNestedRef(const std::string& id);
 }  // namespace internal
 
 namespace internal {
@@ -69,6 +73,7 @@ class ObjectRef {
   // msgpack: a ref serializes as its id (nested refs inside objects, handles to tasks).
   template <typename Packer>
   void msgpack_pack(Packer& packer) const {
+    if (handle_) internal::NoteNestedRef(handle_->id());
     packer.pack_array(1);
     packer.pack(ID());
   }

@@ -87,6 +87,9 @@ class RuntimeInterface {
   /// ObjectRef bookkeeping (see object_ref.h); no-ops by default.
   virtual void AddLocalReference(const std::string& id) { (void)id; }
   virtual void RemoveLocalReference(const std::string& id) { (void)id; }
+  virtual void NoteNestedRef(const std::string& id) { (void)id; }
+  /// The local object manager's counters ("objects=N shm_bytes=B ..."); empty in local mode.
+  virtual std::string ObjectStoreStats() { return std::string(); }
 };
 
 /// The runtime of this process; throws RayException when Init has not run.
