@@ -96,8 +96,13 @@ void UnpinArgs(Self self, const Task& task) {
 
 void OnRelease(Self self, const std::string& id, bool may_free) {
   auto& st = self->state;
-  self->send(st.om, atoms::release::value, id);
-  if (st.used_as_arg.erase(id) == 0 && may_free) self->send(st.om, atoms::free_obj::value, id);
+  const bool used_as_arg = st.used_as_arg.erase(id) > 0;
+  // A free is a release that also removes the object: one message either way.
+  if (may_free && !used_as_arg) {
+    self->send(st.om, atoms::free_obj::value, id);
+  } else {
+    self->send(st.om, atoms::release::value, id);
+  }
   st.release_batch.push_back(id);
   if (st.release_batch.size() >= 512) {
     FlushReleases(self);
