@@ -624,7 +624,7 @@ std::string RunChild(const char* mode, const std::string& value) {
 
 void RunCrossNode(const Options& o) {
   if (!Selected(o, "cross-node")) return;
-  std::istringstream in(RunChild("RAY_BENCH_XNODE", std::to_string(std::min(o.trials, 3))));
+  std::istringstream in(RunChild("RAY_BENCH_XNODE", std::to_string(std::min(o.trials, 5))));
   Figure f{"cross-node transfer of 1 GiB (2 raynodes, checked)", "GB per second", {}};
   double v;
   while (in >> v) f.values.push_back(v);

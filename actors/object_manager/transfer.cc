@@ -100,13 +100,17 @@ void PumpChunks(Self self, const std::string& id) {
                 Relocate(self, id, node, "short chunk");
                 return;
               }
-              std::memcpy(st.store->At(p->second.offset) + start, data.data(), len);
+              // Ask for the next chunk before copying this one: the request
+              // travels while the copy runs.
               --p->second.outstanding;
               p->second.received += len;
+              const int64_t offset = p->second.offset;
               if (p->second.received < p->second.size) {
                 PumpChunks(self, id);
+                std::memcpy(st.store->At(offset) + start, data.data(), len);
                 return;
               }
+              std::memcpy(st.store->At(offset) + start, data.data(), len);
               proto::ObjectEntry entry;
               entry.id = id;
               entry.kind = static_cast<uint8_t>(proto::ObjectKind::kShm);
