@@ -63,6 +63,14 @@ def main():
         if key in ours["figures"]:
             f = ours["figures"][key]
             rows.append((f"{key} ({f['unit']})", "-", "-", f"{f['median']:.3f}", "-", "", ""))
+    floor = ours["figures"].get("CAF request/response between 2 processes (floor of a sync call)")
+    sync = ours["figures"].get("1:1 actor calls sync")
+    if floor:
+        rows.append(("CAF request/response between 2 processes (per second)", "-", "-",
+                     f"{floor['median']:.0f}", "-", "", ""))
+        if sync:
+            rows.append(("1:1 actor calls sync / CAF request/response", "-", "-",
+                         f"{sync['median'] / floor['median']:.2f}", "-", "", ""))
     for key, f in ours["figures"].items():
         if key.startswith("FastCopy bandwidth"):
             rows.append((f"{key} ({f['unit']})", "-", "-", f"{f['median']:.3f}", "-", "", ""))

@@ -36,6 +36,8 @@
 #include <utility>
 #include <vector>
 
+int CafFloorChild(int trials, double seconds);  // caf_floor.cc
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -476,6 +478,13 @@ void RunExtras(const Options& o) {
     }
     Report(fast);
   }
+  if (Selected(o, "CAF request/response")) {
+    std::istringstream in(RunChild("RAY_BENCH_CAF_FLOOR", std::to_string(o.trials)));
+    Figure f{"CAF request/response between 2 processes (floor of a sync call)", "per second", {}};
+    double v;
+    while (in >> v) f.values.push_back(v);
+    if (!f.values.empty()) Report(f);
+  }
   if (Selected(o, "raw TCP stream")) {
     Figure f{"raw TCP stream 1 GiB over loopback", "GB per second", {}};
     for (int t = 0; t < o.trials; ++t) f.values.push_back(TcpStreamGBps(size_t{1} << 30));
@@ -708,6 +717,7 @@ int main(int argc, char** argv) {
   if (std::getenv("RAY_BENCH_COLD_START")) return ColdStartChild();
   if (const char* idle = std::getenv("RAY_BENCH_IDLE")) return IdleMemoryChild(std::atoi(idle));
   if (const char* x = std::getenv("RAY_BENCH_XNODE")) return CrossNodeChild(std::atoi(x));
+  if (const char* t = std::getenv("RAY_BENCH_CAF_FLOOR")) return CafFloorChild(std::atoi(t), 2.0);
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
