@@ -63,7 +63,7 @@ def main():
         if key in ours["figures"]:
             f = ours["figures"][key]
             rows.append((f"{key} ({f['unit']})", "-", "-", f"{f['median']:.3f}", "-", "", ""))
-    floor = ours["figures"].get("CAF request/response between 2 processes (floor of a sync call)")
+    floor = ours["figures"].get("CAF request/response between 2 processes")
     sync = ours["figures"].get("1:1 actor calls sync")
     if floor:
         rows.append(("CAF request/response between 2 processes (per second)", "-", "-",

@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-int CafFloorChild(int trials, double seconds);  // caf_floor.cc
+int CafFloorChild(int trials, double seconds);  // caf_floor.cc: CAF request/response rate
 
 namespace {
 
@@ -480,7 +480,7 @@ void RunExtras(const Options& o) {
   }
   if (Selected(o, "CAF request/response")) {
     std::istringstream in(RunChild("RAY_BENCH_CAF_FLOOR", std::to_string(o.trials)));
-    Figure f{"CAF request/response between 2 processes (floor of a sync call)", "per second", {}};
+    Figure f{"CAF request/response between 2 processes", "per second", {}};
     double v;
     while (in >> v) f.values.push_back(v);
     if (!f.values.empty()) Report(f);
