@@ -128,7 +128,7 @@ void RetryCreates(State& st);
 /// The owner dropped its last ObjectRef: the object may be reclaimed.
 void MarkReleased(State& st, const std::string& id);
 /// No process can ask for the object again (its owner dropped every ref and
-/// never nested one in a value; no task still needs it): it is removed now,
+/// never nested one in a value, and no task took it as an argument): it is removed now,
 /// or as soon as it arrives. A pinned shared-memory object stays, released,
 /// for eviction.
 void FreeObject(Self self, const std::string& id);

@@ -160,13 +160,15 @@ proto::ObjectEntry ErrorEntry(const std::string& id, proto::ErrorKind kind,
                               const std::string& type, const std::string& message,
                               const std::string& task_name);
 void PutEntry(Self self, const proto::ObjectEntry& entry);
-/// A driver on this node gets the small results of its own tasks pushed to
-/// it (Ray returns small values inline to the owner): its Get and Wait then
-/// find them without asking the object manager.
+/// A driver on this node gets the results of its own tasks pushed to it
+/// (values and errors whole, shared-memory ones as a "ready" mark; Ray returns
+/// small values inline to the owner the same way): its Get and Wait then need
+/// no request to the object manager for them.
 void PushToCaller(Self self, const proto::TaskSpec& spec,
                   const std::vector<proto::ObjectEntry>& entries);
 /// Stores a task's results here and, when it came from another node, sends
-/// the small ones back there (large ones are pulled through the GCS directory).
+/// them back there (large ones as entries only: they are pulled through the
+/// GCS directory).
 void Deliver(Self self, const proto::TaskSpec& spec,
              const std::vector<proto::ObjectEntry>& entries);
 void FailReturns(Self self, const proto::TaskSpec& spec, proto::ErrorKind kind,

@@ -762,7 +762,7 @@ void ClusterRuntime::RemoveLocalReference(const std::string& id) {
   // Through the raylet, not straight to the store: a task submitted with this
   // ref before it was dropped then pins it at the store before it is released.
   // may_free: no ref to it was ever nested in a value, so no other process can
-  // hold one; once no submitted task still needs it, the store frees it.
+  // hold one; unless a task took it as an argument, the store frees it.
   if (raylet_) caf::anon_send(raylet_, atoms::release::value, id, may_free);
 }
 

@@ -158,6 +158,8 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::chunk::value, id, uint64_t{1} << 33, uint64_t{4} << 20));
   ExpectIntact(caf::make_message(atoms::pull_end::value, id, id));
   ExpectIntact(caf::make_message(atoms::release::value, id, true));
+  ExpectIntact(caf::make_message(atoms::free_obj::value, id));
+  ExpectIntact(caf::make_message(atoms::free_obj::value, id, true));
   ExpectIntact(caf::make_message(atoms::fwd_done::value, id, payload));
   ExpectIntact(caf::make_message(atoms::job_reg::value, payload));
   ExpectIntact(caf::make_message(atoms::job_info::value, id));

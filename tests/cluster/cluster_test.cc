@@ -413,6 +413,18 @@ TEST_F(ClusterTest, HeadRestartedOnItsGcsDirectoryKeepsTheClusterGoing) {
   EXPECT_EQ(*ray::Get(keeper.Task(&Where::Add).Remote(5)), 5);
   auto logged = ray::Task(Transform).Remote(std::vector<char>(10, 1));
   ray::Get(logged);
+  // The record is in the GCS before the crash (a record still on its way when
+  // the head dies may be lost with it; one written may not).
+  const std::string lineage_cmd = std::string(RAY_BIN_DIR) + "/ray lineage --address ";
+  std::string before;
+  for (int i = 0; i < 50 && before.find("Transform") == std::string::npos; ++i) {
+    int st = 0;
+    before = RunCommand(lineage_cmd + head.address() + " " + logged.Hex(), &st);
+    if (before.find("Transform") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_NE(before.find("Transform"), std::string::npos) << before;
 
   head.Signal(SIGKILL);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -431,9 +443,7 @@ TEST_F(ClusterTest, HeadRestartedOnItsGcsDirectoryKeepsTheClusterGoing) {
   EXPECT_EQ(*ray::Get(found->Task(&Where::Add).Remote(1)), 6);
   // The lineage log is still there.
   int status = 0;
-  std::string out = RunCommand(std::string(RAY_BIN_DIR) + "/ray lineage --address " +
-                                   head2.address() + " " + logged.Hex(),
-                               &status);
+  std::string out = RunCommand(lineage_cmd + head2.address() + " " + logged.Hex(), &status);
   EXPECT_NE(out.find("Transform"), std::string::npos) << out;
   // Work goes on, on b and on the new head.
   EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), b.pid());
