@@ -53,6 +53,8 @@ TEST_F(FakeNodes, MapsRay07OptionsToRaynodeFlags) {
                          "100",
                          "--redis-max-memory",
                          "1000000",
+                         "--gcs-dir",
+                         temp_dir_ + "/gcs",
                          "--object-manager-port",
                          "0",
                          "--object-store-memory",
@@ -82,6 +84,7 @@ TEST_F(FakeNodes, MapsRay07OptionsToRaynodeFlags) {
   EXPECT_THAT(log, HasSubstr(Flag("--gcs-shards", "3")));
   EXPECT_THAT(log, HasSubstr(Flag("--max-clients", "100")));
   EXPECT_THAT(log, HasSubstr(Flag("--gcs-max-memory", "1000000")));
+  EXPECT_THAT(log, HasSubstr(Flag("--gcs-dir", temp_dir_ + "/gcs")));
   EXPECT_THAT(log, HasSubstr(Flag("--object-manager-port", "0")));
   EXPECT_THAT(log, HasSubstr(Flag("--object-store-memory", "100000000")));
   EXPECT_THAT(log, HasSubstr(Flag("--num-cpus", "2")));

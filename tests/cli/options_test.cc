@@ -37,6 +37,7 @@ TEST_F(RayOptions, StartHelpListsEveryRay07Option) {
                              "memory",
                              "object-store-memory",
                              "redis-max-memory",
+                             "gcs-dir",
                              "num-cpus",
                              "num-gpus",
                              "resources",
@@ -128,7 +129,8 @@ TEST_F(RayOptions, StartNeedsExactlyOneOfHeadAndAddress) {
 }
 
 TEST_F(RayOptions, HeadOnlyOptionsNeedHead) {
-  for (const char* option : {"--num-redis-shards", "--redis-max-clients", "--redis-max-memory"}) {
+  for (const char* option :
+       {"--num-redis-shards", "--redis-max-clients", "--redis-max-memory", "--gcs-dir"}) {
     RunResult result = Ray({"start", "--address", "127.0.0.1:6379", option, "2"});
     EXPECT_EQ(result.code, 2) << option;
     EXPECT_THAT(result.err, HasSubstr(std::string(option) + " needs --head")) << option;

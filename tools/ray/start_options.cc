@@ -45,7 +45,8 @@ const Refused kRefused[] = {
 };
 
 /// Options only the head takes: the GCS runs there.
-const char* const kHeadOnly[] = {"num-redis-shards", "redis-max-clients", "redis-max-memory"};
+const char* const kHeadOnly[] = {"num-redis-shards", "redis-max-clients", "redis-max-memory",
+                                 "gcs-dir"};
 
 bool IsFalse(std::string value) {
   std::transform(value.begin(), value.end(), value.begin(), ::tolower);
@@ -126,6 +127,7 @@ const Mapped kMapped[] = {
     {"num-redis-shards", "gcs-shards", Type::kInt},
     {"redis-max-clients", "max-clients", Type::kInt},
     {"redis-max-memory", "gcs-max-memory", Type::kInt64},
+    {"gcs-dir", "gcs-dir", Type::kString},
     {"object-store-memory", "object-store-memory", Type::kInt64},
     {"num-cpus", "num-cpus", Type::kDouble},
     {"num-gpus", "num-gpus", Type::kDouble},
@@ -270,6 +272,8 @@ void AddStartOptions(po::options_description* desc) {
       ("num-redis-shards", po::value<int>(), "head: GCS shards (raynode --gcs-shards, >= 1)")
       ("redis-max-clients", po::value<int>(), "head: most GCS clients (raynode --max-clients)")
       ("redis-max-memory", po::value<int64_t>(), "head: GCS memory cap in bytes (--gcs-max-memory)")
+      ("gcs-dir", po::value<std::string>(),
+       "head: keep the GCS's LevelDB here; a head restarted on it keeps the cluster")
       ("object-manager-port", po::value<std::string>(), "port of the object manager")
       ("object-store-memory", po::value<int64_t>(), "bytes of the shared-memory object store")
       ("num-cpus", po::value<double>(), "CPUs of this node (default: all cores)")
