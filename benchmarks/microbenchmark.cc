@@ -1,7 +1,8 @@
 // ray_microbenchmark: the workloads of Ray's `ray microbenchmark`, same names
 // and shapes (read from Ray's ray_perf.py), on this runtime; plus cold start,
 // idle memory, 1 GiB in-node Get, 1 GiB cross-node transfer between two
-// raynode processes, raw TCP stream and memcpy bandwidth.
+// raynode processes, raw TCP stream, memcpy and FastCopy bandwidth, and a bare
+// CAF request/response rate between two processes (caf_floor.cc).
 //
 //   ray_microbenchmark [--num-cpus N] [--filter SUBSTR] [--trials K]
 //                      [--trial-seconds S] [--json FILE] [--no-extras] [--only-extras]
