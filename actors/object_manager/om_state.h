@@ -139,6 +139,8 @@ caf::result<std::string> Park(Self self, Waiter w, int64_t timeout_ms);
 // -- transfer.cc: other nodes' objects -----------------------------------------
 
 void Flush(Self self);
+/// Flushes the batched directory updates within 2 ms (once per batch).
+void FlushSoon(Self self);
 void Report(Self self, const proto::ObjectEntry& entry);
 /// Asks the GCS where objects missing here are (only with other nodes around).
 void Locate(Self self, const std::vector<std::string>& ids);

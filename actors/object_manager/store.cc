@@ -210,10 +210,7 @@ void FreeObject(Self self, const std::string& id) {
   }
   if (st.reporting && !obj.replaceable) {
     st.freed_batch.push_back(id);
-    if (!st.flush_pending) {
-      st.flush_pending = true;
-      self->delayed_send(self, std::chrono::milliseconds(2), flush_atom::value);
-    }
+    FlushSoon(self);
   }
   st.objects.erase(it);
   ++st.frees;

@@ -40,10 +40,16 @@ void Report(Self self, const proto::ObjectEntry& entry) {
       entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm) || ids::IsPut(entry.id);
   if (urgent || st.loc_batch.size() >= 256) {
     Flush(self);
-  } else if (!st.flush_pending) {
-    st.flush_pending = true;
-    self->delayed_send(self, std::chrono::milliseconds(2), flush_atom::value);
+  } else {
+    FlushSoon(self);
   }
+}
+
+void FlushSoon(Self self) {
+  auto& st = self->state;
+  if (st.flush_pending) return;
+  st.flush_pending = true;
+  self->delayed_send(self, std::chrono::milliseconds(2), flush_atom::value);
 }
 
 /// Asks the GCS where objects missing here are (only with other nodes around).

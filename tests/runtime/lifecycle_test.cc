@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "storage/lineage/lineage_log.h"
+#include "tests/storage/temp_dir.h"
 #include "storage/meta/meta_store.h"
 #include "tests/runtime/test_functions.h"
 
@@ -154,8 +155,9 @@ TEST(Lifecycle, UnsupportedOptionsAreRejectedByName) {
 }
 
 TEST(Lifecycle, HeadOnlyOptionsConfigureTheEmbeddedHead) {
-  char dir[] = "/tmp/ray-tests-shards-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string dir = temp.path();
   auto config = SmallConfig();
   config.temp_dir = dir;
   config.num_redis_shards = 3;
@@ -224,8 +226,9 @@ TEST(Lifecycle, NodeIpAddressIsWhereTheNodeListens) {
 }
 
 TEST(Lifecycle, TasksAreInTheLineageLogBeforeTheyRun) {
-  char dir[] = "/tmp/ray-lineage-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string dir = temp.path();
   auto config = SmallConfig();
   config.temp_dir = dir;
   ray::Init(config);
@@ -236,7 +239,7 @@ TEST(Lifecycle, TasksAreInTheLineageLogBeforeTheyRun) {
   std::string first_id = first.ID(), second_id = second.ID(), slow_id = slow.ID();
   ray::Shutdown();
   std::string error;
-  auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
+  auto store = ray::storage::MetaStore::Open(dir + "/session_latest/gcs", &error);
   ASSERT_TRUE(store) << error;
   ray::storage::LineageLog log(store.get());
   auto producer = log.GetProducer(second_id);
@@ -250,12 +253,12 @@ TEST(Lifecycle, TasksAreInTheLineageLogBeforeTheyRun) {
   ASSERT_TRUE(slow_record.has_value());
   EXPECT_EQ(slow_record->function, "SleepMs");
   store.reset();
-  std::system(("rm -rf " + std::string(dir)).c_str());
 }
 
 TEST(Lifecycle, LineageLogIsCappedByRedisMaxMemory) {
-  char dir[] = "/tmp/ray-lineage-cap-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string dir = temp.path();
   auto config = SmallConfig();
   config.temp_dir = dir;
   config.redis_max_memory = 4000;  // bytes of lineage records: a few dozen tasks
@@ -266,7 +269,7 @@ TEST(Lifecycle, LineageLogIsCappedByRedisMaxMemory) {
   EXPECT_EQ(*ray::Get(refs.back()), 300);
   ray::Shutdown();
   std::string error;
-  auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
+  auto store = ray::storage::MetaStore::Open(dir + "/session_latest/gcs", &error);
   ASSERT_TRUE(store) << error;
   size_t records = LineageRecords(*store);
   EXPECT_GT(records, 0u);
@@ -275,12 +278,12 @@ TEST(Lifecycle, LineageLogIsCappedByRedisMaxMemory) {
   EXPECT_TRUE(log.GetProducer(last_id).has_value());    // the newest are kept
   EXPECT_FALSE(log.GetProducer(first_id).has_value());  // the oldest went first
   store.reset();
-  std::system(("rm -rf " + std::string(dir)).c_str());
 }
 
 TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
-  char dir[] = "/tmp/ray-lineage-gc-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string dir = temp.path();
   auto config = SmallConfig();
   config.temp_dir = dir;
   ray::Init(config);
@@ -297,7 +300,7 @@ TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // releases reach the GCS
   ray::Shutdown();
   std::string error;
-  auto store = ray::storage::MetaStore::Open(std::string(dir) + "/session_latest/gcs", &error);
+  auto store = ray::storage::MetaStore::Open(dir + "/session_latest/gcs", &error);
   ASSERT_TRUE(store) << error;
   size_t records = LineageRecords(*store);
   EXPECT_EQ(records, 3u);  // kept, kept_chain and the task kept_chain takes its argument from
@@ -307,7 +310,6 @@ TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
   ASSERT_TRUE(chain.has_value());
   EXPECT_TRUE(log.GetProducer(chain->args.at(0).object_id).has_value());
   store.reset();
-  std::system(("rm -rf " + std::string(dir)).c_str());
 }
 
 TEST(Lifecycle, InfeasibleRequestLogsAClearWarning) {
