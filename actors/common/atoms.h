@@ -30,6 +30,10 @@ using job = caf::atom_constant<caf::atom("job")>;            // -> GCS: new job 
 using shutdown = caf::atom_constant<caf::atom("shutdown")>;  // -> raylet/worker: stop
 using exit_now = caf::atom_constant<caf::atom("exit_now")>;  // raylet -> worker
 using steal = caf::atom_constant<caf::atom("steal")>;        // raylet -> worker: give back queued tasks
+// Direct actor calls: a driver calls a local actor's worker without the raylet.
+using actor_ep = caf::atom_constant<caf::atom("actor_ep")>;  // driver -> raylet: actor id -> route, worker
+using direct = caf::atom_constant<caf::atom("direct")>;      // driver -> worker: ExecRequest, reply-to
+using dir_done = caf::atom_constant<caf::atom("dir_done")>;  // worker -> driver: ExecReply
 
 // Cluster: membership, object directory, transfers, forwarding.
 using node_reg = caf::atom_constant<caf::atom("node_reg")>;  // node -> GCS: NodeRecord, raylet, om

@@ -103,7 +103,17 @@ struct ExecReply {
   bool exiting = false;              // max_calls reached: the worker exits now
   bool exit_actor = false;           // ray::ExitActor was called
   std::vector<std::string> returned; // exiting: queued tasks it will not run
-  MSGPACK_DEFINE(task_id, worker_id, results, user_error, exiting, exit_actor, returned);
+  bool direct = false;               // the caller sent it to the worker itself (atoms::direct)
+  bool stored = false;               // direct: the raylet got it too and stores the results
+  MSGPACK_DEFINE(task_id, worker_id, results, user_error, exiting, exit_actor, returned, direct,
+                 stored);
+};
+
+/// The raylet's answer to a driver asking how to reach an actor (atoms::actor_ep).
+enum class ActorRoute : int32_t {
+  kDirect = 0,  // alive in a worker of this node: call the worker handle sent along
+  kLater = 1,   // not alive yet (pending or restarting): ask again later
+  kRaylet = 2,  // on another node, dead or unknown: keep calling through the raylet
 };
 
 struct Hello {

@@ -303,6 +303,30 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::done, const std::string& bytes) {
         HandleDone(self, proto::Decode<proto::ExecReply>(bytes));
       },
+      [=](atoms::actor_ep, const std::string& actor_id) -> caf::result<int32_t, caf::actor> {
+        auto route = [&](proto::ActorRoute r, caf::actor worker) {
+          // A handle is always sent (CAF serializes it); only kDirect's is used.
+          if (!worker) worker = caf::actor_cast<caf::actor>(self);
+          return caf::result<int32_t, caf::actor>(static_cast<int32_t>(r), std::move(worker));
+        };
+        auto& st = self->state;
+        auto a = st.actors.find(actor_id);
+        if (a == st.actors.end()) return route(proto::ActorRoute::kRaylet, nullptr);
+        switch (a->second.state) {
+          case ActorState::kPending:
+          case ActorState::kRestarting:
+            return route(proto::ActorRoute::kLater, nullptr);
+          case ActorState::kDead:
+            return route(proto::ActorRoute::kRaylet, nullptr);
+          case ActorState::kAlive:
+            break;
+        }
+        auto w = st.workers.find(a->second.worker_id);
+        if (w == st.workers.end() || w->second.dead || w->second.exiting || !w->second.handle) {
+          return route(proto::ActorRoute::kLater, nullptr);
+        }
+        return route(proto::ActorRoute::kDirect, w->second.handle);
+      },
       [=](atoms::blocked, const std::string& worker_id) {
         auto& st = self->state;
         auto w = st.workers.find(worker_id);

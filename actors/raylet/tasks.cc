@@ -488,6 +488,19 @@ void HandleDone(Self self, const proto::ExecReply& reply) {
   auto wit = st.workers.find(reply.worker_id);
   if (wit == st.workers.end()) return;
   Worker& w = wit->second;
+  if (!w.actor_id.empty() && reply.direct) {
+    // A call the driver sent to the worker itself, reported because it has
+    // results in shared memory to seal or ended the actor (the driver has the
+    // results already; they are stored here for everyone else).
+    for (const auto& e : reply.results) PutEntry(self, e);
+    ++st.tasks_done;
+    if (reply.exit_actor && !w.exiting) {
+      w.exiting = true;
+      self->send(w.handle, atoms::exit_now::value);
+      MarkActorDead(self, w.actor_id, "it called ray::ExitActor");
+    }
+    return;
+  }
   if (!w.actor_id.empty()) {
     auto& a = st.actors[w.actor_id];
     auto t = st.tasks.find(reply.task_id);

@@ -1,5 +1,8 @@
 #include "actors/worker/worker.h"
 
+#include <caf/actor_companion.hpp>
+
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -10,18 +13,24 @@
 namespace ray::worker {
 namespace {
 
+/// A task handed over by the actor; `reply_to` is set for a direct call.
+struct Item {
+  proto::ExecRequest request;
+  caf::actor reply_to;
+};
+
 /// Tasks handed over by the actor, run in order by one thread.
 class TaskQueue {
  public:
-  void Push(proto::ExecRequest request) {
+  void Push(Item item) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(request));
+      queue_.push_back(std::move(item));
     }
     cv_.notify_one();
   }
   /// Blocks for the next task; false once stopped.
-  bool Pop(proto::ExecRequest* out) {
+  bool Pop(Item* out) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return stopped_ || !queue_.empty(); });
     if (stopped_) return false;
@@ -29,12 +38,20 @@ class TaskQueue {
     queue_.pop_front();
     return true;
   }
-  /// Removes every queued task that has not started.
+  /// Removes every queued task the raylet sent that has not started (direct
+  /// calls stay: their callers track them).
   std::vector<std::string> Steal() {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::string> ids;
-    for (const auto& r : queue_) ids.push_back(r.spec.task_id);
-    queue_.clear();
+    std::deque<Item> kept;
+    for (auto& item : queue_) {
+      if (item.reply_to) {
+        kept.push_back(std::move(item));
+      } else {
+        ids.push_back(item.request.spec.task_id);
+      }
+    }
+    queue_.swap(kept);
     return ids;
   }
   void Stop() {
@@ -48,8 +65,8 @@ class TaskQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<proto::ExecRequest> queue_;  // GUARDED_BY(mu_)
-  bool stopped_ = false;                  // GUARDED_BY(mu_)
+  std::deque<Item> queue_;  // GUARDED_BY(mu_)
+  bool stopped_ = false;    // GUARDED_BY(mu_)
 };
 
 struct State {
@@ -59,20 +76,36 @@ struct State {
   static inline const char* name = "worker";
 };
 
-caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskExecutor> executor,
-                       caf::actor raylet) {
-  auto queue = std::make_shared<TaskQueue>();
+caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQueue> queue,
+                       std::shared_ptr<TaskExecutor> executor, caf::actor raylet) {
   self->state.queue = queue;
   self->state.raylet = raylet;
   self->monitor(raylet);
   self->state.executor = std::thread([queue, executor, raylet] {
-    proto::ExecRequest request;
-    while (queue->Pop(&request)) {
-      proto::ExecReply reply = executor->Execute(request);
+    Item item;
+    while (queue->Pop(&item)) {
+      proto::ExecReply reply = executor->Execute(item.request);
       bool last = reply.exiting || reply.exit_actor;
       // max_calls reached: what is still queued goes back to the raylet.
       if (reply.exiting) reply.returned = queue->Steal();
-      caf::anon_send(raylet, atoms::done::value, proto::Encode(reply));
+      if (item.reply_to) {
+        // A direct call: the caller owns its results and keeps the small ones
+        // (it gives them to the object manager if it ever shares a ref). The
+        // raylet hears of it only when it has something to do: seal results
+        // in shared memory, or end an actor that called ray::ExitActor. Its
+        // copy then leaves first, so the caller never holds a result its node lacks.
+        reply.direct = true;
+        reply.stored = last || std::any_of(reply.results.begin(), reply.results.end(),
+                                           [](const proto::ObjectEntry& e) {
+                                             return e.kind == static_cast<uint8_t>(
+                                                                  proto::ObjectKind::kShm);
+                                           });
+        std::string bytes = proto::Encode(reply);
+        if (reply.stored) caf::anon_send(raylet, atoms::done::value, bytes);
+        caf::anon_send(item.reply_to, atoms::dir_done::value, std::move(bytes));
+      } else {
+        caf::anon_send(raylet, atoms::done::value, proto::Encode(reply));
+      }
       if (last) {
         // Run nothing more; the raylet answers with exit_now once it has the reply,
         // so the reply cannot be lost with the process.
@@ -89,18 +122,48 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskExe
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
   return {
       [=](atoms::exec, const std::string& bytes) {
-        self->state.queue->Push(proto::Decode<proto::ExecRequest>(bytes));
+        self->state.queue->Push({proto::Decode<proto::ExecRequest>(bytes), nullptr});
+      },
+      [=](atoms::direct, const std::string& bytes, const caf::actor& reply_to) {
+        self->state.queue->Push({proto::Decode<proto::ExecRequest>(bytes), reply_to});
       },
       [=](atoms::steal) -> std::string { return proto::Encode(self->state.queue->Steal()); },
       [=](atoms::exit_now) { self->quit(); },
   };
 }
 
+bool Is(const caf::type_erased_tuple& msg, caf::atom_value atom) {
+  return msg.size() >= 1 && msg.match_element<caf::atom_value>(0) &&
+         msg.get_as<caf::atom_value>(0) == atom;
+}
+
 }  // namespace
 
-caf::actor Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
-                 caf::actor raylet) {
-  return system.spawn(Behavior, std::move(executor), std::move(raylet));
+Handles Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
+              caf::actor raylet) {
+  auto queue = std::make_shared<TaskQueue>();
+  Handles out;
+  out.actor = system.spawn(Behavior, queue, std::move(executor), std::move(raylet));
+  // The front door queues tasks on the thread that delivers them (the
+  // middleman's), without waking a scheduler thread to run the actor first:
+  // one thread hand-off less per task. Everything else goes to the actor.
+  out.front = system.spawn<caf::actor_companion, caf::hidden>();
+  auto* door = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(out.front));
+  door->on_enqueue([queue, inner = out.actor](caf::mailbox_element_ptr ptr) {
+    const auto& msg = ptr->content();
+    if (Is(msg, atoms::exec::value) && msg.match_elements<caf::atom_value, std::string>()) {
+      queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)), nullptr});
+      return;
+    }
+    if (Is(msg, atoms::direct::value) &&
+        msg.match_elements<caf::atom_value, std::string, caf::actor>()) {
+      queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)),
+                   msg.get_as<caf::actor>(2)});
+      return;
+    }
+    inner->enqueue(std::move(ptr), nullptr);
+  });
+  return out;
 }
 
 }  // namespace ray::worker

@@ -11,6 +11,10 @@
 //   (exec, ExecRequest)  from the raylet; queued
 //   (steal)              -> string: encoded ids of queued tasks removed from the queue
 //   (exit_now)           quit after the running task; the process exits
+//   (direct, ExecRequest, reply_to)  a driver's direct actor call: queued; the
+//                        reply goes to the raylet (done) and reply_to (dir_done)
+// exec and direct are queued by a front door (a caf::actor_companion) on the
+// delivering thread; the front door's handle is the worker's address.
 // The worker quits when its raylet's connection drops.
 #ifndef RAY_ACTORS_WORKER_WORKER_H_
 #define RAY_ACTORS_WORKER_WORKER_H_
@@ -30,9 +34,14 @@ class TaskExecutor {
   virtual proto::ExecReply Execute(const proto::ExecRequest& request) = 0;
 };
 
-/// Spawns the worker actor serving `raylet` and its executor thread.
-caf::actor Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
-                 caf::actor raylet);
+struct Handles {
+  caf::actor front;  // the worker's address for the raylet and callers
+  caf::actor actor;  // the worker actor itself: it terminates when the worker must exit
+};
+
+/// Spawns the worker actor serving `raylet`, its executor thread, and its front door.
+Handles Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
+              caf::actor raylet);
 
 }  // namespace ray::worker
 

@@ -7,7 +7,9 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -83,6 +85,7 @@ class ClusterRuntime : public internal::RuntimeInterface {
   void RemoveLocalReference(const std::string& id) override;
   void NoteNestedRef(const std::string& id) override;
   std::string ObjectStoreStats() override;
+  std::string RuntimeStats() override;
 
   // -- used by the worker's task executor -------------------------------------
   /// Sets the running task: ids of nested tasks/puts derive from it.
@@ -98,6 +101,11 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// like objects already read, errors kept to throw, shared-memory objects
   /// noted as ready; Get waits for them without asking the object manager.
   void OnPushedResults(const std::string& bytes);
+  /// Driver only, from its anchor (on the delivering thread): the reply to a direct actor call, and the
+  /// death of a worker it called directly (its unanswered calls are retried
+  /// through the raylet or fail, as if the raylet had sent them).
+  void OnDirectDone(const std::string& bytes);
+  void OnDirectWorkerDown(const caf::actor_addr& worker);
   /// Views an argument resolved by the raylet (inline or in shared memory).
   std::pair<const char*, size_t> ArgBytes(const proto::ObjectEntry& entry) const;
 
@@ -123,7 +131,11 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::mutex gcs_mu_;
   caf::actor gcs_;  // GUARDED_BY(gcs_mu_)
   std::string password_;
-  caf::actor anchor_;  // a driver's identity for the raylet (its death ends the job)
+  /// A driver's identity for the raylet (its death ends the job): a front
+  /// door for results and direct-call replies, and the actor behind it.
+  void SpawnAnchor();
+  caf::actor anchor_;
+  caf::actor anchor_back_;
   std::shared_ptr<StoreClient> store_;
   std::string client_id_;
   std::string job_id_;
@@ -170,6 +182,46 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// not awaited, or no push within the wait; `*timeout_ms` is then what is left).
   bool GetPushed(const std::vector<std::string>& ids, int64_t* timeout_ms,
                  std::vector<std::shared_ptr<internal::ObjectBuffer>>* out);
+  /// Keeps pushed or directly returned entries (values, errors, ready marks).
+  /// owner_only: the store does not have them (direct-call results): they
+  /// stay in this process until a ref to them is shared (see Share).
+  void KeepResults(std::vector<proto::ObjectEntry> entries, bool owner_only);
+  /// Ids whose refs are about to leave this process (task arguments, refs
+  /// nested in values) or be asked of the store (Get, Wait): results only
+  /// this process holds are given to the object manager now, those still on
+  /// their way when they arrive.
+  void Share(const std::vector<std::string>& ids);
+  /// Ownership of direct-call results (Ray's "small objects stay with their
+  /// owner"), all GUARDED_BY(refs_mu_):
+  std::unordered_set<std::string> unshared_;          // held here only
+  std::unordered_set<std::string> direct_pending_;    // returns of unanswered direct calls
+  std::unordered_set<std::string> share_on_arrival_;  // pending, but their refs were shared
+
+  /// Direct actor calls (driver only). Once a local actor is alive, the
+  /// driver sends its calls straight to the actor's worker and gets the reply
+  /// from it; the worker also gives the results to the raylet, which stores
+  /// them. Calls keep their order: a driver switches from the raylet to the
+  /// direct path only when every call it sent through the raylet to that
+  /// actor has returned, and back only when every direct call has. A call
+  /// with ref arguments (the raylet resolves them) goes through the raylet.
+  struct ActorRoute {
+    caf::actor worker;              // the actor's worker, once the raylet named it
+    bool worker_exited = false;     // it called ray::ExitActor: no new direct calls
+    size_t via_raylet = 0;          // returns of calls sent through the raylet, not yet pushed
+    std::deque<proto::TaskSpec> direct;  // calls sent to `worker`, unanswered, in order
+    std::deque<proto::TaskSpec> held;    // waiting for `direct` to drain, then via the raylet
+    std::chrono::steady_clock::time_point next_probe{};
+  };
+  void RouteActorCall(proto::TaskSpec spec);
+  /// Sends a call through the raylet (route_mu_ held).
+  void SendViaRaylet(ActorRoute& route, proto::TaskSpec spec);
+  /// The raylet's answer on how to reach an actor: its worker when direct.
+  proto::ActorRoute ProbeActor(const std::string& actor_id, caf::actor* worker);
+  std::mutex route_mu_;
+  std::unordered_map<std::string, ActorRoute> routes_;           // GUARDED_BY(route_mu_)
+  std::unordered_map<std::string, std::string> raylet_returns_;  // GUARDED_BY(route_mu_): id -> actor
+  std::unordered_map<std::string, std::string> direct_tasks_;    // GUARDED_BY(route_mu_): task -> actor
+  std::atomic<uint64_t> direct_sent_{0};
 };
 
 /// Fills a CAF configuration with what every process of the cluster uses.

@@ -90,6 +90,8 @@ class RuntimeInterface {
   virtual void NoteNestedRef(const std::string& id) { (void)id; }
   /// The local object manager's counters ("objects=N shm_bytes=B ..."); empty in local mode.
   virtual std::string ObjectStoreStats() { return std::string(); }
+  /// This process's and its raylet's counters ("direct_calls_sent=N workers=..."); empty in local mode.
+  virtual std::string RuntimeStats() { return std::string(); }
 };
 
 /// The runtime of this process; throws RayException when Init has not run.
