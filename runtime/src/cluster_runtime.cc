@@ -489,6 +489,7 @@ void ClusterRuntime::RouteActorCall(proto::TaskSpec spec) {
     proto::ActorRoute how = ProbeActor(actor_id, &worker);
     lock.lock();
     route = &routes_[actor_id];
+    route->last_probe = how;
     if (how == proto::ActorRoute::kDirect) {
       if (!route->worker) {
         route->worker = worker;
@@ -569,6 +570,7 @@ void ClusterRuntime::OnDirectWorkerDown(const caf::actor_addr& worker) {
       if (!route.worker || route.worker.address() != worker) continue;
       route.worker = nullptr;
       route.worker_exited = false;
+      route.last_probe = proto::ActorRoute::kLater;  // it may restart
       route.next_probe = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
       // Unanswered calls: those allowed retries go to the raylet (which runs
       // them on the restarted actor, or fails them if it is dead), in order,
@@ -866,7 +868,11 @@ void ClusterRuntime::OnPushedResults(const std::string& bytes) {
         auto it = raylet_returns_.find(e.id);
         if (it == raylet_returns_.end()) continue;
         auto route = routes_.find(it->second);
-        if (route != routes_.end() && route->second.via_raylet > 0) --route->second.via_raylet;
+        if (route != routes_.end()) {
+          if (route->second.via_raylet > 0) --route->second.via_raylet;
+          // It answered, so it is alive: ask for its worker at the next call.
+          if (route->second.last_probe == proto::ActorRoute::kLater) route->second.next_probe = {};
+        }
         raylet_returns_.erase(it);
       }
     }

@@ -211,6 +211,7 @@ class ClusterRuntime : public internal::RuntimeInterface {
     std::deque<proto::TaskSpec> direct;  // calls sent to `worker`, unanswered, in order
     std::deque<proto::TaskSpec> held;    // waiting for `direct` to drain, then via the raylet
     std::chrono::steady_clock::time_point next_probe{};
+    proto::ActorRoute last_probe = proto::ActorRoute::kLater;
   };
   void RouteActorCall(proto::TaskSpec spec);
   /// Sends a call through the raylet (route_mu_ held).

@@ -117,6 +117,13 @@ int Counter::Exit() {
   return value_;
 }
 std::tuple<int, int> Counter::Pair() const { return {value_, -value_}; }
+int Counter::SleepThenGet(int ms) const {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return value_;
+}
+std::vector<char> Counter::Blob(int64_t n) const {
+  return std::vector<char>(static_cast<size_t>(n), static_cast<char>(value_));
+}
 
 int CallCounter(ray::ActorHandle<Counter> counter, int x) {
   return *ray::Get(counter.Task(&Counter::Add).Remote(x));
@@ -130,4 +137,5 @@ RAY_REMOTE(Return1, Plus1, Plus, NoReturn, ByRef, ByConstRef, Concat,
            Throws, Abort, SleepMs, TwoValues, GpuIds, GpuIdsAfterSleep, ResourceIdSummary, VisibleDevices, Pid, PrintLine, CrashOnce, ThrowOnce, NowAfterSleepMs,
            NestedSum, SumBytes, MakeBytes, CallCounter, MakeCounter, PutMany, PutAndDrop);
 RAY_REMOTE(Counter::Create, Counter::CreateThrowing, &Counter::Add, &Counter::Get,
-           &Counter::GetPid, &Counter::Crash, &Counter::Exit, &Counter::Pair);
+           &Counter::GetPid, &Counter::Crash, &Counter::Exit, &Counter::Pair,
+           &Counter::SleepThenGet, &Counter::Blob);

@@ -53,6 +53,10 @@ class Counter {
   int Crash();
   int Exit();
   std::tuple<int, int> Pair() const;
+  /// Sleeps, then returns the value.
+  int SleepThenGet(int ms) const;
+  /// n bytes, each the value's low byte.
+  std::vector<char> Blob(int64_t n) const;
 
  private:
   int value_;
