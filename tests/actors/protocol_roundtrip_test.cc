@@ -103,6 +103,13 @@ TEST_F(ProtocolRoundTrip, StructPayloadsSurviveEncoding) {
   auto node2 = proto::Decode<proto::NodeRecord>(proto::Encode(node));
   EXPECT_EQ(node2.available.at("CPU"), 1.5);
   EXPECT_TRUE(node2.is_head);
+  proto::ExecReply reply;
+  reply.task_id = "t";
+  reply.direct = true;
+  reply.stored = true;
+  auto reply2 = proto::Decode<proto::ExecReply>(proto::Encode(reply));
+  EXPECT_TRUE(reply2.direct);
+  EXPECT_TRUE(reply2.stored);
   proto::CodePackage code = {{"exe", std::string("\x7f" "ELF\0\1", 6)}};
   EXPECT_EQ(proto::Decode<proto::CodePackage>(proto::Encode(code)), code);
 }
@@ -168,6 +175,11 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::code_get::value, id));
   ExpectIntact(caf::make_message(atoms::actor_get::value, id));
   ExpectIntact(caf::make_message(atoms::results::value, payload));
+  // Direct actor calls.
+  ExpectIntact(caf::make_message(atoms::actor_ep::value, id));
+  ExpectIntact(caf::make_message(int32_t{0}, local_actor_));  // actor_ep's reply
+  ExpectIntact(caf::make_message(atoms::direct::value, payload, local_actor_));
+  ExpectIntact(caf::make_message(atoms::dir_done::value, payload));
   ExpectIntact(caf::make_message(atoms::released::value, payload));
   ExpectIntact(caf::make_message(atoms::rebuild::value, id, std::string("why")));
   ExpectIntact(caf::make_message(atoms::lineage_get::value, id));
