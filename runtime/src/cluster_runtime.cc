@@ -908,6 +908,7 @@ void ClusterRuntime::KeepResults(std::vector<proto::ObjectEntry> entries, bool o
           break;
       }
     }
+    push_seq_.fetch_add(1, std::memory_order_release);
     push_cv_.notify_all();
   }
   for (const auto& e : puts) caf::anon_send(store_->om, atoms::put::value, proto::Encode(e));
@@ -934,6 +935,28 @@ bool ClusterRuntime::GetPushed(const std::vector<std::string>& ids, int64_t* tim
   };
   for (const auto& id : ids) {
     if (!arrived(id) && !awaiting_push_.count(id)) return false;  // not a push we expect
+  }
+  // Spin briefly before sleeping: a small result usually comes back within
+  // a few hundred microseconds, and a thread that never slept needs no
+  // wakeup (measured, 1:1 sync actor calls: 2.4k/s -> 4-5k/s, 13 -> 7 context
+  // switches per call). RAY_GET_SPIN_US sets the bound; 0 turns it off.
+  static const int64_t spin_us = [] {
+    const char* v = std::getenv("RAY_GET_SPIN_US");
+    return v ? std::max<int64_t>(0, std::atoll(v)) : int64_t{400};
+  }();
+  if (spin_us > 0 && std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
+        return awaiting_push_.count(id) > 0;
+      })) {
+    const uint64_t seen = push_seq_.load(std::memory_order_acquire);
+    lock.unlock();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+    while (push_seq_.load(std::memory_order_acquire) == seen &&
+           std::chrono::steady_clock::now() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    lock.lock();
   }
   const bool all_arrived = push_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
     for (const auto& id : ids) {

@@ -174,6 +174,7 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// has not pushed yet, and the errors it pushed (id -> serialized ErrorInfo).
   std::unordered_set<std::string> awaiting_push_;                 // GUARDED_BY(refs_mu_)
   std::unordered_map<std::string, std::string> pushed_errors_;    // GUARDED_BY(refs_mu_)
+  std::atomic<uint64_t> push_seq_{0};  // counts arrivals (GetPushed spins on it)
   std::condition_variable push_cv_;  // signalled (under refs_mu_) when results arrive
   void MarkSubmitted(const std::vector<std::string>& return_ids);
   /// Waits for pushed results of `ids` (see Get): returns true with `*out`
