@@ -50,10 +50,15 @@ struct TaskSpec {
   std::string caller_id;       // worker/driver id of the submitter
   std::string origin_node;     // node whose raylet took the submission (gets the results)
   int32_t hops = 0;            // times forwarded to another node
+  // A direct actor call whose worker died, sent on to the raylet by its
+  // caller: the runs that already failed, and the worker they failed on (its
+  // death, which the raylet may learn of after this call, counts once).
+  int32_t attempts = 0;
+  std::string failed_worker;
   TaskKind Kind() const { return static_cast<TaskKind>(kind); }
   MSGPACK_DEFINE(task_id, job_id, kind, function, actor_id, args, return_ids, resources,
                  max_calls, max_retries, retry_exceptions, name, max_restarts, actor_name,
-                 caller_id, origin_node, hops);
+                 caller_id, origin_node, hops, attempts, failed_worker);
 };
 
 enum class ErrorKind : uint8_t {
@@ -111,7 +116,7 @@ struct ExecReply {
 
 /// The raylet's answer to a driver asking how to reach an actor (atoms::actor_ep).
 enum class ActorRoute : int32_t {
-  kDirect = 0,  // alive in a worker of this node: call the worker handle sent along
+  kDirect = 0,  // alive in a worker of this node: call the worker handle (and id) sent along
   kLater = 1,   // not alive yet (pending or restarting): ask again later
   kRaylet = 2,  // on another node, dead or unknown: keep calling through the raylet
 };

@@ -303,11 +303,13 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::done, const std::string& bytes) {
         HandleDone(self, proto::Decode<proto::ExecReply>(bytes));
       },
-      [=](atoms::actor_ep, const std::string& actor_id) -> caf::result<int32_t, caf::actor> {
-        auto route = [&](proto::ActorRoute r, caf::actor worker) {
+      [=](atoms::actor_ep,
+          const std::string& actor_id) -> caf::result<int32_t, caf::actor, std::string> {
+        auto route = [&](proto::ActorRoute r, caf::actor worker, std::string worker_id = {}) {
           // A handle is always sent (CAF serializes it); only kDirect's is used.
           if (!worker) worker = caf::actor_cast<caf::actor>(self);
-          return caf::result<int32_t, caf::actor>(static_cast<int32_t>(r), std::move(worker));
+          return caf::result<int32_t, caf::actor, std::string>(static_cast<int32_t>(r),
+                                                               std::move(worker), worker_id);
         };
         auto& st = self->state;
         auto a = st.actors.find(actor_id);
@@ -325,7 +327,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         if (w == st.workers.end() || w->second.dead || w->second.exiting || !w->second.handle) {
           return route(proto::ActorRoute::kLater, nullptr);
         }
-        return route(proto::ActorRoute::kDirect, w->second.handle);
+        return route(proto::ActorRoute::kDirect, w->second.handle, w->first);
       },
       [=](atoms::blocked, const std::string& worker_id) {
         auto& st = self->state;

@@ -259,8 +259,14 @@ void OnActorWorkerLost(Self self, const std::string& actor_id, const std::string
   std::vector<std::pair<uint64_t, std::string>> again;
   for (const auto& id : a.inflight) {
     auto t = st.tasks.find(id);
-    if (will_restart && t != st.tasks.end() && t->second.attempts < t->second.spec.max_retries) {
-      ++t->second.attempts;
+    if (t == st.tasks.end() || !will_restart) {
+      FailActorCall(self, id, msg);
+      continue;
+    }
+    // A direct call its caller sent on after this same death: counted already.
+    const bool counted = !a.worker_id.empty() && t->second.spec.failed_worker == a.worker_id;
+    if (counted || t->second.attempts < t->second.spec.max_retries) {
+      if (!counted) ++t->second.attempts;
       again.emplace_back(t->second.seq, id);
     } else {
       FailActorCall(self, id, msg);
@@ -437,6 +443,7 @@ void SubmitLocal(Self self, proto::TaskSpec spec) {
   Task& task = st.tasks[task_id];
   task.spec = std::move(spec);
   task.seq = st.next_seq++;
+  task.attempts = task.spec.attempts;
   ResolveDependencies(self, task_id);
 }
 

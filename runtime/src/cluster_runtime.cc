@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <caf/actor_companion.hpp>
 #include <caf/io/all.hpp>
+#include <caf/scoped_execution_unit.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -144,20 +146,20 @@ bool ReadCode(const std::string& executable, const std::vector<std::string>& sea
   return true;
 }
 
-using watch_atom = caf::atom_constant<caf::atom("watch")>;  // anchor: monitor this worker
-
-/// The driver's identity for its raylet (its death ends the job); it also
-/// receives the results of the driver's tasks and direct actor calls, and
-/// watches the workers it calls directly.
-caf::behavior Anchor(caf::event_based_actor* self, ClusterRuntime* runtime) {
-  self->set_down_handler(
-      [runtime](caf::down_msg& msg) { runtime->OnDirectWorkerDown(msg.source); });
+/// Answers requests a driver's anchor gets (its front door takes the rest).
+caf::behavior AnchorBackDoor(caf::event_based_actor*) {
   return {
       [](atoms::stats) { return std::string("driver"); },
-      [runtime](atoms::results, const std::string& bytes) { runtime->OnPushedResults(bytes); },
-      [runtime](atoms::dir_done, const std::string& bytes) { runtime->OnDirectDone(bytes); },
-      [self](watch_atom, const caf::actor& worker) { self->monitor(worker); },
   };
+}
+
+bool IsAtom(const caf::type_erased_tuple& msg, caf::atom_value atom) {
+  return msg.match_elements<caf::atom_value, std::string>() &&
+         msg.get_as<caf::atom_value>(0) == atom;
+}
+
+caf::actor_companion* Door(const caf::actor& handle) {
+  return static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(handle));
 }
 
 }  // namespace
@@ -254,7 +256,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     if (!ReadCode(hello.executable, config.code_search_path, &code, error)) return nullptr;
     hello.ships_code = true;
   }
-  rt->anchor_ = rt->system_->spawn<caf::hidden>(Anchor, rt.get());
+  rt->SpawnAnchor();
   if (!rt->Connect(host, port, hello, rt->anchor_, error)) return nullptr;
   if (hello.ships_code) {
     caf::anon_send(rt->Gcs(), atoms::code_put::value, rt->job_id_, proto::Encode(code));
@@ -267,6 +269,27 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     rt->current_task_ = ids::Derive(seed_base + ids::Random(16), 0);
   }
   return rt;
+}
+
+void ClusterRuntime::SpawnAnchor() {
+  // The driver's identity for the raylet (its death ends the job). Its front
+  // door, a caf::actor_companion, takes results, direct-call replies and
+  // worker deaths on the thread that delivers them, so a waiting Get is woken
+  // without first waking a scheduler thread; requests go to the actor behind.
+  anchor_back_ = system_->spawn<caf::hidden>(AnchorBackDoor);
+  anchor_ = system_->spawn<caf::actor_companion, caf::hidden>();
+  Door(anchor_)->on_enqueue([this, back = anchor_back_](caf::mailbox_element_ptr ptr) {
+    const auto& msg = ptr->content();
+    if (IsAtom(msg, atoms::results::value)) {
+      OnPushedResults(msg.get_as<std::string>(1));
+    } else if (IsAtom(msg, atoms::dir_done::value)) {
+      OnDirectDone(msg.get_as<std::string>(1));
+    } else if (msg.match_elements<caf::down_msg>()) {
+      OnDirectWorkerDown(msg.get_as<caf::down_msg>(0).source);
+    } else if (!msg.match_elements<caf::exit_msg>()) {
+      back->enqueue(std::move(ptr), nullptr);
+    }
+  });
 }
 
 bool ClusterRuntime::Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
@@ -338,8 +361,15 @@ void ClusterRuntime::Shutdown() {
     node_.reset();
   }
   if (anchor_) {
-    caf::anon_send_exit(anchor_, caf::exit_reason::user_shutdown);
+    // Drop whatever still arrives (the handler must not outlive this
+    // runtime), then end the companion as CAF's own Qt widget does
+    // (actor_companion::disconnect is not exported by Debian's libcaf).
+    Door(anchor_)->on_enqueue([](caf::mailbox_element_ptr) {});
+    caf::scoped_execution_unit unit{system_.get()};
+    Door(anchor_)->cleanup(caf::exit_reason::user_shutdown, &unit);
+    caf::anon_send_exit(anchor_back_, caf::exit_reason::user_shutdown);
     anchor_ = nullptr;
+    anchor_back_ = nullptr;
   }
   raylet_ = nullptr;
   {
@@ -457,15 +487,17 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
 
 // -- direct actor calls ----------------------------------------------------------
 
-proto::ActorRoute ClusterRuntime::ProbeActor(const std::string& actor_id, caf::actor* worker) {
+proto::ActorRoute ClusterRuntime::ProbeActor(const std::string& actor_id, caf::actor* worker,
+                                             std::string* worker_id) {
   caf::scoped_actor self{*system_, true};
   auto how = proto::ActorRoute::kLater;
   self->request(raylet_, std::chrono::seconds(5), atoms::actor_ep::value, actor_id)
       .receive(
-          [&](int32_t route, caf::actor& handle) {
+          [&](int32_t route, caf::actor& handle, std::string& id) {
             if (route < 0 || route > static_cast<int32_t>(proto::ActorRoute::kRaylet)) return;
             how = static_cast<proto::ActorRoute>(route);
             *worker = std::move(handle);
+            *worker_id = std::move(id);
           },
           [&](caf::error&) {});  // ask again later; the call goes through the raylet
   return how;
@@ -486,15 +518,22 @@ void ClusterRuntime::RouteActorCall(proto::TaskSpec spec) {
       Clock::now() >= route->next_probe) {
     lock.unlock();
     caf::actor worker;
-    proto::ActorRoute how = ProbeActor(actor_id, &worker);
+    std::string worker_id;
+    proto::ActorRoute how = ProbeActor(actor_id, &worker, &worker_id);
     lock.lock();
     route = &routes_[actor_id];
     route->last_probe = how;
     if (how == proto::ActorRoute::kDirect) {
       if (!route->worker) {
         route->worker = worker;
+        route->worker_id = worker_id;
         route->worker_exited = false;
-        caf::anon_send(anchor_, watch_atom::value, worker);
+        // Its death reaches OnDirectWorkerDown, on this thread if it is dead
+        // already: hence without the lock, after the route names it.
+        lock.unlock();
+        Door(anchor_)->monitor(worker);
+        lock.lock();
+        route = &routes_[actor_id];
       }
     } else {
       // Not alive yet: soon again. Elsewhere or dead: rarely (an actor does not move).
@@ -579,8 +618,11 @@ void ClusterRuntime::OnDirectWorkerDown(const caf::actor_addr& worker) {
       unanswered.swap(route.direct);
       for (auto& spec : unanswered) {
         direct_tasks_.erase(spec.task_id);
-        if (spec.max_retries != 0) {
-          if (spec.max_retries > 0) --spec.max_retries;
+        if (spec.attempts < spec.max_retries) {  // as the raylet counts them
+          // The raylet may not know of the death yet and send it to the dead
+          // worker: failed_worker lets it count this death once.
+          ++spec.attempts;
+          spec.failed_worker = route.worker_id;
           {
             std::lock_guard<std::mutex> refs_lock(refs_mu_);
             for (const auto& id : spec.return_ids) {

@@ -132,7 +132,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
   caf::actor gcs_;  // GUARDED_BY(gcs_mu_)
   std::string password_;
   /// A driver's identity for the raylet (its death ends the job): a front
-  /// door for results and direct-call replies, and the actor behind it.
+  /// door (caf::actor_companion) for results, direct-call replies and worker
+  /// deaths, run on the delivering thread; and the actor behind it for requests.
   void SpawnAnchor();
   caf::actor anchor_;
   caf::actor anchor_back_;
@@ -207,6 +208,7 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// with ref arguments (the raylet resolves them) goes through the raylet.
   struct ActorRoute {
     caf::actor worker;              // the actor's worker, once the raylet named it
+    std::string worker_id;          // its id at the raylet
     bool worker_exited = false;     // it called ray::ExitActor: no new direct calls
     size_t via_raylet = 0;          // returns of calls sent through the raylet, not yet pushed
     std::deque<proto::TaskSpec> direct;  // calls sent to `worker`, unanswered, in order
@@ -218,7 +220,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// Sends a call through the raylet (route_mu_ held).
   void SendViaRaylet(ActorRoute& route, proto::TaskSpec spec);
   /// The raylet's answer on how to reach an actor: its worker when direct.
-  proto::ActorRoute ProbeActor(const std::string& actor_id, caf::actor* worker);
+  proto::ActorRoute ProbeActor(const std::string& actor_id, caf::actor* worker,
+                               std::string* worker_id);
   std::mutex route_mu_;
   std::unordered_map<std::string, ActorRoute> routes_;           // GUARDED_BY(route_mu_)
   std::unordered_map<std::string, std::string> raylet_returns_;  // GUARDED_BY(route_mu_): id -> actor

@@ -177,7 +177,7 @@ TEST_F(ProtocolRoundTrip, EveryMessageShapeArrivesIntact) {
   ExpectIntact(caf::make_message(atoms::results::value, payload));
   // Direct actor calls.
   ExpectIntact(caf::make_message(atoms::actor_ep::value, id));
-  ExpectIntact(caf::make_message(int32_t{0}, local_actor_));  // actor_ep's reply
+  ExpectIntact(caf::make_message(int32_t{0}, local_actor_, id));  // actor_ep's reply
   ExpectIntact(caf::make_message(atoms::direct::value, payload, local_actor_));
   ExpectIntact(caf::make_message(atoms::dir_done::value, payload));
   ExpectIntact(caf::make_message(atoms::released::value, payload));

@@ -182,3 +182,14 @@ TEST_F(DirectCallTest, ErrorsOfDirectCallsReachTheCallerAndTasks) {
   EXPECT_THROW(ray::Get(ray::Task(SumBytes).Remote(failed), 20000), ray::RayTaskException);
   EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(1)), 1);  // the actor lives on
 }
+
+TEST_F(DirectCallTest, RetriesOfACallThatKeepsCrashingRunOut) {
+  auto counter = ray::Actor(Counter::Create).SetMaxRestarts(5).Remote(3);
+  ray::Get(counter.Task(&Counter::Get).Remote());
+  ray::Get(counter.Task(&Counter::Get).Remote());  // direct from here on
+  // Direct run, then one retry through the raylet: both crash, so it fails.
+  auto crash = counter.Task(&Counter::Crash).SetMaxRetries(1).Remote();
+  EXPECT_THROW(ray::Get(crash, 30000), ray::RayActorException);
+  // Two restarts used, three left: the actor serves calls again.
+  EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(1), 30000), 4);
+}
