@@ -101,9 +101,10 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// like objects already read, errors kept to throw, shared-memory objects
   /// noted as ready; Get waits for them without asking the object manager.
   void OnPushedResults(const std::string& bytes);
-  /// Driver only, from its anchor (on the delivering thread): the reply to a direct actor call, and the
-  /// death of a worker it called directly (its unanswered calls are retried
-  /// through the raylet or fail, as if the raylet had sent them).
+  /// Driver only, from its anchor's front door (on the delivering thread):
+  /// the reply to a direct actor call, and the death of a worker it called
+  /// directly (its unanswered calls are retried through the raylet or fail,
+  /// as if the raylet had sent them).
   void OnDirectDone(const std::string& bytes);
   void OnDirectWorkerDown(const caf::actor_addr& worker);
   /// Views an argument resolved by the raylet (inline or in shared memory).
@@ -201,8 +202,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
 
   /// Direct actor calls (driver only). Once a local actor is alive, the
   /// driver sends its calls straight to the actor's worker and gets the reply
-  /// from it; the worker also gives the results to the raylet, which stores
-  /// them. Calls keep their order: a driver switches from the raylet to the
+  /// from it; small results stay with the driver until shared (see Share),
+  /// shared-memory ones are sealed by the raylet. Calls keep their order: a driver switches from the raylet to the
   /// direct path only when every call it sent through the raylet to that
   /// actor has returned, and back only when every direct call has. A call
   /// with ref arguments (the raylet resolves them) goes through the raylet.

@@ -67,7 +67,7 @@ void CheckWaitArguments(const std::vector<const std::string*>& ids, int num_obje
 /// evicted=0 freed=3 pulled_bytes=0" (for tests and debugging; empty in local mode).
 inline std::string ObjectStoreStats() { return Runtime().ObjectStoreStats(); }
 /// Counters of this process and its raylet, e.g. "direct_calls_sent=5 workers=2
-/// tasks_done=9 direct_calls=5 ..." (for tests and debugging; empty in local mode).
+/// tasks_done=9 queued=0 ..." (for tests and debugging; empty in local mode).
 inline std::string RuntimeStats() { return Runtime().RuntimeStats(); }
 }  // namespace internal
 
