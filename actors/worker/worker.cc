@@ -1,7 +1,5 @@
 #include "actors/worker/worker.h"
 
-#include <caf/actor_companion.hpp>
-
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -9,6 +7,7 @@
 #include <thread>
 
 #include "actors/common/atoms.h"
+#include "actors/common/front_door.h"
 
 namespace ray::worker {
 namespace {
@@ -121,20 +120,10 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
   });
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
   return {
-      [=](atoms::exec, const std::string& bytes) {
-        self->state.queue->Push({proto::Decode<proto::ExecRequest>(bytes), nullptr});
-      },
-      [=](atoms::direct, const std::string& bytes, const caf::actor& reply_to) {
-        self->state.queue->Push({proto::Decode<proto::ExecRequest>(bytes), reply_to});
-      },
+      // exec and direct are queued by the front door (Spawn).
       [=](atoms::steal) -> std::string { return proto::Encode(self->state.queue->Steal()); },
       [=](atoms::exit_now) { self->quit(); },
   };
-}
-
-bool Is(const caf::type_erased_tuple& msg, caf::atom_value atom) {
-  return msg.size() >= 1 && msg.match_element<caf::atom_value>(0) &&
-         msg.get_as<caf::atom_value>(0) == atom;
 }
 
 }  // namespace
@@ -147,16 +136,14 @@ Handles Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
   // The front door queues tasks on the thread that delivers them (the
   // middleman's), without waking a scheduler thread to run the actor first:
   // one thread hand-off less per task. Everything else goes to the actor.
-  out.front = system.spawn<caf::actor_companion, caf::hidden>();
-  auto* door = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(out.front));
-  door->on_enqueue([queue, inner = out.actor](caf::mailbox_element_ptr ptr) {
+  out.front = front_door::Spawn(system);
+  front_door::Of(out.front)->on_enqueue([queue, inner = out.actor](caf::mailbox_element_ptr ptr) {
     const auto& msg = ptr->content();
-    if (Is(msg, atoms::exec::value) && msg.match_elements<caf::atom_value, std::string>()) {
+    if (front_door::Is<std::string>(msg, atoms::exec::value)) {
       queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)), nullptr});
       return;
     }
-    if (Is(msg, atoms::direct::value) &&
-        msg.match_elements<caf::atom_value, std::string, caf::actor>()) {
+    if (front_door::Is<std::string, caf::actor>(msg, atoms::direct::value)) {
       queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)),
                    msg.get_as<caf::actor>(2)});
       return;

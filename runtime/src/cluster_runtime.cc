@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <caf/actor_companion.hpp>
 #include <caf/io/all.hpp>
 #include <caf/scoped_execution_unit.hpp>
 
@@ -16,6 +15,7 @@
 #include <unordered_set>
 
 #include "actors/common/atoms.h"
+#include "actors/common/front_door.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/worker/worker.h"
@@ -153,15 +153,6 @@ caf::behavior AnchorBackDoor(caf::event_based_actor*) {
   };
 }
 
-bool IsAtom(const caf::type_erased_tuple& msg, caf::atom_value atom) {
-  return msg.match_elements<caf::atom_value, std::string>() &&
-         msg.get_as<caf::atom_value>(0) == atom;
-}
-
-caf::actor_companion* Door(const caf::actor& handle) {
-  return static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(handle));
-}
-
 }  // namespace
 
 void StoreClient::Unpin(const std::string& id) {
@@ -277,12 +268,12 @@ void ClusterRuntime::SpawnAnchor() {
   // worker deaths on the thread that delivers them, so a waiting Get is woken
   // without first waking a scheduler thread; requests go to the actor behind.
   anchor_back_ = system_->spawn<caf::hidden>(AnchorBackDoor);
-  anchor_ = system_->spawn<caf::actor_companion, caf::hidden>();
-  Door(anchor_)->on_enqueue([this, back = anchor_back_](caf::mailbox_element_ptr ptr) {
+  anchor_ = front_door::Spawn(*system_);
+  front_door::Of(anchor_)->on_enqueue([this, back = anchor_back_](caf::mailbox_element_ptr ptr) {
     const auto& msg = ptr->content();
-    if (IsAtom(msg, atoms::results::value)) {
+    if (front_door::Is<std::string>(msg, atoms::results::value)) {
       OnPushedResults(msg.get_as<std::string>(1));
-    } else if (IsAtom(msg, atoms::dir_done::value)) {
+    } else if (front_door::Is<std::string>(msg, atoms::dir_done::value)) {
       OnDirectDone(msg.get_as<std::string>(1));
     } else if (msg.match_elements<caf::down_msg>()) {
       OnDirectWorkerDown(msg.get_as<caf::down_msg>(0).source);
@@ -364,9 +355,9 @@ void ClusterRuntime::Shutdown() {
     // Drop whatever still arrives (the handler must not outlive this
     // runtime), then end the companion as CAF's own Qt widget does
     // (actor_companion::disconnect is not exported by Debian's libcaf).
-    Door(anchor_)->on_enqueue([](caf::mailbox_element_ptr) {});
+    front_door::Of(anchor_)->on_enqueue([](caf::mailbox_element_ptr) {});
     caf::scoped_execution_unit unit{system_.get()};
-    Door(anchor_)->cleanup(caf::exit_reason::user_shutdown, &unit);
+    front_door::Of(anchor_)->cleanup(caf::exit_reason::user_shutdown, &unit);
     caf::anon_send_exit(anchor_back_, caf::exit_reason::user_shutdown);
     anchor_ = nullptr;
     anchor_back_ = nullptr;
@@ -531,7 +522,7 @@ void ClusterRuntime::RouteActorCall(proto::TaskSpec spec) {
         // Its death reaches OnDirectWorkerDown, on this thread if it is dead
         // already: hence without the lock, after the route names it.
         lock.unlock();
-        Door(anchor_)->monitor(worker);
+        front_door::Of(anchor_)->monitor(worker);
         lock.lock();
         route = &routes_[actor_id];
       }
