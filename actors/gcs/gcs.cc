@@ -294,11 +294,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
           const caf::actor& om) -> std::string {
         auto& st = self->state;
         auto record = proto::Decode<proto::NodeRecord>(bytes);
-        if (record.password != st.options.password) {
-          return record.password.empty()
-                     ? "this cluster requires a password (ray start --redis-password)"
-                     : "wrong password (ray start --redis-password)";
-        }
+        // The connection's auth handshake (net.h) already proved the token.
         record.password.clear();
         if (st.options.max_clients > 0 &&
             static_cast<int>(st.nodes.size()) >= st.options.max_clients) {

@@ -15,6 +15,7 @@
 
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
+#include "actors/common/net.h"
 #include "actors/common/protocol.h"
 #include "actors/gcs/gcs.h"
 #include "actors/object_manager/object_manager.h"
@@ -97,14 +98,16 @@ caf::actor FindGcs(caf::actor_system& system, const std::string& head, const std
     *error = "invalid head address '" + head + "': expected host:port";
     return nullptr;
   }
-  auto raylet = system.middleman().remote_actor(head.substr(0, colon), static_cast<uint16_t>(port));
+  std::string why;
+  auto raylet = net::Connect(system, head.substr(0, colon), static_cast<uint16_t>(port),
+                             std::chrono::seconds(30), &why);
   if (!raylet) {
-    *error = "cannot reach the head at " + head + ": " + system.render(raylet.error());
+    *error = why;
     return nullptr;
   }
   caf::actor gcs;
   caf::scoped_actor self{system, true};
-  self->request(*raylet, std::chrono::seconds(30), atoms::gcs_of::value, password)
+  self->request(raylet, std::chrono::seconds(30), atoms::gcs_of::value, password)
       .receive(
           [&](const std::string& why, const caf::actor& handle) {
             if (!why.empty()) {
@@ -114,7 +117,7 @@ caf::actor FindGcs(caf::actor_system& system, const std::string& head, const std
             }
           },
           [&](caf::error& err) {
-            *error = "the head at " + head + " did not answer: " + system.render(err);
+            *error = "the head at " + head + " did not answer (" + net::Describe(err) + ")";
           });
   return gcs;
 }
@@ -203,6 +206,12 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   ro.default_worker = options.default_worker;
   ro.worker_env = options.worker_env;
   ro.password = options.password;
+  // Workers prove themselves with the node's token (net.h).
+  if (net::Auth().mode == auth::Mode::kDisabled) {
+    ro.worker_env["RAY_AUTH_MODE"] = "disabled";
+  } else {
+    ro.worker_env["RAY_AUTH_TOKEN"] = net::Auth().token;
+  }
   ro.heartbeat_period_ms = std::clamp<int64_t>(options.heartbeat_timeout_ms / 5, 20, 500);
   ro.exit_on_removal = options.exit_on_removal;
   ro.load_code_from_local = options.load_code_from_local;
@@ -212,26 +221,23 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
   node.raylet = raylet::Spawn(system, ro, gcs, node.object_manager);
   caf::anon_send(node.object_manager, atoms::set_raylet::value, node.raylet);
-  auto port = system.middleman().publish(node.raylet, options.port, options.host.c_str(), true);
-  if (!port) {
-    *error = "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
-             system.render(port.error());
+  std::string why;
+  node.port = net::Publish(system, node.raylet, options.port, options.host, true, &why);
+  if (node.port == 0) {
+    *error = "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + why;
     Stop(system, node);
     return std::nullopt;
   }
-  node.port = *port;
   raylet::SetAddress(node.raylet, options.host, node.port);
   if (options.object_manager_port != 0) {
-    auto om_port = system.middleman().publish(node.object_manager, options.object_manager_port,
-                                              options.host.c_str(), true);
-    if (!om_port) {
+    node.object_manager_port = net::Publish(system, node.object_manager,
+                                            options.object_manager_port, options.host, true, &why);
+    if (node.object_manager_port == 0) {
       *error = "cannot listen on " + options.host + ":" +
-               std::to_string(options.object_manager_port) + " (object manager port): " +
-               system.render(om_port.error());
+               std::to_string(options.object_manager_port) + " (object manager port): " + why;
       Stop(system, node);
       return std::nullopt;
     }
-    node.object_manager_port = *om_port;
   }
   proto::NodeRecord record;
   record.node_id = node.node_id;
@@ -246,7 +252,7 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
     self->request(gcs, std::chrono::seconds(30), atoms::node_reg::value, proto::Encode(record),
                   node.raylet, node.object_manager)
         .receive([&](const std::string& why) { refused = why; },
-                 [&](caf::error& err) { refused = "GCS unreachable: " + system.render(err); });
+                 [&](caf::error& err) { refused = "GCS unreachable (" + net::Describe(err) + ")"; });
   }
   if (!refused.empty()) {
     *error = "the cluster refused this node: " + refused;
@@ -259,9 +265,9 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
 
 void Stop(caf::actor_system& system, Node& node) {
   caf::scoped_actor self{system, true};
-  if (node.port != 0) {
-    system.middleman().unpublish(node.raylet, node.port);
-    node.port = 0;
+  for (uint16_t* port : {&node.port, &node.object_manager_port}) {
+    if (*port != 0) net::Unpublish(*port);
+    *port = 0;
   }
   for (caf::actor* a : {&node.raylet, &node.object_manager, &node.gcs}) {
     if (!*a) continue;

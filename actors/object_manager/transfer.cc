@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "actors/common/atoms.h"
+#include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/protocol.h"
 
@@ -132,7 +133,7 @@ void PumpChunks(Self self, const std::string& id) {
             [=](caf::error& err) {
               auto p = self->state.pulls.find(id);
               if (p == self->state.pulls.end() || p->second.node != node) return;
-              Relocate(self, id, node, self->system().render(err));
+              Relocate(self, id, node, net::Describe(err));
             });
   }
 }
@@ -183,7 +184,7 @@ void StartPull(Self self, const std::string& id, const std::string& node) {
           [=](caf::error& err) {
             auto p = self->state.pulls.find(id);
             if (p == self->state.pulls.end() || p->second.node != node) return;
-            Relocate(self, id, node, self->system().render(err));
+            Relocate(self, id, node, net::Describe(err));
           });
 }
 

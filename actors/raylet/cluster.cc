@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "actors/common/atoms.h"
+#include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
@@ -55,6 +56,20 @@ std::string PickPeer(Self self, const ResourceRequest& request, bool any_total) 
 }
 
 /// Sends a task or actor call to another node's raylet.
+void ConnectDirectly(Self self, const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) return;
+  std::string host = address.substr(0, colon);
+  auto port = static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1));
+  self->system().spawn<caf::detached + caf::hidden>([host, port](caf::blocking_actor* b) {
+    std::string why;
+    if (!net::Connect(b->system(), host, port, std::chrono::seconds(10), &why)) {
+      RAY_LOG(Warning) << "no direct connection to a peer node (its traffic goes through the head): "
+                       << why;
+    }
+  });
+}
+
 void Forward(Self self, proto::TaskSpec spec, const std::string& node, int attempts) {
   auto& st = self->state;
   auto peer = st.peers.find(node);
@@ -300,9 +315,9 @@ void EnsureJob(Self self, const std::string& job_id) {
                       }
                       install(info, proto::Decode<proto::CodePackage>(package));
                     },
-                    [=](caf::error& err) { fail(self->system().render(err)); });
+                    [=](caf::error& err) { fail(net::Describe(err)); });
           },
-          [=](caf::error& err) { fail(self->system().render(err)); });
+          [=](caf::error& err) { fail(net::Describe(err)); });
 }
 
 /// A job ended (its driver disconnected here or on another node): its workers
@@ -464,7 +479,7 @@ void Rebuild(Self self, const std::string& object_id, const std::string& why) {
           },
           [=](caf::error& err) {
             self->state.rebuilding.erase(task_id);
-            fail("the lineage log could not be read: " + self->system().render(err));
+            fail("the lineage log could not be read: " + net::Describe(err));
           });
 }
 

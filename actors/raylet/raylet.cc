@@ -17,6 +17,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/common/atoms.h"
+#include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
@@ -89,13 +90,6 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                              st.options.shm_directory, st.options.session_dir,
                              st.options.resources};
         if (hello.is_driver) {
-          if (hello.password != st.options.password) {
-            return caf::make_error(caf::sec::runtime_error,
-                                   hello.password.empty()
-                                       ? std::string("this cluster requires a password "
-                                                     "(RayConfig::redis_password)")
-                                       : std::string("wrong password (RayConfig::redis_password)"));
-          }
           auto promise = self->make_response_promise<std::string, caf::actor, caf::actor>();
           self->request(st.gcs, std::chrono::seconds(30), atoms::job::value)
               .then(
@@ -144,14 +138,17 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         // Blocking connects run in a detached actor, never in the raylet.
         auto& st = self->state;
         caf::actor me = caf::actor_cast<caf::actor>(self);
-        std::string head = st.options.head_address, password = st.options.password;
-        self->system().spawn<caf::detached>([me, head, password](caf::blocking_actor* b) {
+        std::string head = st.options.head_address;
+        self->system().spawn<caf::detached>([me, head](caf::blocking_actor* b) {
           auto colon = head.rfind(':');
-          auto raylet = b->system().middleman().remote_actor(
-              head.substr(0, colon), static_cast<uint16_t>(std::atoi(head.c_str() + colon + 1)));
+          std::string why;
+          auto raylet =
+              net::Connect(b->system(), head.substr(0, colon),
+                           static_cast<uint16_t>(std::atoi(head.c_str() + colon + 1)),
+                           std::chrono::seconds(5), &why);
           caf::actor gcs;
           if (raylet) {
-            b->request(*raylet, std::chrono::seconds(5), atoms::gcs_of::value, password)
+            b->request(raylet, std::chrono::seconds(5), atoms::gcs_of::value, std::string())
                 .receive(
                     [&](const std::string& why, const caf::actor& handle) {
                       if (why.empty()) gcs = handle;
@@ -236,7 +233,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                                      hb_tick_atom::value);
                 },
                 [=](caf::error& err) {
-                  RAY_LOG(Warning) << "heartbeat to the GCS failed: " << self->system().render(err);
+                  RAY_LOG(Warning) << "heartbeat to the GCS failed: " << net::Describe(err);
                   self->delayed_send(self,
                                      std::chrono::milliseconds(self->state.options.heartbeat_period_ms),
                                      hb_tick_atom::value);
@@ -247,6 +244,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         auto& st = self->state;
         auto rec = proto::Decode<proto::NodeRecord>(bytes);
         if (rec.node_id == st.options.node_id) return;
+        ConnectDirectly(self, rec.address);
         self->send(st.om, atoms::node_add::value, rec.node_id, om);
         st.peers[rec.node_id] = Peer{rec, raylet, om};
         Schedule(self);
@@ -274,14 +272,9 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::job_end, const std::string& job_id) {
         if (self->state.jobs.count(job_id)) EndJob(self, job_id);
       },
-      [=](atoms::gcs_of, const std::string& password) -> caf::result<std::string, caf::actor> {
+      [=](atoms::gcs_of, const std::string&) -> caf::result<std::string, caf::actor> {
         auto& st = self->state;
-        if (password != st.options.password) {
-          return {std::string(password.empty() ? "this cluster requires a password "
-                                                 "(--redis-password)"
-                                               : "wrong password (--redis-password)"),
-                  caf::actor()};
-        }
+        // The connection's auth handshake (net.h) already proved the token.
         return {std::string(), st.gcs};
       },
       [=](atoms::submit, const std::string& bytes) {

@@ -218,6 +218,9 @@ void Schedule(Self self);
 // -- cluster.cc: other nodes -------------------------------------------------
 
 bool Fits(const std::map<std::string, double>& have, const ResourceRequest& request);
+/// Opens an authenticated connection to the raylet at `address` ("host:port")
+/// in the background, so traffic to that node need not go through the head.
+void ConnectDirectly(Self self, const std::string& address);
 /// The peer to send `request` to: one with it available now (most free CPU
 /// first), or with `any_total` one that has it at all. Empty when none.
 std::string PickPeer(Self self, const ResourceRequest& request, bool any_total);

@@ -16,7 +16,9 @@
 
 #include "actors/common/atoms.h"
 #include "actors/common/front_door.h"
+#include "actors/common/auth.h"
 #include "actors/common/ids.h"
+#include "actors/common/net.h"
 #include "actors/common/logging.h"
 #include "actors/worker/worker.h"
 #include "ray/api.h"
@@ -90,7 +92,7 @@ Reply Ask(caf::actor_system& system, const caf::actor& dest, Duration timeout,
   std::string failure;
   self->request(dest, timeout, std::forward<Ts>(xs)...)
       .receive([&](Reply& reply) { out = std::move(reply); },
-               [&](caf::error& e) { failure = system.render(e); });
+               [&](caf::error& e) { failure = net::Describe(e); });
   if (!failure.empty()) throw RayException(what + failure);
   return out;
 }
@@ -162,22 +164,7 @@ void StoreClient::Unpin(const std::string& id) {
 }
 
 void ConfigureActorSystem(caf::actor_system_config& config, int scheduler_threads) {
-  config.load<caf::io::middleman>();
-  if (scheduler_threads > 0) config.set("scheduler.max-threads", scheduler_threads);
-  config.set("middleman.enable-automatic-connections", true);
-  // Incoming messages are deserialized on the middleman's thread, not handed
-  // to a pool of BASP workers run by the scheduler: one thread hand-off less
-  // per message (measured on sync actor calls: 22 -> 16 context switches per
-  // call). RAY_CAF_MM_WORKERS=N restores a pool of N.
-  const char* mm_workers = std::getenv("RAY_CAF_MM_WORKERS");
-  config.set("middleman.workers", mm_workers ? std::atoi(mm_workers) : 0);
-  config.set("logger.verbosity", caf::atom("quiet"));
-  // The sharing policy wakes an idle scheduler thread as soon as a message
-  // arrives; work stealing lets idle threads sleep up to 10 ms between polls,
-  // which dominated task latency (measured: sync tasks 634/s -> 1742/s, async
-  // 2.8k/s -> 9.0k/s). RAY_CAF_POLICY=stealing restores CAF's default.
-  const char* policy = std::getenv("RAY_CAF_POLICY");
-  config.set("scheduler.policy", caf::atom_from_string(policy ? policy : "sharing"));
+  net::Configure(config, scheduler_threads);
 }
 
 ClusterRuntime::ClusterRuntime() : config_(std::make_unique<caf::actor_system_config>()) {}
@@ -187,6 +174,14 @@ ClusterRuntime::~ClusterRuntime() { Shutdown(); }
 std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& config,
                                                             const std::string& address,
                                                             std::string* error) {
+  auth::Settings auth;
+  if (!auth::Resolve(config.redis_password, &auth, error)) return nullptr;
+  if (address.empty() && auth.mode == auth::Mode::kToken && auth.token.empty()) {
+    // An embedded cluster needs no set-up: a token of its own, for this session.
+    auth.token = auth::GenerateToken();
+    auth.source = "this session";
+  }
+  net::SetAuth(auth);
   std::unique_ptr<ClusterRuntime> rt(new ClusterRuntime());
   ConfigureActorSystem(*rt->config_, 0);
   rt->system_ = std::make_unique<caf::actor_system>(*rt->config_);
@@ -286,13 +281,8 @@ void ClusterRuntime::SpawnAnchor() {
 bool ClusterRuntime::Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
                              const caf::actor& client, std::string* error) {
   if (!node_) {
-    auto raylet = system_->middleman().remote_actor(host, port);
-    if (!raylet) {
-      *error = "cannot connect to the node at " + host + ":" + std::to_string(port) + ": " +
-               system_->render(raylet.error());
-      return false;
-    }
-    raylet_ = *raylet;
+    raylet_ = net::Connect(*system_, host, port, kConnectTimeout, error);
+    if (!raylet_) return false;
   } else {
     raylet_ = node_->raylet;
   }
@@ -314,7 +304,7 @@ bool ClusterRuntime::Handshake(const proto::Hello& hello, const caf::actor& clie
             gcs_ = std::move(gcs);
             ok = true;
           },
-          [&](caf::error& err) { *error = "node refused the connection: " + system_->render(err); });
+          [&](caf::error& err) { *error = "the node refused the connection: " + net::Describe(err); });
   if (!ok) return false;
   auto info = proto::Decode<proto::NodeInfo>(info_bytes);
   job_id_ = info.job_id;
@@ -1105,6 +1095,9 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartWorker(const std::string& a
                                                             const ExecutorFactory& make_executor,
                                                             caf::actor* worker,
                                                             std::string* error) {
+  auth::Settings auth;
+  if (!auth::Resolve("", &auth, error)) return nullptr;  // the node's token, in RAY_AUTH_TOKEN
+  net::SetAuth(auth);
   std::unique_ptr<ClusterRuntime> rt(new ClusterRuntime());
   // Workers mostly block in their own thread; two scheduler threads keep idle polling low.
   ConfigureActorSystem(*rt->config_, 2);
@@ -1117,12 +1110,8 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartWorker(const std::string& a
     *error = "invalid node address '" + address + "'";
     return nullptr;
   }
-  auto raylet = rt->system_->middleman().remote_actor(host, port);
-  if (!raylet) {
-    *error = "cannot connect to the node at " + address + ": " + rt->system_->render(raylet.error());
-    return nullptr;
-  }
-  rt->raylet_ = *raylet;
+  rt->raylet_ = net::Connect(*rt->system_, host, port, kConnectTimeout, error);
+  if (!rt->raylet_) return nullptr;
   worker::Handles handles = worker::Spawn(*rt->system_, make_executor(rt.get()), rt->raylet_);
   *worker = handles.actor;
   proto::Hello hello;

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "actors/common/atoms.h"
+#include "actors/common/auth.h"
 #include "actors/common/ids.h"
+#include "actors/common/net.h"
 #include "actors/common/protocol.h"
 #include "tools/ray/commands.h"
 
@@ -49,7 +51,7 @@ class Printer {
     caf::scoped_actor self{system_, true};
     self->request(gcs_, std::chrono::seconds(10), atoms::lineage_get::value, object_id)
         .receive([&](std::string& reply) { bytes = std::move(reply); },
-                 [&](caf::error& e) { failure = system_.render(e); });
+                 [&](caf::error& e) { failure = net::Describe(e); });
     if (!failure.empty()) {
       std::cerr << "ray lineage: the GCS did not answer: " << failure << std::endl;
       return false;
@@ -110,7 +112,7 @@ int LineageCommand(int argc, char** argv) {
   int depth = 10;
   desc.add_options()("help,h", "show this help")(
       "address", po::value(&address), "HOST:PORT of any node of the cluster (default $RAY_ADDRESS)")(
-      "redis-password", po::value(&password), "the cluster password, if it has one")(
+      "redis-password", po::value(&password), "the cluster's auth token (else RAY_AUTH_TOKEN, ...)")(
       "depth", po::value(&depth)->default_value(10), "how many levels of arguments to follow")(
       "object-id", po::value(&object_hex), "the object's hex id");
   po::positional_options_description positional;
@@ -141,26 +143,27 @@ int LineageCommand(int argc, char** argv) {
   if (port <= 0 || port > 65535) {
     return Fail("lineage", "invalid address '" + address + "': expected HOST:PORT", kExitUsage);
   }
+  auth::Settings auth;
+  std::string why;
+  if (!auth::Resolve(password, &auth, &why)) return Fail("lineage", why, kExitUsage);
+  net::SetAuth(auth);
   caf::actor_system_config config;
-  config.load<caf::io::middleman>();
-  config.set("logger.verbosity", caf::atom("quiet"));
+  net::Configure(config, 2);
   caf::actor_system system{config};
-  auto raylet = system.middleman().remote_actor(address.substr(0, colon), static_cast<uint16_t>(port));
-  if (!raylet) {
-    return Fail("lineage", "cannot reach " + address + ": " + system.render(raylet.error()),
-                kExitFailure);
-  }
+  auto raylet = net::Connect(system, address.substr(0, colon), static_cast<uint16_t>(port),
+                             std::chrono::seconds(10), &why);
+  if (!raylet) return Fail("lineage", why, kExitFailure);
   caf::actor gcs;
   std::string refused;
   {
     caf::scoped_actor self{system, true};
-    self->request(*raylet, std::chrono::seconds(10), atoms::gcs_of::value, password)
+    self->request(raylet, std::chrono::seconds(10), atoms::gcs_of::value, password)
         .receive(
             [&](std::string& why, caf::actor& handle) {
               refused = why;
               gcs = handle;
             },
-            [&](caf::error& e) { refused = system.render(e); });
+            [&](caf::error& e) { refused = net::Describe(e); });
   }
   if (!refused.empty() || !gcs) {
     return Fail("lineage", "the node at " + address + " refused: " + refused, kExitFailure);

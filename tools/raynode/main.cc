@@ -14,7 +14,9 @@
 #include <map>
 #include <string>
 
+#include "actors/common/auth.h"
 #include "actors/common/logging.h"
+#include "actors/common/net.h"
 #include "actors/node/node.h"
 
 namespace po = boost::program_options;
@@ -81,7 +83,7 @@ int main(int argc, char** argv) {
       ("help,h", "show this help")
       ("head", "run the GCS here: start a new cluster (the default without --address)")
       ("address", po::value(&head_address), "host:port of the head node: join its cluster")
-      ("password", po::value(&password), "cluster password; nodes and drivers must present it")
+      ("password", po::value(&password), "the cluster's auth token (else RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
       ("gcs-dir", po::value(&gcs_dir),
        "head: the GCS's LevelDB directory (default <session>/gcs); a head restarted on the same "
        "directory and port finds its tables, and the other nodes rejoin it")
@@ -182,6 +184,28 @@ int main(int argc, char** argv) {
   options.worker_env["RAY_LOGGING_LEVEL"] = level;
   options.head_address = head_address;
   options.password = password;
+  ray::auth::Settings auth;
+  if (!ray::auth::Resolve(password, &auth, &error)) {
+    std::cerr << "raynode: " << error << std::endl;
+    return 2;
+  }
+  if (auth.mode == ray::auth::Mode::kToken && auth.token.empty() && head_address.empty()) {
+    // A new cluster nobody configured gets a token, as `ray start --head` makes.
+    std::string path = ray::auth::DefaultTokenPath();
+    bool created = false;
+    if (path.empty()) {
+      std::cerr << "raynode: no auth token (set RAY_AUTH_TOKEN, or HOME for ~/.ray/auth_token)"
+                << std::endl;
+      return 2;
+    }
+    if (!ray::auth::EnsureTokenFile(path, &auth.token, &created, &error)) {
+      std::cerr << "raynode: " << error << std::endl;
+      return 2;
+    }
+    auth.source = path;
+    if (created) std::cout << "raynode: created the cluster's auth token in " << path << std::endl;
+  }
+  ray::net::SetAuth(auth);
   options.gcs_shards = gcs_shards;
   options.gcs_dir = gcs_dir;
   options.max_clients = max_clients;
@@ -198,11 +222,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   caf::actor_system_config config;
-  config.load<caf::io::middleman>();
-  config.set("middleman.enable-automatic-connections", true);
-  config.set("logger.verbosity", caf::atom("quiet"));
-  const char* policy = std::getenv("RAY_CAF_POLICY");  // see ConfigureActorSystem
-  config.set("scheduler.policy", caf::atom_from_string(policy ? policy : "sharing"));
+  ray::net::Configure(config, 0);
   caf::actor_system system{config};
   auto node = ray::node::Start(system, options, &error);
   if (!node) {

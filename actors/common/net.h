@@ -1,0 +1,63 @@
+// Every connection into or out of a Ray process: listening sockets that
+// admit only peers who pass the auth handshake, and connects that pass it,
+// before CAF's BASP sees a byte. This is the one place that keeps the
+// cluster closed: CAF's own listeners (publish, automatic connections) are
+// never used, so no actor can be reached except through here.
+//
+// Handshake (all fixed-size frames, then the socket is handed to CAF):
+//   client -> server  "RAYAUTH1" + client nonce (32)
+//   server -> client  "RAYAUTH1" + server nonce (32) + Proof("server", cn, sn)
+//   client -> server  Proof("client", cn, sn)
+//   server -> client  'Y' (admitted) or 'N' (wrong token)
+// Both sides check the other's proof in constant time (auth.h), so each
+// knows the other holds the token; the token itself is never sent. With
+// RAY_AUTH_MODE=disabled the same frames run over an empty token.
+#ifndef RAY_ACTORS_COMMON_NET_H_
+#define RAY_ACTORS_COMMON_NET_H_
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "actors/common/auth.h"
+
+namespace ray::net {
+
+/// The CAF settings of every Ray process (driver, worker, raynode, tools):
+/// the middleman loaded, CAF's automatic connections off (they open an
+/// unauthenticated port in every process), incoming messages deserialized on
+/// the middleman thread (RAY_CAF_MM_WORKERS=N: a pool of N), the sharing
+/// scheduler policy (RAY_CAF_POLICY=stealing: CAF's default). `scheduler_threads`
+/// 0 keeps CAF's default.
+void Configure(caf::actor_system_config& config, int scheduler_threads);
+
+/// This process's auth settings; set once at start, before any Publish or Connect.
+void SetAuth(const auth::Settings& settings);
+const auth::Settings& Auth();
+
+/// Serves `whom` on host:port (0: any free port) to peers that pass the
+/// handshake. Returns the port, or 0 with `*error` set.
+uint16_t Publish(caf::actor_system& system, const caf::actor& whom, uint16_t port,
+                 const std::string& host, bool reuse, std::string* error);
+
+/// Stops listening on `port` (connections already admitted stay).
+void Unpublish(uint16_t port);
+
+/// Connects to the actor served at host:port. Null, with `*error` saying in
+/// one line what to do, when the peer is unreachable, is not a Ray node,
+/// refuses this process's token or does not hold the cluster's token.
+caf::actor Connect(caf::actor_system& system, const std::string& host, uint16_t port,
+                   std::chrono::milliseconds timeout, std::string* error);
+
+/// A CAF error as a user reads it: the text it carries, or what its code
+/// means ("no answer in time"), never CAF's rendering of the whole value.
+std::string Describe(const caf::error& err);
+
+/// Connections refused by this process's listeners since it started.
+uint64_t RejectedConnections();
+
+}  // namespace ray::net
+
+#endif  // RAY_ACTORS_COMMON_NET_H_
