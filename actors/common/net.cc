@@ -414,7 +414,7 @@ void Unpublish(uint16_t port) {
 
 caf::actor Connect(caf::actor_system& system, const std::string& host, uint16_t port,
                    std::chrono::milliseconds timeout, std::string* error) {
-  std::string where = "the node at " + host + ":" + std::to_string(port);
+  std::string where = "the cluster at " + host + ":" + std::to_string(port);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string why;
   int fd = ConnectSocket(host, port, deadline, &why);

@@ -208,7 +208,7 @@ void Init(RayConfig& config) {
   } else {
     std::string error;
     rt = runtime::ClusterRuntime::StartDriver(config, address, &error);
-    if (!rt) throw RayException("ray::Init failed: " + error);
+    if (!rt) throw RayException("ray::Init: " + error);
   }
   runtime::g_current = rt.get();
   runtime::g_runtime = std::move(rt);

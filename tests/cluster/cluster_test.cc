@@ -1,6 +1,6 @@
 // Multi-node behaviour with real raynode processes on this machine: placement
 // by custom resource, objects crossing nodes, node death (SIGKILL, SIGSTOP),
-// passwords and shipped code. The test binary is the driver; workers on other
+// and shipped code (auth: auth_test.cc). The test binary is the driver; workers on other
 // nodes run a copy of it shipped through the GCS.
 #include <netinet/in.h>
 #include <signal.h>
@@ -216,30 +216,6 @@ TEST_F(ClusterTest, HungNodeIsDetectedAndItsWorkFinishesElsewhere) {
   // Resumed, the node learns it was removed and exits.
   b.Signal(SIGCONT);
   EXPECT_TRUE(b.WaitExit(10000)) << b.log();
-}
-
-TEST_F(ClusterTest, WrongPasswordIsRefused) {
-  AddNode({"--num-cpus", "1", "--password", "s3cret"});
-  NodeProcess intruder;
-  EXPECT_FALSE(intruder.Start({"--address", nodes_.front()->address(), "--password", "guess"}));
-  EXPECT_NE(intruder.log().find("wrong password"), std::string::npos) << intruder.log();
-  NodeProcess anonymous;
-  EXPECT_FALSE(anonymous.Start({"--address", nodes_.front()->address()}));
-  EXPECT_NE(anonymous.log().find("requires a password"), std::string::npos) << anonymous.log();
-
-  ray::RayConfig config;
-  config.redis_password = "guess";
-  try {
-    Connect(config);
-    ADD_FAILURE() << "a driver with the wrong password was let in";
-  } catch (const ray::RayException& e) {
-    EXPECT_NE(std::string(e.what()).find("wrong password"), std::string::npos) << e.what();
-  }
-  ray::Shutdown();
-  config.redis_password = "s3cret";
-  AddNode({"--num-cpus", "1", "--password", "s3cret", "--resources", "{\"b\": 1}"});
-  Connect(config);
-  EXPECT_EQ(*ray::Get(ray::Task(NodePid).SetResource("b", 1).Remote()), nodes_.back()->pid());
 }
 
 TEST_F(ClusterTest, HeadRefusesNodesBeyondMaxClients) {

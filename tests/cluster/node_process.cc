@@ -16,7 +16,8 @@ extern char** environ;
 
 namespace ray::test {
 
-bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms) {
+bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms,
+                        const std::map<std::string, std::string>& env) {
   char tmpl[] = "/tmp/ray-cluster-test-XXXXXX";
   if (!mkdtemp(tmpl)) return false;
   temp_dir_ = tmpl;
@@ -38,7 +39,25 @@ bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms) {
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  int rc = posix_spawn(&pid_, cargv[0], &actions, &attr, cargv.data(), environ);
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) {
+    if (v.empty()) {
+      merged.erase(k);
+    } else {
+      merged[k] = v;
+    }
+  }
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&pid_, cargv[0], &actions, &attr, cargv.data(), envp.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,9 @@ class NodeProcess {
 
   /// Starts raynode with `args` (plus --address-file and --temp-dir) and waits
   /// until it listens. False when it exits first; `log()` then says why.
-  bool Start(const std::vector<std::string>& args, int timeout_ms = 20000);
+  /// `env` entries override the test's environment ("" removes a variable).
+  bool Start(const std::vector<std::string>& args, int timeout_ms = 20000,
+             const std::map<std::string, std::string>& env = {});
   /// SIGTERM and wait (SIGKILL after 10 s). Returns the exit status.
   int Stop();
   /// Sends `signal` (SIGKILL: also reaps it).
