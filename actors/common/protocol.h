@@ -228,11 +228,18 @@ std::string Encode(const T& value) {
   return std::string(buffer.data(), buffer.size());
 }
 
-/// Throws std::runtime_error naming T on malformed bytes.
+/// Throws std::runtime_error on malformed bytes (safe_behavior.h turns that
+/// into a dropped message). No element count may exceed the bytes left, so a
+/// few bytes claiming a huge array cannot make msgpack allocate for it.
 template <typename T>
 T Decode(const std::string& bytes) {
   try {
-    msgpack::object_handle h = msgpack::unpack(bytes.data(), bytes.size());
+    const size_t n = bytes.size();
+    msgpack::unpack_limit limit(n, n / 2 + 1, n, n, n, 64);
+    size_t offset = 0;
+    msgpack::object_handle h =
+        msgpack::unpack(bytes.data(), n, offset, nullptr, nullptr, limit);
+    if (offset != n) throw std::runtime_error("trailing bytes");
     return h.get().as<T>();
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("malformed protocol message: ") + e.what());

@@ -11,6 +11,7 @@
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
+#include "actors/common/safe_behavior.h"
 #include "storage/lineage/lineage_log.h"
 
 namespace ray::gcs {
@@ -236,7 +237,8 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
       }
     }
   });
-  return {
+  return safe::Behavior(
+      self, "gcs",
       [=](atoms::job) -> std::string {
         auto& st = *self->state.store;
         uint32_t next = 1;
@@ -479,8 +481,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
                " lineage_live=" + std::to_string(st.live.size()) +
                " actors=" + std::to_string(actors) + " nodes=" + std::to_string(st.nodes.size()) +
                " objects_located=" + std::to_string(st.locations.size());
-      },
-  };
+      });
 }
 
 }  // namespace

@@ -220,7 +220,7 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
 
   node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
   node.raylet = raylet::Spawn(system, ro, gcs, node.object_manager);
-  caf::anon_send(node.object_manager, atoms::set_raylet::value, node.raylet);
+  caf::send_as(node.raylet, node.object_manager, atoms::set_raylet::value, node.raylet);
   std::string why;
   node.port = net::Publish(system, node.raylet, options.port, options.host, true, &why);
   if (node.port == 0) {

@@ -12,6 +12,7 @@
 #include "actors/common/atoms.h"
 #include "actors/common/ids.h"
 #include "actors/common/protocol.h"
+#include "actors/common/safe_behavior.h"
 #include "actors/object_manager/om_state.h"
 
 namespace ray::object_manager {
@@ -34,11 +35,26 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
   self->state.store = std::move(store);
   self->state.node_id = std::move(node_id);
   self->state.gcs = std::move(gcs);
-  return {
+  return safe::Behavior(
+      self, "object manager",
       [=](atoms::put, const std::string& bytes) {
         auto entry = proto::Decode<proto::ObjectEntry>(bytes);
         auto& st = self->state;
         auto unsealed = st.unsealed.find(entry.id);
+        if (entry.kind > static_cast<uint8_t>(proto::ObjectKind::kError)) {
+          throw std::runtime_error("put: unknown object kind " + std::to_string(entry.kind));
+        }
+        if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) {
+          // Only what this store allocated (create) can be sealed, and only whole.
+          const uint64_t cap = st.store->capacity();
+          if (unsealed == st.unsealed.end() || unsealed->second != entry.offset ||
+              entry.offset < 0 || static_cast<uint64_t>(entry.offset) > cap ||
+              entry.size > cap - static_cast<uint64_t>(entry.offset)) {
+            throw std::runtime_error("put: shared-memory object " + ids::Hex(entry.id) +
+                                     " was not created here at offset " +
+                                     std::to_string(entry.offset));
+          }
+        }
         if (unsealed != st.unsealed.end() && !st.pulls.count(entry.id)) {
           if (entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) {
             st.store->Free(unsealed->second);  // writer gave up (e.g. an error result)
@@ -48,8 +64,11 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
         Seal(self, std::move(entry));
       },
       [=](flush_atom) { Flush(self); },
-      [=](atoms::set_raylet, const caf::actor& raylet) { self->state.raylet = raylet; },
+      [=](atoms::set_raylet, const caf::actor& raylet) {
+        if (safe::FromThisProcess(self)) self->state.raylet = raylet;
+      },
       [=](atoms::set_gcs, const caf::actor& gcs) {
+        if (!safe::FromThisProcess(self)) return;
         // The GCS restarted with an empty directory: report everything here
         // again, and ask again for what is awaited.
         auto& st = self->state;
@@ -130,7 +149,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
         auto it = st.objects.find(id);
         if (it == st.objects.end() || it->second.entry.kind !=
                 static_cast<uint8_t>(proto::ObjectKind::kShm) ||
-            offset + len > it->second.entry.size) {
+            offset > it->second.entry.size || len > it->second.entry.size - offset) {
           return std::string();
         }
         return std::string(st.store->At(it->second.entry.offset) + offset, len);
@@ -261,8 +280,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
                " shm_bytes=" + std::to_string(shm_bytes) + " pinned=" + std::to_string(pinned) +
                " evicted=" + std::to_string(st.evictions) + " freed=" + std::to_string(st.frees) +
                " pulled_bytes=" + std::to_string(st.pulled_bytes);
-      },
-  };
+      });
 }
 
 }  // namespace

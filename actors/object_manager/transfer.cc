@@ -9,6 +9,7 @@
 #include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/protocol.h"
+#include "actors/common/safe_behavior.h"
 
 namespace ray::object_manager::detail {
 
@@ -99,7 +100,7 @@ void PumpChunks(Self self, const std::string& id) {
     std::string node = p->second.node;
     self->request(peer->second, kTransferTimeout, atoms::chunk::value, id, start, len)
         .then(
-            [=](const std::string& data) {
+            safe::Guard(self, "object manager", [=](const std::string& data) {
               auto& st = self->state;
               auto p = st.pulls.find(id);
               if (p == st.pulls.end() || p->second.node != node) return;
@@ -129,7 +130,7 @@ void PumpChunks(Self self, const std::string& id) {
               auto src = st.peers.find(node);
               if (src != st.peers.end()) self->send(src->second, atoms::pull_end::value, id, st.node_id);
               Seal(self, std::move(entry));
-            },
+            }),
             [=](caf::error& err) {
               auto p = self->state.pulls.find(id);
               if (p == self->state.pulls.end() || p->second.node != node) return;
@@ -146,7 +147,7 @@ void StartPull(Self self, const std::string& id, const std::string& node) {
   st.pulls[id].node = node;
   self->request(peer->second, kTransferTimeout, atoms::pull::value, id, st.node_id)
       .then(
-          [=](const std::string& bytes) {
+          safe::Guard(self, "object manager", [=](const std::string& bytes) {
             auto& st = self->state;
             auto p = st.pulls.find(id);
             if (p == st.pulls.end() || p->second.node != node) return;
@@ -180,7 +181,7 @@ void StartPull(Self self, const std::string& id, const std::string& node) {
             p->second.offset = offset;
             st.unsealed[id] = offset;
             PumpChunks(self, id);
-          },
+          }),
           [=](caf::error& err) {
             auto p = self->state.pulls.find(id);
             if (p == self->state.pulls.end() || p->second.node != node) return;

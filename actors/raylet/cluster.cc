@@ -19,6 +19,7 @@
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
+#include "actors/common/safe_behavior.h"
 
 namespace ray::raylet::detail {
 
@@ -156,7 +157,8 @@ void LookupActor(Self self, const std::string& actor_id) {
     }
   };
   self->request(self->state.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
-      .then(resolve, [resolve](caf::error&) { resolve(std::string()); });
+      .then(safe::Guard(self, "raylet", resolve),
+            safe::Guard(self, "raylet", [resolve](caf::error&) { resolve(std::string()); }));
 }
 
 /// Large arguments already on another node pull the task there, when that
@@ -172,7 +174,7 @@ void SubmitWithLocality(Self self, proto::TaskSpec spec) {
   auto local = [self, task_id] { ResolveDependencies(self, task_id); };
   self->request(st.gcs, std::chrono::seconds(10), atoms::locs_now::value, proto::Encode(refs))
       .then(
-          [self, task_id, local](const std::string& bytes) {
+          safe::Guard(self, "raylet", [self, task_id, local](const std::string& bytes) {
             auto& st = self->state;
             auto t = st.tasks.find(task_id);
             if (t == st.tasks.end()) return;
@@ -197,7 +199,7 @@ void SubmitWithLocality(Self self, proto::TaskSpec spec) {
             proto::TaskSpec spec = std::move(t->second.spec);
             st.tasks.erase(t);
             Forward(self, std::move(spec), best);
-          },
+          }),
           [local](caf::error&) { local(); });
 }
 
@@ -293,7 +295,7 @@ void EnsureJob(Self self, const std::string& job_id) {
   };
   self->request(st.gcs, std::chrono::seconds(30), atoms::job_info::value, job_id)
       .then(
-          [=](const std::string& bytes) {
+          safe::Guard(self, "raylet", [=](const std::string& bytes) {
             auto& st = self->state;
             if (bytes.empty()) {
               fail("the GCS does not know the job");
@@ -308,15 +310,15 @@ void EnsureJob(Self self, const std::string& job_id) {
             }
             self->request(st.gcs, std::chrono::seconds(60), atoms::code_get::value, job_id)
                 .then(
-                    [=](const std::string& package) {
+                    safe::Guard(self, "raylet", [=](const std::string& package) {
                       if (package.empty()) {
                         fail("its driver's code never reached the GCS");
                         return;
                       }
                       install(info, proto::Decode<proto::CodePackage>(package));
-                    },
+                    }),
                     [=](caf::error& err) { fail(net::Describe(err)); });
-          },
+          }),
           [=](caf::error& err) { fail(net::Describe(err)); });
 }
 
@@ -456,7 +458,7 @@ void Rebuild(Self self, const std::string& object_id, const std::string& why) {
   st.rebuilding.insert(task_id);
   self->request(st.gcs, std::chrono::seconds(30), atoms::lineage_get::value, object_id)
       .then(
-          [=](const std::string& bytes) {
+          safe::Guard(self, "raylet", [=](const std::string& bytes) {
             auto& st = self->state;
             if (bytes.empty()) {
               st.rebuilding.erase(task_id);
@@ -476,7 +478,7 @@ void Rebuild(Self self, const std::string& object_id, const std::string& why) {
                           << DisplayName(spec) << " again (" << why << ")";
             self->send(st.gcs, atoms::rebuild_sub::value, proto::Encode(spec.return_ids), st.om);
             Submit(self, std::move(spec));
-          },
+          }),
           [=](caf::error& err) {
             self->state.rebuilding.erase(task_id);
             fail("the lineage log could not be read: " + net::Describe(err));

@@ -21,6 +21,7 @@
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
+#include "actors/common/safe_behavior.h"
 #include "actors/raylet/raylet_state.h"
 
 namespace ray::raylet {
@@ -76,7 +77,8 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
     self->state.shutting_down = true;
     if (self->state.launcher) self->state.launcher->KillAll();
   });
-  return {
+  return safe::Behavior(
+      self, "raylet",
       [=](address_atom, const std::string& host, uint16_t port) {
         self->state.host = host;
         self->state.port = port;
@@ -93,7 +95,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
           auto promise = self->make_response_promise<std::string, caf::actor, caf::actor>();
           self->request(st.gcs, std::chrono::seconds(30), atoms::job::value)
               .then(
-                  [=](const std::string& job_id) mutable {
+                  safe::Guard(self, "raylet", [=](const std::string& job_id) mutable {
                     auto& st = self->state;
                     st.jobs[job_id] = Job{hello.executable, hello.code_search_path, client};
                     if (client) st.drivers[hello.client_id] = client;
@@ -108,7 +110,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                     proto::NodeInfo reply = info;
                     reply.job_id = job_id;
                     promise.deliver(proto::Encode(reply), st.om, st.gcs);
-                  },
+                  }),
                   [=](caf::error& err) mutable { promise.deliver(err); });
           return promise;
         }
@@ -168,7 +170,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         self->request(gcs, std::chrono::seconds(10), atoms::node_reg::value, st.record,
                       caf::actor_cast<caf::actor>(self), st.om)
             .then(
-                [=](const std::string& refused) {
+                safe::Guard(self, "raylet", [=](const std::string& refused) {
                   auto& st = self->state;
                   if (!refused.empty() && refused.find("already registered") == std::string::npos) {
                     RAY_LOG(Error) << "the restarted GCS refused this node: " << refused;
@@ -184,7 +186,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                   for (auto& [id, p] : st.peers) p.confirmed = false;  // until listed again
                   RAY_LOG(Info) << "rejoined the cluster at " << st.options.head_address;
                   FlushReleases(self);  // what waited while the GCS was away
-                },
+                }),
                 [=](caf::error&) {
                   self->delayed_send(self, std::chrono::milliseconds(500), reconnect_atom::value);
                 });
@@ -201,7 +203,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         self->request(st.gcs, std::chrono::milliseconds(4 * st.options.heartbeat_period_ms + 1000),
                       atoms::heartbeat::value, st.options.node_id, proto::Encode(available))
             .then(
-                [=](const std::string& reply) {
+                safe::Guard(self, "raylet", [=](const std::string& reply) {
                   auto& st = self->state;
                   if (reply == "!removed") {
                     RAY_LOG(Error) << "the GCS removed this node from the cluster (it missed its "
@@ -231,7 +233,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                   }
                   self->delayed_send(self, std::chrono::milliseconds(st.options.heartbeat_period_ms),
                                      hb_tick_atom::value);
-                },
+                }),
                 [=](caf::error& err) {
                   RAY_LOG(Warning) << "heartbeat to the GCS failed: " << net::Describe(err);
                   self->delayed_send(self,
@@ -333,13 +335,13 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
           // Tasks queued behind the blocked one may be what it waits for: take them back.
           std::string id = worker_id;
           self->request(w->second.handle, caf::infinite, atoms::steal::value)
-              .then([=](const std::string& bytes) {
+              .then(safe::Guard(self, "raylet", [=](const std::string& bytes) {
                 auto& st = self->state;
                 auto w = st.workers.find(id);
                 if (w == st.workers.end() || w->second.dead) return;
                 Requeue(self, w->second, proto::Decode<std::vector<std::string>>(bytes));
                 Schedule(self);
-              });
+              }));
         }
         Schedule(self);
       },
@@ -373,9 +375,9 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
             send_to(home->second);
           } else if (!st.peers.empty()) {
             self->request(st.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
-                .then([send_to](const std::string& bytes) {
+                .then(safe::Guard(self, "raylet", [send_to](const std::string& bytes) {
                   if (!bytes.empty()) send_to(proto::Decode<proto::ActorInfo>(bytes).node_id);
-                });
+                }));
           }
           return;
         }
@@ -427,12 +429,12 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                " cpu_available=" + std::to_string(st.pool.Available("CPU"));
       },
       [=](atoms::shutdown) {
+        if (!safe::FromThisProcess(self)) throw std::runtime_error("shutdown from another process");
         self->state.shutting_down = true;
         FlushReleases(self);
         self->state.launcher->KillAll();
         self->quit();
-      },
-  };
+      });
 }
 
 }  // namespace

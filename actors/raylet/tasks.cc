@@ -17,6 +17,7 @@
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
+#include "actors/common/safe_behavior.h"
 
 namespace ray::raylet::detail {
 
@@ -359,9 +360,9 @@ void ResolveDependencies(Self self, const std::string& task_id) {
   }
   proto::GetRequest req{refs, -1, kRayletClient};
   self->request(st.om, caf::infinite, atoms::get::value, proto::Encode(req))
-      .then([on_ready](const std::string& bytes) {
+      .then(safe::Guard(self, "raylet", [on_ready](const std::string& bytes) {
         on_ready(proto::Decode<proto::GetReply>(bytes).entries);
-      });
+      }));
 }
 
 void Submit(Self self, proto::TaskSpec spec) {

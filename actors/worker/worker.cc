@@ -8,6 +8,7 @@
 
 #include "actors/common/atoms.h"
 #include "actors/common/front_door.h"
+#include "actors/common/safe_behavior.h"
 
 namespace ray::worker {
 namespace {
@@ -119,11 +120,11 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
     if (self->state.executor.joinable()) self->state.executor.detach();
   });
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
-  return {
+  return safe::Behavior(
+      self, "worker",
       // exec and direct are queued by the front door (Spawn).
       [=](atoms::steal) -> std::string { return proto::Encode(self->state.queue->Steal()); },
-      [=](atoms::exit_now) { self->quit(); },
-  };
+      [=](atoms::exit_now) { self->quit(); });
 }
 
 }  // namespace
@@ -139,13 +140,19 @@ Handles Spawn(caf::actor_system& system, std::shared_ptr<TaskExecutor> executor,
   out.front = front_door::Spawn(system);
   front_door::Of(out.front)->on_enqueue([queue, inner = out.actor](caf::mailbox_element_ptr ptr) {
     const auto& msg = ptr->content();
-    if (front_door::Is<std::string>(msg, atoms::exec::value)) {
-      queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)), nullptr});
-      return;
-    }
-    if (front_door::Is<std::string, caf::actor>(msg, atoms::direct::value)) {
-      queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)),
-                   msg.get_as<caf::actor>(2)});
+    // This runs on the delivering thread (the middleman's): nothing may throw out of it.
+    try {
+      if (front_door::Is<std::string>(msg, atoms::exec::value)) {
+        queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)), nullptr});
+        return;
+      }
+      if (front_door::Is<std::string, caf::actor>(msg, atoms::direct::value)) {
+        queue->Push({proto::Decode<proto::ExecRequest>(msg.get_as<std::string>(1)),
+                     msg.get_as<caf::actor>(2)});
+        return;
+      }
+    } catch (const std::exception& e) {
+      safe::ReportDrop("worker front door", ptr->sender, e.what());
       return;
     }
     inner->enqueue(std::move(ptr), nullptr);

@@ -20,6 +20,7 @@
 #include "actors/common/ids.h"
 #include "actors/common/net.h"
 #include "actors/common/logging.h"
+#include "actors/common/safe_behavior.h"
 #include "actors/worker/worker.h"
 #include "ray/api.h"
 #include "runtime/src/buffers.h"
@@ -149,10 +150,8 @@ bool ReadCode(const std::string& executable, const std::vector<std::string>& sea
 }
 
 /// Answers requests a driver's anchor gets (its front door takes the rest).
-caf::behavior AnchorBackDoor(caf::event_based_actor*) {
-  return {
-      [](atoms::stats) { return std::string("driver"); },
-  };
+caf::behavior AnchorBackDoor(caf::event_based_actor* self) {
+  return safe::Behavior(self, "driver", [](atoms::stats) { return std::string("driver"); });
 }
 
 }  // namespace
@@ -266,11 +265,21 @@ void ClusterRuntime::SpawnAnchor() {
   anchor_ = front_door::Spawn(*system_);
   front_door::Of(anchor_)->on_enqueue([this, back = anchor_back_](caf::mailbox_element_ptr ptr) {
     const auto& msg = ptr->content();
-    if (front_door::Is<std::string>(msg, atoms::results::value)) {
-      OnPushedResults(msg.get_as<std::string>(1));
-    } else if (front_door::Is<std::string>(msg, atoms::dir_done::value)) {
-      OnDirectDone(msg.get_as<std::string>(1));
-    } else if (msg.match_elements<caf::down_msg>()) {
+    // This runs on the delivering thread (the middleman's): nothing may throw out of it.
+    try {
+      if (front_door::Is<std::string>(msg, atoms::results::value)) {
+        OnPushedResults(msg.get_as<std::string>(1));
+        return;
+      }
+      if (front_door::Is<std::string>(msg, atoms::dir_done::value)) {
+        OnDirectDone(msg.get_as<std::string>(1));
+        return;
+      }
+    } catch (const std::exception& e) {
+      safe::ReportDrop("driver front door", ptr->sender, e.what());
+      return;
+    }
+    if (msg.match_elements<caf::down_msg>()) {
       OnDirectWorkerDown(msg.get_as<caf::down_msg>(0).source);
     } else if (!msg.match_elements<caf::exit_msg>()) {
       back->enqueue(std::move(ptr), nullptr);
