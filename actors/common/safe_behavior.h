@@ -45,6 +45,18 @@ struct IsResult : std::false_type {};
 template <class... Ts>
 struct IsResult<caf::result<Ts...>> : std::true_type {};
 
+/// What a handler returns so that nothing is sent: for asynchronous
+/// messages CAF 0.17 sends a returned error back to the sender as a message,
+/// and an error message ends an actor that has no error handler.
+template <class R>
+struct Silent {
+  static R Make() { return caf::delegated<R>(); }
+};
+template <class... Ts>
+struct Silent<caf::result<Ts...>> {
+  static caf::result<Ts...> Make() { return caf::delegated<Ts...>(); }
+};
+
 template <class R>
 using Out = std::conditional_t<std::is_void_v<R> || IsResult<R>::value ||
                                    std::is_same_v<R, caf::response_promise>,
@@ -72,16 +84,19 @@ struct Guarded<F, R, caf::detail::type_list<Args...>> {
   Out<R> Fail(const std::string& why) {
     Report(self, actor, "handler failed: " + why);
     auto err = DropError(why);
+    // A request gets the error as its answer; any other message, nothing.
+    auto* current = self->current_mailbox_element();
+    bool request = current && current->mid.is_request();
     if constexpr (std::is_void_v<R>) {
-      // A request still gets its answer: the error.
-      auto* current = self->current_mailbox_element();
-      if (current && current->mid.is_request()) self->make_response_promise().deliver(err);
+      if (request) self->make_response_promise().deliver(err);
     } else if constexpr (std::is_same_v<R, caf::response_promise>) {
       auto rp = self->make_response_promise();
-      rp.deliver(err);
+      if (request) rp.deliver(err);
       return rp;
-    } else {
+    } else if (request) {
       return err;
+    } else {
+      return Silent<Out<R>>::Make();
     }
   }
 };
@@ -105,13 +120,28 @@ auto Guard(caf::local_actor* self, const char* actor, F f) {
 /// handler for unmatched messages on `self`.
 template <class Self, class... Fs>
 caf::behavior Behavior(Self* self, const char* actor, Fs... fs) {
-  self->set_default_handler([actor](caf::scheduled_actor* s, caf::message_view& view) -> caf::result<caf::message> {
-    auto& content = view.content();
-    // The first element names the message (an atom); the rest may be large.
-    std::string first = content.size() > 0 ? content.stringify(0) : std::string("()");
-    detail::Report(s, actor, "no handler for a message of " + std::to_string(content.size()) +
-                                 " elements starting with " + first.substr(0, 40));
-    return caf::sec::unexpected_message;
+  self->set_default_handler(
+      [actor](caf::scheduled_actor* s, caf::message_view& view) -> caf::result<caf::message> {
+        auto& content = view.content();
+        // The first element names the message (an atom); the rest may be large.
+        std::string first = content.size() > 0 ? content.stringify(0) : std::string("()");
+        detail::Report(s, actor, "no handler for a message of " + std::to_string(content.size()) +
+                                     " elements starting with " + first.substr(0, 40));
+        auto* current = s->current_mailbox_element();
+        if (current && current->mid.is_request()) return caf::sec::unexpected_message;
+        return caf::message{};  // CAF sends no empty reply to an asynchronous message
+      });
+  // An error sent as a plain message would otherwise end the actor.
+  self->set_error_handler([self, actor](caf::error& err) {
+    detail::Report(self, actor, "an error message: " + caf::to_string(err));
+  });
+  // Only this process may stop its actors; an exit from elsewhere is dropped.
+  self->set_exit_handler([self, actor](caf::exit_msg& msg) {
+    if (msg.source && msg.source.node() != self->node()) {
+      detail::Report(self, actor, "an exit message from another process");
+      return;
+    }
+    self->quit(std::move(msg.reason));
   });
   return caf::behavior{detail::Wrap(self, actor, std::move(fs))...};
 }

@@ -305,6 +305,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
                  std::to_string(st.options.max_clients) + ")";
         }
         if (st.nodes.count(record.node_id)) return "a node with this id is already registered";
+        if (!raylet || !om) return "a node registers with its raylet and object manager";
         record.available = record.total;
         for (auto& [id, n] : st.nodes) {
           self->send(n.raylet, atoms::node_add::value, proto::Encode(record), raylet, om);

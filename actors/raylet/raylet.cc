@@ -116,7 +116,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         }
         // A worker this raylet started.
         auto wit = st.workers.find(hello.client_id);
-        if (wit == st.workers.end() || wit->second.dead) {
+        if (wit == st.workers.end() || wit->second.dead || !client) {
           return caf::make_error(caf::sec::unexpected_message);
         }
         Worker& w = wit->second;
@@ -341,7 +341,10 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                 if (w == st.workers.end() || w->second.dead) return;
                 Requeue(self, w->second, proto::Decode<std::vector<std::string>>(bytes));
                 Schedule(self);
-              }));
+              }),
+                    // Its death, if that is why, is handled where it is noticed;
+                    // a response handler without an error handler would end the raylet.
+                    [](caf::error&) {});
         }
         Schedule(self);
       },
@@ -377,7 +380,11 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
             self->request(st.gcs, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
                 .then(safe::Guard(self, "raylet", [send_to](const std::string& bytes) {
                   if (!bytes.empty()) send_to(proto::Decode<proto::ActorInfo>(bytes).node_id);
-                }));
+                }),
+                      [](caf::error& err) {
+                        RAY_LOG(Warning) << "kill: the GCS did not say where the actor is: "
+                                         << net::Describe(err);
+                      });
           }
           return;
         }

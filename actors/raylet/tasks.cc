@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "actors/common/atoms.h"
+#include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
@@ -362,7 +363,10 @@ void ResolveDependencies(Self self, const std::string& task_id) {
   self->request(st.om, caf::infinite, atoms::get::value, proto::Encode(req))
       .then(safe::Guard(self, "raylet", [on_ready](const std::string& bytes) {
         on_ready(proto::Decode<proto::GetReply>(bytes).entries);
-      }));
+      }),
+            [](caf::error& err) {
+              RAY_LOG(Warning) << "the object manager did not answer a get: " << net::Describe(err);
+            });
 }
 
 void Submit(Self self, proto::TaskSpec spec) {
