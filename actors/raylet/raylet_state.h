@@ -145,6 +145,7 @@ struct State {
   bool prune_pending = false;
   bool release_flush_pending = false;
   int startup_failures = 0;
+  std::string startup_error;  // why workers cannot start at all (empty: see their logs)
   bool shutting_down = false;
   uint64_t tasks_done = 0;
   static inline const char* name = "raylet";

@@ -152,12 +152,15 @@ void Schedule(Self self) {
     for (const auto& task_id : st.ready) {
       auto& task = st.tasks[task_id];
       FailReturns(self, task.spec, proto::ErrorKind::kWorker, "RayWorkerException",
-                  "worker processes fail to start (see " + st.options.session_dir +
-                      "/logs/worker-*.err)");
+                  !st.startup_error.empty()
+                      ? st.startup_error
+                      : "worker processes fail to start (see " + st.options.session_dir +
+                            "/logs/worker-*.err)");
       st.tasks.erase(task_id);
     }
     st.ready.clear();
     st.startup_failures = 0;
+    st.startup_error.clear();
     return;
   }
   // Task workers are capped (blocked workers lend their CPU and do not count);

@@ -162,6 +162,20 @@ void StartWorker(Self self, const std::string& job_id) {
     argv = {job->second.executable};
     env["LD_PRELOAD"] = st.options.preload_library;
   }
+  // Without the shim the driver's executable would run its own main as a
+  // worker, start a cluster of its own, and so on: never start it then.
+  std::string missing = access(argv[0].c_str(), X_OK) != 0 ? argv[0]
+                        : env.count("LD_PRELOAD") && access(env["LD_PRELOAD"].c_str(), R_OK) != 0
+                            ? env["LD_PRELOAD"]
+                            : std::string();
+  if (!missing.empty()) {
+    st.startup_error = "cannot start workers: " + missing +
+                       " is missing (build the whole tree: cmake --build build)";
+    RAY_LOG(Error) << st.startup_error;
+    st.startup_failures = st.options.max_worker_startup_failures;
+    self->send(self, flush_atom::value);  // Schedule fails what waits for a worker
+    return;
+  }
   env["RAY_WORKER_MODE"] = "1";
   env["RAY_NODE_ADDRESS"] = st.host + ":" + std::to_string(st.port);
   env["RAY_WORKER_ID"] = ids::Hex(worker_id);

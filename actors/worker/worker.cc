@@ -71,7 +71,6 @@ class TaskQueue {
 
 struct State {
   std::shared_ptr<TaskQueue> queue;
-  std::thread executor;
   caf::actor raylet;
   static inline const char* name = "worker";
 };
@@ -81,7 +80,10 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
   self->state.queue = queue;
   self->state.raylet = raylet;
   self->monitor(raylet);
-  self->state.executor = std::thread([queue, executor, raylet] {
+  // Detached at once: the thread may be inside user code when the actor ends
+  // (a joinable std::thread in the state would then abort the process with
+  // "terminate called without an active exception"); it ends with the process.
+  std::thread([queue, executor, raylet] {
     Item item;
     while (queue->Pop(&item)) {
       proto::ExecReply reply = executor->Execute(item.request);
@@ -113,12 +115,8 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
         return;
       }
     }
-  });
-  self->attach_functor([queue, self] {
-    queue->Stop();
-    // The thread may be inside user code; it ends with the process.
-    if (self->state.executor.joinable()) self->state.executor.detach();
-  });
+  }).detach();
+  self->attach_functor([queue] { queue->Stop(); });
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
   return safe::Behavior(
       self, "worker",

@@ -1,8 +1,11 @@
 // Non-template helpers behind the public headers.
 #include <cxxabi.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <sstream>
+#include <stdexcept>
 #include <string_view>
 #include <unordered_set>
 #include <unordered_map>
@@ -76,6 +79,31 @@ void CheckWaitArguments(const std::vector<const std::string*>& ids, int num_obje
     throw RayException("Wait: num_objects (" + std::to_string(num_objects) +
                        ") must be between 0 and the number of refs (" +
                        std::to_string(ids.size()) + ")");
+  }
+}
+
+void CheckResources(const std::map<std::string, double>& resources, const char* what) {
+  for (const auto& [name, amount] : resources) {
+    std::string option = name == "CPU"   ? "num_cpus (SetNumCpus)"
+                         : name == "GPU" ? "num_gpus (SetNumGpus)"
+                                         : "resource '" + name + "' (SetResource)";
+    std::string problem;
+    if (name.empty()) {
+      option = "SetResource";
+      problem = "a resource name must not be empty";
+    } else if (!std::isfinite(amount)) {
+      problem = "must be a finite number";
+    } else if (amount < 0) {
+      problem = "must not be negative";
+    } else if (amount > 1 && amount != std::floor(amount)) {
+      problem = "above 1 must be a whole number";
+    }
+    if (!problem.empty()) {
+      std::ostringstream text;
+      text << what << ": " << option << " = " << amount << " is invalid: " << problem;
+      if (name.empty()) text.str(std::string(what) + ": " + option + ": " + problem);
+      throw std::invalid_argument(text.str());
+    }
   }
 }
 

@@ -467,6 +467,22 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
   spec.max_retries = options.max_retries;  // re-run on the restarted actor if it dies
   std::vector<std::string> ids = spec.return_ids;
   MarkSubmitted(ids);
+  std::string ended;
+  {
+    std::lock_guard<std::mutex> lock(route_mu_);
+    if (auto e = ended_actors_.find(actor_id); e != ended_actors_.end()) ended = e->second;
+  }
+  if (!ended.empty()) {
+    proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kActor), "RayActorException",
+                          "actor " + ids::Hex(actor_id) + " is dead: " + ended,
+                          spec.name.empty() ? spec.function : spec.name};
+    std::vector<proto::ObjectEntry> failed;
+    for (const auto& id : ids) {
+      failed.push_back({id, static_cast<uint8_t>(proto::ObjectKind::kError), proto::Encode(info), -1, 0});
+    }
+    KeepResults(std::move(failed), /*owner_only=*/true);
+    return ids;
+  }
   if (anchor_) {
     RouteActorCall(std::move(spec));
   } else {
@@ -567,7 +583,8 @@ void ClusterRuntime::OnDirectDone(const std::string& bytes) {
     auto t = direct_tasks_.find(reply.task_id);
     // Unknown: its worker was reported dead first and the call went elsewhere.
     if (t == direct_tasks_.end()) return;
-    ActorRoute& route = routes_[t->second];
+    const std::string actor_id = t->second;
+    ActorRoute& route = routes_[actor_id];
     direct_tasks_.erase(t);
     for (auto it = route.direct.begin(); it != route.direct.end(); ++it) {
       if (it->task_id == reply.task_id) {
@@ -576,6 +593,7 @@ void ClusterRuntime::OnDirectDone(const std::string& bytes) {
       }
     }
     if (reply.exit_actor) {
+      ended_actors_.emplace(actor_id, "it called ray::ExitActor");
       // Dead now: later calls go through the raylet, which fails them.
       route.worker_exited = true;
       route.next_probe = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -837,6 +855,11 @@ std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name
     id = lookup();
   }
   if (id.empty()) return std::nullopt;
+  {
+    // Killed by this process: gone, even if the GCS has not heard yet.
+    std::lock_guard<std::mutex> lock(route_mu_);
+    if (ended_actors_.count(id)) return std::nullopt;
+  }
   return id;
 }
 
@@ -858,6 +881,10 @@ void ClusterRuntime::RefreshGcs() {
 }
 
 void ClusterRuntime::KillActor(const std::string& actor_id, bool no_restart) {
+  if (no_restart) {
+    std::lock_guard<std::mutex> lock(route_mu_);
+    ended_actors_.emplace(actor_id, "it was killed (ActorHandle::Kill)");
+  }
   caf::anon_send(raylet_, atoms::kill::value, actor_id, no_restart);
 }
 

@@ -227,6 +227,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::unordered_map<std::string, ActorRoute> routes_;           // GUARDED_BY(route_mu_)
   std::unordered_map<std::string, std::string> raylet_returns_;  // GUARDED_BY(route_mu_): id -> actor
   std::unordered_map<std::string, std::string> direct_tasks_;    // GUARDED_BY(route_mu_): task -> actor
+  // Actors this process killed (Kill(no_restart)) or saw exit (ExitActor):
+  // later calls fail here at once, without racing the kill to the worker.
+  std::unordered_map<std::string, std::string> ended_actors_;    // GUARDED_BY(route_mu_): actor -> cause
   std::atomic<uint64_t> direct_sent_{0};
 };
 

@@ -185,6 +185,14 @@ void Init(RayConfig& config, int argc, char** argv) {
 }
 
 void Init(RayConfig& config) {
+  if (const char* mode = std::getenv("RAY_WORKER_MODE"); mode && *mode == '1') {
+    // A worker's shim hands glibc the worker loop instead of main; reaching
+    // main means it was not loaded, and going on would start a cluster from
+    // every worker, and workers from each of those.
+    throw RayException(
+        "ray::Init: this process was started as a Ray worker but is running its own main: the "
+        "worker shim libray_worker_preload.so (LD_PRELOAD) was not loaded; nothing was started");
+  }
   std::lock_guard<std::mutex> lock(runtime::g_mu);
   if (runtime::g_runtime) {
     if (config.ignore_reinit_error) return;

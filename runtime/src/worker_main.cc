@@ -192,5 +192,7 @@ int WorkerMain() {
 extern "C" int ray_internal_worker_main(int argc, char** argv) {
   (void)argc;
   (void)argv;
+  // Reached the worker loop, as it should: programs its tasks start are not workers.
+  unsetenv("RAY_WORKER_MODE");
   return ray::runtime::WorkerMain();
 }

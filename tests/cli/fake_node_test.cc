@@ -1,5 +1,6 @@
 // `ray start` / `ray stop` mechanics against fake_raynode (see there), so they are
 // tested apart from the real node: flag mapping, failures, signals, the registry.
+#include <chrono>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -150,6 +151,20 @@ TEST_F(FakeNodes, StopForceKillsANodeThatIgnoresSigterm) {
   EXPECT_EQ(stop.code, 0) << stop.err;
   EXPECT_THAT(stop.out, HasSubstr("Stopped 1"));
   EXPECT_FALSE(IsAlive(StartedPid(start.out)));
+}
+
+TEST_F(FakeNodes, StopWaitsTheGracePeriodThenForceKillsAndSaysSo) {
+  RunResult start = Ray({"start", "--head", "--port", "0"}, {{"FAKE_RAYNODE_IGNORE_TERM", "1"}});
+  ASSERT_EQ(start.code, 0) << start.err;
+  auto began = std::chrono::steady_clock::now();
+  RunResult stop = Ray({"stop", "--grace-period", "1"});
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  EXPECT_THAT(stop.out, HasSubstr("Stopped 1 Ray node(s) (1 force-killed after the 1 s grace period)"));
+  EXPECT_GE(seconds, 0.9);
+  EXPECT_FALSE(IsAlive(StartedPid(start.out)));  // gone when ray stop returns
+  EXPECT_THAT(Ray({"stop", "--grace-period", "-1"}).err, HasSubstr("--grace-period must be"));
 }
 
 TEST_F(FakeNodes, StopLeavesAReusedPidAlone) {

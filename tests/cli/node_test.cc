@@ -1,4 +1,6 @@
 // `ray start` and `ray stop` with the real raynode next to `ray`.
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -49,6 +51,37 @@ TEST_F(RayNodes, StartsHeadAndJoiningNodeThenStopsBoth) {
     EXPECT_TRUE(FilesWithPrefix("/dev/shm", SegmentPrefix(pid)).empty()) << pid;
   }
   EXPECT_TRUE(RegistryRecords().empty());
+}
+
+TEST_F(RayNodes, StartHeadMakesAPrivateAuthTokenThatJoiningNodesUse) {
+  const std::string home = temp_dir_ + "/home";
+  std::map<std::string, std::string> env = {{"HOME", home}, {"RAY_AUTH_TOKEN", ""}};
+  RunResult none = Ray({"get-auth-token"}, env);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("--generate"));
+  RunResult head = Ray({"start", "--head", "--port", "0", "--num-cpus", "1",
+                        "--object-store-memory", "100000000", "--temp-dir", temp_dir_},
+                       env);
+  ASSERT_EQ(head.code, 0) << head.err;
+  struct stat st {};
+  ASSERT_EQ(stat((home + "/.ray/auth_token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  RunResult token = Ray({"get-auth-token"}, env);
+  ASSERT_EQ(token.code, 0) << token.err;
+  EXPECT_GE(token.out.size(), 33u);  // 128 bits or more, hex, and a newline
+  const std::string address = Between(head.out, "listening on ", ",");
+  // Same host, same HOME: the joining node finds the token by itself...
+  RunResult node = Ray({"start", "--address=" + address, "--object-store-memory", "100000000",
+                        "--temp-dir", temp_dir_},
+                       env);
+  EXPECT_EQ(node.code, 0) << node.err;
+  // ...and one with another HOME and no token is refused, saying what to do.
+  RunResult stranger = Ray({"start", "--address=" + address, "--object-store-memory",
+                            "100000000", "--temp-dir", temp_dir_},
+                           {{"HOME", temp_dir_ + "/stranger"}, {"RAY_AUTH_TOKEN", ""}});
+  EXPECT_NE(stranger.code, 0);
+  EXPECT_THAT(stranger.err + stranger.out, HasSubstr("requires an auth token"));
+  EXPECT_EQ(Ray({"stop"}).code, 0);
 }
 
 }  // namespace

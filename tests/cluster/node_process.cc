@@ -23,7 +23,7 @@ bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms,
   temp_dir_ = tmpl;
   log_path_ = temp_dir_ + "/raynode.log";
   std::string address_file = temp_dir_ + "/address";
-  std::vector<std::string> argv = {RAY_BIN_DIR "/raynode", "--address-file", address_file,
+  std::vector<std::string> argv = {binary_, "--address-file", address_file,
                                    "--temp-dir", temp_dir_};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;

@@ -34,6 +34,8 @@ class NodeProcess {
   /// True while the process is stopped (SIGSTOP), from /proc/<pid>/stat.
   bool IsStopped() const;
 
+  /// The raynode executable to run (default: the build's).
+  void set_binary(const std::string& path) { binary_ = path; }
   pid_t pid() const { return pid_; }
   const std::string& address() const { return address_; }
   const std::string& temp_dir() const { return temp_dir_; }
@@ -42,6 +44,7 @@ class NodeProcess {
 
  private:
   pid_t pid_ = -1;
+  std::string binary_ = RAY_BIN_DIR "/raynode";
   std::string address_;
   std::string temp_dir_;
   std::string log_path_;

@@ -104,3 +104,28 @@ TEST_F(ResourceTest, MaxCallsReplacesTheWorker) {
   EXPECT_NE(p1, p2);
   EXPECT_EQ(kill(p1, 0), -1);  // the first worker exited
 }
+
+// As Ray's CheckTaskOptions: bad amounts are refused at .Remote(), naming the option.
+TEST_F(ResourceTest, BadResourceRequestsAreRefusedAtRemoteNamingTheOption) {
+  auto refused = [](auto call, const std::string& expected) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted: " << expected;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  refused([] { ray::Task(NowAfterSleepMs).SetNumCpus(-1).Remote(0); }, "num_cpus (SetNumCpus) = -1");
+  refused([] { ray::Task(NowAfterSleepMs).SetNumGpus(std::nan("")).Remote(0); },
+          "num_gpus (SetNumGpus) = nan is invalid: must be a finite number");
+  refused([] { ray::Task(NowAfterSleepMs).SetResource("Custom", INFINITY).Remote(0); },
+          "resource 'Custom' (SetResource) = inf");
+  refused([] { ray::Task(NowAfterSleepMs).SetNumCpus(1.5).Remote(0); },
+          "above 1 must be a whole number");
+  refused([] { ray::Task(NowAfterSleepMs).SetResource("", 1).Remote(0); },
+          "a resource name must not be empty");
+  refused([] { ray::Actor(Counter::Create).SetNumGpus(-0.5).Remote(0); },
+          "ray::Actor(...).Remote: num_gpus (SetNumGpus) = -0.5");
+  // Fractions up to 1 and whole amounts are fine.
+  EXPECT_GE(*ray::Get(ray::Task(NowAfterSleepMs).SetNumCpus(0.5).SetNumGpus(2).Remote(0)), 0);
+}

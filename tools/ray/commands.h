@@ -18,6 +18,9 @@ int StartCommand(int argc, char** argv);
 /// `ray stop`: stops every raynode that `ray start` launched on this host.
 int StopCommand(int argc, char** argv);
 
+/// `ray get-auth-token`: prints (or with --generate makes) the cluster's auth token.
+int GetAuthTokenCommand(int argc, char** argv);
+
 /// `ray lineage`: prints an object's lineage from the cluster's GCS.
 int LineageCommand(int argc, char** argv);
 

@@ -52,6 +52,10 @@ void PrintInstructions(const StartPlan& plan, pid_t pid, const std::string& addr
             << "To add another node to this cluster:\n"
             << "    ray start --address=" << cluster
             << (plan.password.empty() ? "" : " --redis-password=" + plan.password) << "\n"
+            << (plan.password.empty()
+                    ? "  on another host, with this host's auth token there: copy ~/.ray/auth_token,\n"
+                      "  or set RAY_AUTH_TOKEN=$(ray get-auth-token) (security: README, \"Security\")\n"
+                    : "")
             << "To stop the nodes this host started:\n"
             << "    ray stop" << std::endl;
 }

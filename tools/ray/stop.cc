@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <vector>
 
@@ -15,7 +18,6 @@ namespace po = boost::program_options;
 namespace ray::cli {
 namespace {
 
-constexpr int kGraceMs = 10000;    // after SIGTERM, before SIGKILL
 constexpr int kKillWaitMs = 5000;  // after SIGKILL
 
 /// A registry entry and whether its raynode was running when `ray stop` began.
@@ -42,13 +44,22 @@ void CleanUp(const Entry& entry, const std::string& state_dir) {
 
 int StopCommand(int argc, char** argv) {
   po::options_description desc(
-      "Usage: ray stop [--force]\n"
+      "Usage: ray stop [--force] [--grace-period SECONDS]\n"
       "Stops every raynode that `ray start` launched on this host (SIGTERM, then SIGKILL\n"
-      "after 10 s) and removes their shared-memory segments and registry entries");
-  desc.add_options()("help,h", "show this help")("force,f", "send SIGKILL at once");
+      "after the grace period), waits until they are gone, and removes their shared-memory\n"
+      "segments and registry entries");
+  int grace_s = 10;
+  desc.add_options()("help,h", "show this help")("force,f", "send SIGKILL at once")(
+      "grace-period", po::value(&grace_s)->default_value(10),
+      "seconds a node has to exit after SIGTERM before it gets SIGKILL");
   po::variables_map vm;
   if (int code = ParseOptions("stop", desc, argc, argv, &vm); code >= 0) return code;
+  if (grace_s < 0) {
+    std::cerr << "ray stop: --grace-period must be 0 or more seconds" << std::endl;
+    return kExitUsage;
+  }
   const bool force = vm.count("force") > 0;
+  const int grace_ms = grace_s * 1000;
   const std::string state_dir = StateDir();
   std::vector<Entry> entries;
   for (const std::string& path : ListRecords(state_dir)) {
@@ -63,14 +74,20 @@ int StopCommand(int argc, char** argv) {
     if (entry.running) kill(entry.record.pid, force ? SIGKILL : SIGTERM);
     entries.push_back(entry);
   }
-  int stopped = 0, failed = 0;
+  int stopped = 0, failed = 0, force_killed = 0;
+  auto grace_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   for (const Entry& entry : entries) {
     if (entry.running) {
       pid_t pid = entry.record.pid;
-      if (!force && !WaitUntilGone(pid, kGraceMs)) {
-        std::cerr << "ray stop: raynode " << pid << " ignored SIGTERM for " << kGraceMs / 1000
-                  << " s; sending SIGKILL" << std::endl;
+      int left = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(grace_end -
+                                                                   std::chrono::steady_clock::now())
+                 .count()));
+      if (!force && !WaitUntilGone(pid, left)) {
+        std::cerr << "ray stop: raynode " << pid << " did not exit within " << grace_s
+                  << " s of SIGTERM; sending SIGKILL" << std::endl;
         kill(pid, SIGKILL);
+        ++force_killed;
       }
       if (!WaitUntilGone(pid, kKillWaitMs)) {
         std::cerr << "ray stop: raynode " << pid << " is still running" << std::endl;
@@ -81,7 +98,14 @@ int StopCommand(int argc, char** argv) {
     }
     CleanUp(entry, state_dir);
   }
-  std::cout << "Stopped " << stopped << " Ray node(s)" << std::endl;
+  std::cout << "Stopped " << stopped << " Ray node(s)";
+  if (force) {
+    std::cout << " (SIGKILL, --force)";
+  } else if (force_killed > 0) {
+    std::cout << " (" << force_killed << " force-killed after the " << grace_s
+              << " s grace period)";
+  }
+  std::cout << std::endl;
   return failed == 0 ? 0 : kExitFailure;
 }
 

@@ -57,6 +57,7 @@ class ActorTaskCaller : public internal::CallOptionsBuilder<ActorTaskCaller<M, N
   template <typename... As>
   auto Remote(As&&... args) {
     using R = typename Traits<M>::Return;
+    internal::CheckResources(this->options_.resources, "ActorHandle::Task(...).Remote");
     auto ids = internal::Runtime().SubmitActorTask(
         actor_id_, method_, Traits<M>::Pack(std::forward<As>(args)...), this->options_);
     return internal::ReturnRefs<R, N>::From(ids);
@@ -133,6 +134,7 @@ class ActorCreator<C* (*)(Ps...)> {
 
   template <typename... As>
   ActorHandle<C> Remote(As&&... args) {
+    internal::CheckResources(options_.resources, "ray::Actor(...).Remote");
     return ActorHandle<C>(internal::Runtime().CreateActor(
         factory_, internal::PackArgs<Ps...>(std::forward<As>(args)...), options_));
   }

@@ -133,6 +133,7 @@ class TaskCaller<R (*)(Ps...), N>
 
   template <typename... As>
   auto Remote(As&&... args) {
+    internal::CheckResources(this->options_.resources, "ray::Task(...).Remote");
     auto ids = internal::Runtime().SubmitTask(
         name_, internal::PackArgs<Ps...>(std::forward<As>(args)...), this->options_);
     return internal::ReturnRefs<std::conditional_t<std::is_void_v<R>, void, R>, N>::From(ids);
