@@ -11,6 +11,9 @@
 
 #include <caf/io/all.hpp>
 #include <caf/io/basp_broker.hpp>
+#include <caf/openssl/all.hpp>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,6 +42,7 @@ constexpr char kClientLabel[] = "ray-caf auth v1 client";
 
 std::mutex auth_mu;
 auth::Settings auth_settings;
+TlsSettings tls_settings;  // GUARDED_BY(auth_mu)
 std::atomic<uint64_t> rejected{0};
 
 std::string Token() {
@@ -103,6 +107,7 @@ void Refuse(const std::string& peer, uint16_t port, const std::string& why) {
 }
 
 struct Listener {
+  bool tls = false;  // served by CAF's openssl module, not by the loop below
   caf::actor_system* system = nullptr;
   caf::actor whom;
   int fd = -1;
@@ -299,7 +304,8 @@ std::string Prove(int fd, const std::string& where, std::chrono::milliseconds ti
   char reply[kMagicLen + kNonceLen + kProofLen];
   if (!WriteAll(fd, std::string(kMagic, kMagicLen) + cn) || !ReadN(fd, reply, sizeof(reply)) ||
       std::memcmp(reply, kMagic, kMagicLen) != 0) {
-    return where + " did not answer the auth handshake (is it a Ray node of this version?)";
+    return where + " did not answer the auth handshake (is it a Ray node of this version, or "
+                   "does it use TLS: RAY_USE_TLS=1?)";
   }
   std::string sn(reply + kMagicLen, kNonceLen);
   std::string server_proof(reply + kMagicLen + kNonceLen, kProofLen);
@@ -322,6 +328,12 @@ std::string Prove(int fd, const std::string& where, std::chrono::milliseconds ti
 
 void Configure(caf::actor_system_config& config, int scheduler_threads) {
   config.load<caf::io::middleman>();
+  if (const TlsSettings& tls = Tls(); tls.enabled) {
+    config.load<caf::openssl::manager>();
+    config.set("openssl.certificate", tls.cert);
+    config.set("openssl.key", tls.key);
+    config.set("openssl.cafile", tls.ca);
+  }
   if (scheduler_threads > 0) config.set("scheduler.max-threads", scheduler_threads);
   // Every connection goes through Publish/Connect below; CAF's automatic
   // connections would listen on a random port nobody guards.
@@ -335,6 +347,80 @@ void Configure(caf::actor_system_config& config, int scheduler_threads) {
   // dominated task latency; sharing wakes one as soon as a message arrives.
   const char* policy = std::getenv("RAY_CAF_POLICY");
   config.set("scheduler.policy", caf::atom_from_string(policy ? policy : "sharing"));
+}
+
+namespace {
+
+bool EnvTrue(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return false;
+  std::string s = v;
+  return s == "1" || s == "true" || s == "True" || s == "yes";
+}
+
+/// Why `path` (named `what`) is not usable PEM of the kind `load` reads; empty when it is.
+template <class T, class Load, class Free>
+std::string CheckPem(const std::string& what, const std::string& path, Load load, Free free_it,
+                     T** out) {
+  if (path.empty()) return what + " is not set (RAY_USE_TLS=1 needs a certificate, its key and the CA)";
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return what + "=" + path + ": cannot be read (" + std::strerror(errno) + ")";
+  T* x = load(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!x) return what + "=" + path + ": not a PEM file of the expected kind";
+  if (out) {
+    *out = x;
+  } else {
+    free_it(x);
+  }
+  return {};
+}
+
+}  // namespace
+
+bool ResolveTls(const TlsSettings& flags, TlsSettings* out, std::string* error) {
+  TlsSettings t;
+  auto pick = [](const std::string& flag, const char* env) {
+    if (!flag.empty()) return flag;
+    const char* v = std::getenv(env);
+    return std::string(v ? v : "");
+  };
+  t.cert = pick(flags.cert, "RAY_TLS_SERVER_CERT");
+  t.key = pick(flags.key, "RAY_TLS_SERVER_KEY");
+  t.ca = pick(flags.ca, "RAY_TLS_CA_CERT");
+  t.enabled = flags.enabled || !flags.cert.empty() || !flags.key.empty() || !flags.ca.empty() ||
+              EnvTrue("RAY_USE_TLS");
+  *out = t;
+  if (!t.enabled) return true;
+  X509* cert = nullptr;
+  EVP_PKEY* key = nullptr;
+  std::string why = CheckPem<X509>("RAY_TLS_SERVER_CERT", t.cert, PEM_read_X509, X509_free, &cert);
+  if (why.empty()) {
+    why = CheckPem<EVP_PKEY>("RAY_TLS_SERVER_KEY", t.key, PEM_read_PrivateKey, EVP_PKEY_free, &key);
+  }
+  if (why.empty()) {
+    why = CheckPem<X509>("RAY_TLS_CA_CERT", t.ca, PEM_read_X509, X509_free, nullptr);
+  }
+  if (why.empty() && X509_check_private_key(cert, key) != 1) {
+    why = "RAY_TLS_SERVER_KEY=" + t.key + " is not the key of RAY_TLS_SERVER_CERT=" + t.cert;
+  }
+  if (cert) X509_free(cert);
+  if (key) EVP_PKEY_free(key);
+  if (!why.empty()) {
+    *error = "TLS: " + why;
+    return false;
+  }
+  return true;
+}
+
+void SetTls(const TlsSettings& settings) {
+  std::lock_guard<std::mutex> lock(auth_mu);
+  tls_settings = settings;
+}
+
+const TlsSettings& Tls() {
+  std::lock_guard<std::mutex> lock(auth_mu);
+  return tls_settings;
 }
 
 void SetAuth(const auth::Settings& settings) {
@@ -378,6 +464,19 @@ uint16_t Publish(caf::actor_system& system, const caf::actor& whom, uint16_t por
   auto l = std::make_shared<Listener>();
   l->system = &system;
   l->whom = whom;
+  if (Tls().enabled) {
+    // CAF's openssl module verifies both sides against the cluster's CA.
+    auto bound = caf::openssl::publish(whom, port, host.empty() ? nullptr : host.c_str(), reuse);
+    if (!bound) {
+      *error = Describe(bound.error());
+      return 0;
+    }
+    l->tls = true;
+    l->port = *bound;
+    std::lock_guard<std::mutex> lock(listeners_mu);
+    listeners[l->port] = l;
+    return l->port;
+  }
   l->fd = ListenSocket(host, port, reuse, &l->port, error);
   if (l->fd < 0) return 0;
   if (::pipe2(l->wake, O_CLOEXEC) != 0) {
@@ -400,6 +499,14 @@ void Unpublish(uint16_t port) {
     l = it->second;
     listeners.erase(it);
   }
+  if (l->tls) {
+    // (caf/openssl/unpublish.hpp does not compile in 0.17.6: ask its actor directly.)
+    caf::scoped_actor self{*l->system, true};
+    self->request(l->system->openssl_manager().actor_handle(), std::chrono::seconds(5),
+                  caf::close_atom::value, port)
+        .receive([] {}, [](caf::error&) {});
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(l->mu);
     l->stopping = true;
@@ -415,6 +522,16 @@ void Unpublish(uint16_t port) {
 caf::actor Connect(caf::actor_system& system, const std::string& host, uint16_t port,
                    std::chrono::milliseconds timeout, std::string* error) {
   std::string where = "the cluster at " + host + ":" + std::to_string(port);
+  if (Tls().enabled) {
+    auto handle = caf::openssl::remote_actor(system, host, port);
+    if (!handle) {
+      *error = "cannot connect to " + where +
+               " over TLS (does it use TLS, with a certificate of the CA in RAY_TLS_CA_CERT?): " +
+               Describe(handle.error());
+      return nullptr;
+    }
+    return *handle;
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string why;
   int fd = ConnectSocket(host, port, deadline, &why);

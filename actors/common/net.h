@@ -25,11 +25,32 @@
 
 namespace ray::net {
 
+/// Mutual TLS between every pair of processes (Ray's RAY_USE_TLS and friends).
+/// With it, connections go through CAF's openssl module and a peer must show
+/// a certificate of the cluster's CA; the token handshake is not used (a
+/// certificate proves membership). Without it, the token handshake above.
+struct TlsSettings {
+  bool enabled = false;
+  std::string cert;  // RAY_TLS_SERVER_CERT / --tls-cert: this process's certificate (PEM)
+  std::string key;   // RAY_TLS_SERVER_KEY / --tls-key: its private key (PEM)
+  std::string ca;    // RAY_TLS_CA_CERT / --tls-ca: the cluster's CA (PEM)
+};
+
+/// Reads RAY_USE_TLS and the three paths, `flags` taking precedence over the
+/// environment (a flag set turns TLS on), and checks that the files are
+/// readable PEM and that the key matches the certificate. False, with a
+/// one-line `*error` naming the file, otherwise.
+bool ResolveTls(const TlsSettings& flags, TlsSettings* out, std::string* error);
+
+/// This process's TLS settings; set before Configure.
+void SetTls(const TlsSettings& settings);
+const TlsSettings& Tls();
+
 /// The CAF settings of every Ray process (driver, worker, raynode, tools):
 /// the middleman loaded, CAF's automatic connections off (they open an
 /// unauthenticated port in every process), incoming messages deserialized on
-/// the middleman thread (RAY_CAF_MM_WORKERS=N: a pool of N), the sharing
-/// scheduler policy (RAY_CAF_POLICY=stealing: CAF's default). `scheduler_threads`
+/// the middleman thread (RAY_CAF_MM_WORKERS=N: a pool of N), CAF's openssl
+/// module when Tls() is on, the sharing scheduler policy (RAY_CAF_POLICY=stealing: CAF's default). `scheduler_threads`
 /// 0 keeps CAF's default.
 void Configure(caf::actor_system_config& config, int scheduler_threads);
 

@@ -181,6 +181,9 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     auth.source = "this session";
   }
   net::SetAuth(auth);
+  net::TlsSettings tls;
+  if (!net::ResolveTls({}, &tls, error)) return nullptr;  // workers read the same variables
+  net::SetTls(tls);
   std::unique_ptr<ClusterRuntime> rt(new ClusterRuntime());
   ConfigureActorSystem(*rt->config_, 0);
   rt->system_ = std::make_unique<caf::actor_system>(*rt->config_);
@@ -1134,6 +1137,9 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartWorker(const std::string& a
   auth::Settings auth;
   if (!auth::Resolve("", &auth, error)) return nullptr;  // the node's token, in RAY_AUTH_TOKEN
   net::SetAuth(auth);
+  net::TlsSettings tls;
+  if (!net::ResolveTls({}, &tls, error)) return nullptr;  // the node's, in RAY_USE_TLS etc.
+  net::SetTls(tls);
   std::unique_ptr<ClusterRuntime> rt(new ClusterRuntime());
   // Workers mostly block in their own thread; two scheduler threads keep idle polling low.
   ConfigureActorSystem(*rt->config_, 2);

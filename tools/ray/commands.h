@@ -21,6 +21,9 @@ int StopCommand(int argc, char** argv);
 /// `ray get-auth-token`: prints (or with --generate makes) the cluster's auth token.
 int GetAuthTokenCommand(int argc, char** argv);
 
+/// `ray create-tls-certs DIR`: writes a cluster CA and a node certificate for mutual TLS.
+int CreateTlsCertsCommand(int argc, char** argv);
+
 /// `ray lineage`: prints an object's lineage from the cluster's GCS.
 int LineageCommand(int argc, char** argv);
 

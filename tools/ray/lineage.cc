@@ -147,6 +147,9 @@ int LineageCommand(int argc, char** argv) {
   std::string why;
   if (!auth::Resolve(password, &auth, &why)) return Fail("lineage", why, kExitUsage);
   net::SetAuth(auth);
+  net::TlsSettings tls;
+  if (!net::ResolveTls({}, &tls, &why)) return Fail("lineage", why, kExitUsage);
+  net::SetTls(tls);
   caf::actor_system_config config;
   net::Configure(config, 2);
   caf::actor_system system{config};

@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"stop", "stop every raynode that `ray start` launched on this host"},
     {"lineage", "print how an object was made, from the cluster's lineage log"},
     {"get-auth-token", "print (or --generate) the token nodes and drivers must hold"},
+    {"create-tls-certs", "write a cluster CA and a node certificate for mutual TLS"},
     {"up", "create or update a cluster from a config file (not supported yet)"},
     {"down", "tear down a cluster (not supported yet)"},
     {"exec", "run a command on a cluster's head (not supported yet)"},
@@ -30,7 +31,7 @@ const Command kCommands[] = {
 void PrintUsage(std::ostream& out) {
   out << "Usage: ray <command> [options]   (ray <command> --help for its options)\n\nCommands:\n";
   for (const Command& command : kCommands) {
-    out << "  " << command.name << std::string(16 - strlen(command.name), ' ') << command.summary
+    out << "  " << command.name << std::string(18 - strlen(command.name), ' ') << command.summary
         << "\n";
   }
   out << "\nThe registry of started nodes is $RAY_STATE_DIR (default /tmp/ray/nodes)." << std::endl;
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   if (name == "stop") return StopCommand(argc - 1, argv + 1);
   if (name == "lineage") return LineageCommand(argc - 1, argv + 1);
   if (name == "get-auth-token") return GetAuthTokenCommand(argc - 1, argv + 1);
+  if (name == "create-tls-certs") return CreateTlsCertsCommand(argc - 1, argv + 1);
   for (const Command& command : kCommands) {
     if (name == command.name) return UnsupportedCommand(name, argc - 1, argv + 1);
   }

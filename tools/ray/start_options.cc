@@ -137,6 +137,9 @@ const Mapped kMapped[] = {
     {"temp-dir", "temp-dir", Type::kString},
     {"load-code-from-local", "load-code-from-local", Type::kFlag},
     {"logging-level", "logging-level", Type::kString},
+    {"tls-cert", "tls-cert", Type::kString},
+    {"tls-key", "tls-key", Type::kString},
+    {"tls-ca", "tls-ca", Type::kString},
 };
 
 /// The value of a mapped option as text; numbers must not be negative.
@@ -268,7 +271,11 @@ void AddStartOptions(po::options_description* desc) {
        "port this node listens on (head default 6379, other nodes 0: any free port)")
       ("redis-port", po::value<std::string>(), "same as --port")
       ("node-ip-address", po::value<std::string>(), "address to listen on (default 127.0.0.1)")
-      ("redis-password", po::value<std::string>(), "password of the cluster (raynode --password)")
+      ("redis-password", po::value<std::string>(),
+       "the cluster's auth token (default: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
+      ("tls-cert", po::value<std::string>(), "mutual TLS: this node's certificate (PEM)")
+      ("tls-key", po::value<std::string>(), "mutual TLS: its private key (PEM)")
+      ("tls-ca", po::value<std::string>(), "mutual TLS: the cluster's CA (PEM; ray create-tls-certs)")
       ("num-redis-shards", po::value<int>(), "head: GCS shards (raynode --gcs-shards, >= 1)")
       ("redis-max-clients", po::value<int>(), "head: most GCS clients (raynode --max-clients)")
       ("redis-max-memory", po::value<int64_t>(), "head: GCS memory cap in bytes (--gcs-max-memory)")

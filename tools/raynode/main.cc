@@ -77,12 +77,16 @@ int main(int argc, char** argv) {
   std::string host, temp_dir, resources_json, plasma_dir, level, head_address, password,
       address_file, gcs_dir;
   int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0;
+  ray::net::TlsSettings tls_flags;
   double num_cpus = 0, num_gpus = 0;
   int64_t store_memory = 0, gcs_max_memory = 0, heartbeat_timeout_ms = 5000;
   desc.add_options()
       ("help,h", "show this help")
       ("head", "run the GCS here: start a new cluster (the default without --address)")
       ("address", po::value(&head_address), "host:port of the head node: join its cluster")
+      ("tls-cert", po::value(&tls_flags.cert), "TLS: this node's certificate (PEM; RAY_TLS_SERVER_CERT)")
+      ("tls-key", po::value(&tls_flags.key), "TLS: its private key (PEM; RAY_TLS_SERVER_KEY)")
+      ("tls-ca", po::value(&tls_flags.ca), "TLS: the cluster's CA certificate (PEM; RAY_TLS_CA_CERT)")
       ("password", po::value(&password), "the cluster's auth token (else RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
       ("gcs-dir", po::value(&gcs_dir),
        "head: the GCS's LevelDB directory (default <session>/gcs); a head restarted on the same "
@@ -206,6 +210,19 @@ int main(int argc, char** argv) {
     if (created) std::cout << "raynode: created the cluster's auth token in " << path << std::endl;
   }
   ray::net::SetAuth(auth);
+  ray::net::TlsSettings tls;
+  if (!ray::net::ResolveTls(tls_flags, &tls, &error)) {
+    std::cerr << "raynode: " << error << std::endl;
+    return 2;
+  }
+  ray::net::SetTls(tls);
+  if (tls.enabled) {
+    // Its workers read the same variables (they inherit this environment).
+    setenv("RAY_USE_TLS", "1", 1);
+    setenv("RAY_TLS_SERVER_CERT", tls.cert.c_str(), 1);
+    setenv("RAY_TLS_SERVER_KEY", tls.key.c_str(), 1);
+    setenv("RAY_TLS_CA_CERT", tls.ca.c_str(), 1);
+  }
   options.gcs_shards = gcs_shards;
   options.gcs_dir = gcs_dir;
   options.max_clients = max_clients;
