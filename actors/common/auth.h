@@ -1,5 +1,6 @@
 // Cluster authentication settings and the primitives of the connection
-// handshake (net.h). No CAF here: plain C++ over OpenSSL's HMAC and RNG.
+// handshake (net.h). No CAF here: plain C++ over OpenSSL's SHA-256 and the
+// kernel's random generator.
 //
 // A cluster has one shared secret, its auth token. Where a process finds it,
 // first match wins (Ray's names):
@@ -32,7 +33,7 @@ bool Resolve(const std::string& explicit_token, Settings* out, std::string* erro
 /// $HOME/.ray/auth_token (empty when HOME is unset).
 std::string DefaultTokenPath();
 
-/// 32 random bytes from OpenSSL's CSPRNG, hex-encoded (256 bits).
+/// 32 random bytes from the kernel's CSPRNG (getrandom), hex-encoded (256 bits).
 std::string GenerateToken();
 
 /// Reads the token at `path`, or creates it (mode 0600, its directory 0700)
@@ -40,7 +41,10 @@ std::string GenerateToken();
 bool EnsureTokenFile(const std::string& path, std::string* token, bool* created,
                      std::string* error);
 
-/// HMAC-SHA256(token, label || a || b), 32 raw bytes.
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`, 32 raw bytes.
+std::string HmacSha256(const std::string& key, const std::string& message);
+
+/// HMAC-SHA256(token, label || 0 || a || b), 32 raw bytes.
 std::string Proof(const std::string& token, const std::string& label, const std::string& a,
                   const std::string& b);
 

@@ -246,7 +246,11 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         auto& st = self->state;
         auto rec = proto::Decode<proto::NodeRecord>(bytes);
         if (rec.node_id == st.options.node_id) return;
-        ConnectDirectly(self, rec.address);
+        // Every node is connected to the head already; of two other nodes, one
+        // connects (a second, redundant connection would be torn down again).
+        if (!rec.is_head && !st.options.head_address.empty() && st.options.node_id > rec.node_id) {
+          ConnectDirectly(self, rec.address);
+        }
         self->send(st.om, atoms::node_add::value, rec.node_id, om);
         st.peers[rec.node_id] = Peer{rec, raylet, om};
         Schedule(self);

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "actors/common/ids.h"
 #include "tests/storage/temp_dir.h"
 
 namespace ray::auth {
@@ -144,6 +145,23 @@ TEST(AuthProof, DependsOnTokenLabelAndBothNonces) {
   EXPECT_EQ(all.size(), 5u);
   EXPECT_TRUE(ConstantTimeEqual(p, Proof("t", "server", "a", "b")));
   EXPECT_FALSE(ConstantTimeEqual(p, p.substr(1)));
+}
+
+}  // namespace
+}  // namespace ray::auth
+
+namespace ray::auth {
+namespace {
+
+// RFC 4231, test cases 1, 2 and 6 (a key longer than a block).
+TEST(AuthHmac, MatchesRfc4231) {
+  EXPECT_EQ(ids::Hex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(ids::Hex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(ids::Hex(HmacSha256(std::string(131, '\xaa'),
+                                "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 }  // namespace
