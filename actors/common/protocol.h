@@ -128,10 +128,9 @@ struct Hello {
   std::string job_id;     // workers: the job they serve
   std::string executable; // drivers: where workers of this job come from
   std::vector<std::string> code_search_path;
-  std::string password;       // drivers: the cluster password (RayConfig::redis_password)
   bool load_code_from_local = false;  // drivers: other hosts load code from code_search_path
   bool ships_code = false;    // drivers: the code follows in (code_put) to the GCS
-  MSGPACK_DEFINE(client_id, is_driver, pid, job_id, executable, code_search_path, password,
+  MSGPACK_DEFINE(client_id, is_driver, pid, job_id, executable, code_search_path,
                  load_code_from_local, ships_code);
 };
 
@@ -191,10 +190,9 @@ struct NodeRecord {
   std::string address;                           // host:port of its raylet
   std::map<std::string, double> total;           // resources
   std::map<std::string, double> available;       // from the last heartbeat
-  std::string password;                          // registration only
   std::string session_dir;
   bool is_head = false;
-  MSGPACK_DEFINE(node_id, address, total, available, password, session_dir, is_head);
+  MSGPACK_DEFINE(node_id, address, total, available, session_dir, is_head);
 };
 
 /// What raylets need to run workers of a job started on another node.

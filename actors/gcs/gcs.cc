@@ -297,7 +297,6 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
         auto& st = self->state;
         auto record = proto::Decode<proto::NodeRecord>(bytes);
         // The connection's auth handshake (net.h) already proved the token.
-        record.password.clear();
         if (st.options.max_clients > 0 &&
             static_cast<int>(st.nodes.size()) >= st.options.max_clients) {
           return "the cluster already has " + std::to_string(st.nodes.size()) +

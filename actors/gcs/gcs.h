@@ -43,8 +43,6 @@
 namespace ray::gcs {
 
 struct GcsOptions {
-  /// Nodes and drivers must present it (ray start --redis-password). Empty: none.
-  std::string password;
   /// A node silent this long is declared dead.
   int64_t heartbeat_timeout_ms = 5000;
   /// Most nodes the cluster accepts (ray start --redis-max-clients); 0: no limit.

@@ -83,7 +83,7 @@ void RemoveStaleSegments(const std::string& directory) {
 }
 
 /// Asks the head's raylet for the GCS handle; null with `*error` set on failure.
-caf::actor FindGcs(caf::actor_system& system, const std::string& head, const std::string& password,
+caf::actor FindGcs(caf::actor_system& system, const std::string& head,
                    std::string* error) {
   auto colon = head.rfind(':');
   int port = 0;
@@ -107,7 +107,7 @@ caf::actor FindGcs(caf::actor_system& system, const std::string& head, const std
   }
   caf::actor gcs;
   caf::scoped_actor self{system, true};
-  self->request(raylet, std::chrono::seconds(30), atoms::gcs_of::value, password)
+  self->request(raylet, std::chrono::seconds(30), atoms::gcs_of::value, std::string())
       .receive(
           [&](const std::string& why, const caf::actor& handle) {
             if (!why.empty()) {
@@ -175,13 +175,12 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
       return std::nullopt;
     }
     gcs::GcsOptions gcs_options;
-    gcs_options.password = options.password;
     gcs_options.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
     gcs_options.max_clients = options.max_clients;
     gcs_options.max_memory = options.gcs_max_memory;
     node.gcs = gcs = gcs::Spawn(system, std::move(meta), gcs_options);
   } else {
-    gcs = FindGcs(system, options.head_address, options.password, error);
+    gcs = FindGcs(system, options.head_address, error);
     if (!gcs) {
       storage::ShmStore::Remove(node.shm_name, node.shm_directory);
       return std::nullopt;
@@ -205,7 +204,6 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   ro.preload_library = options.preload_library;
   ro.default_worker = options.default_worker;
   ro.worker_env = options.worker_env;
-  ro.password = options.password;
   // Workers prove themselves with the node's token (net.h).
   if (net::Auth().mode == auth::Mode::kDisabled) {
     ro.worker_env["RAY_AUTH_MODE"] = "disabled";
@@ -243,7 +241,6 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   record.node_id = node.node_id;
   record.address = options.host + ":" + std::to_string(node.port);
   record.total = node.resources;
-  record.password = options.password;
   record.session_dir = node.session_dir;
   record.is_head = options.head_address.empty();
   std::string refused;

@@ -30,7 +30,6 @@ struct NodeOptions {
   std::string default_worker;
   // -- the cluster --
   std::string head_address;            // "host:port" of the head to join; empty: be the head
-  std::string password;                // cluster password (set on every node alike)
   int gcs_shards = 1;                  // head: LevelDB databases the GCS tables spread over
   std::string gcs_dir;                 // head: the GCS's LevelDB directory (default <session>/gcs);
                                        // a head restarted on it finds its tables again

@@ -20,7 +20,7 @@
 //   (fwd_done, task id, entries)       the node that ran a forwarded task returns its
 //                                      small results to the origin node
 //   (job_end, job id)                  a driver elsewhere exited
-//   (gcs_of, password)                 -> (error, gcs): how a joining node finds the GCS
+//   (gcs_of, unused)                   -> (error, gcs): how a joining node finds the GCS
 #ifndef RAY_ACTORS_RAYLET_RAYLET_H_
 #define RAY_ACTORS_RAYLET_RAYLET_H_
 
@@ -45,7 +45,6 @@ struct RayletOptions {
   std::string default_worker;        // ray_default_worker (code_search_path mode)
   std::map<std::string, std::string> worker_env;  // logging settings etc.
   int max_worker_startup_failures = 3;
-  std::string password;              // drivers must present it (empty: none)
   int64_t heartbeat_period_ms = 500;
   bool exit_on_removal = false;      // raynode: SIGTERM itself when the GCS declared it dead
   bool load_code_from_local = false; // run other nodes' jobs from code_search_path, not shipped code

@@ -206,7 +206,6 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
     options.default_worker = lib + "/../bin/ray_default_worker";
     options.worker_env["RAY_LOGGING_LEVEL"] = config.configure_logging ? config.logging_level : "off";
     options.worker_env["RAY_LOGGING_FORMAT"] = config.logging_format;
-    options.password = config.redis_password;
     options.gcs_shards = config.num_redis_shards.value_or(1);
     options.max_clients = config.redis_max_clients.value_or(0);
     options.gcs_max_memory = config.redis_max_memory.value_or(0);
@@ -235,8 +234,6 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   hello.pid = getpid();
   hello.executable = SelfExecutable();
   hello.code_search_path = config.code_search_path;
-  hello.password = config.redis_password;
-  rt->password_ = config.redis_password;
   hello.load_code_from_local = config.load_code_from_local;
   CodePackage code;
   if (!address.empty() && !config.load_code_from_local) {
@@ -873,7 +870,7 @@ caf::actor ClusterRuntime::Gcs() {
 
 void ClusterRuntime::RefreshGcs() {
   caf::scoped_actor self{*system_, true};
-  self->request(raylet_, kConnectTimeout, atoms::gcs_of::value, password_)
+  self->request(raylet_, kConnectTimeout, atoms::gcs_of::value, std::string())
       .receive(
           [&](std::string& why, caf::actor& gcs) {
             if (!why.empty() || !gcs) return;

@@ -131,7 +131,6 @@ class ClusterRuntime : public internal::RuntimeInterface {
   void RefreshGcs();
   std::mutex gcs_mu_;
   caf::actor gcs_;  // GUARDED_BY(gcs_mu_)
-  std::string password_;
   /// A driver's identity for the raylet (its death ends the job): a front
   /// door (caf::actor_companion) for results, direct-call replies and worker
   /// deaths, run on the delivering thread; and the actor behind it for requests.

@@ -99,7 +99,7 @@ TEST_F(ProtocolRoundTrip, StructPayloadsSurviveEncoding) {
   decoded = proto::Decode<proto::TaskSpec>(proto::Encode(spec));
   EXPECT_EQ(decoded.origin_node, "node-a");
   EXPECT_EQ(decoded.hops, 1);
-  proto::NodeRecord node{"id", "127.0.0.1:1", {{"CPU", 2}}, {{"CPU", 1.5}}, "pw", "/s", true};
+  proto::NodeRecord node{"id", "127.0.0.1:1", {{"CPU", 2}}, {{"CPU", 1.5}}, "/s", true};
   auto node2 = proto::Decode<proto::NodeRecord>(proto::Encode(node));
   EXPECT_EQ(node2.available.at("CPU"), 1.5);
   EXPECT_TRUE(node2.is_head);

@@ -187,7 +187,6 @@ int main(int argc, char** argv) {
   options.default_worker = dir + "/ray_default_worker";
   options.worker_env["RAY_LOGGING_LEVEL"] = level;
   options.head_address = head_address;
-  options.password = password;
   ray::auth::Settings auth;
   if (!ray::auth::Resolve(password, &auth, &error)) {
     std::cerr << "raynode: " << error << std::endl;
