@@ -437,7 +437,10 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
                " actors=" + std::to_string(st.actors.size()) +
                " peers=" + std::to_string(st.peers.size()) +
                " rebuilds=" + std::to_string(st.rebuilds) +
-               " cpu_available=" + std::to_string(st.pool.Available("CPU"));
+               " cpu_available=" + std::to_string(st.pool.Available("CPU")) +
+               // This process's, since it started (net.h, safe_behavior.h).
+               " refused_connections=" + std::to_string(net::RejectedConnections()) +
+               " dropped_messages=" + std::to_string(safe::Dropped());
       },
       [=](atoms::shutdown) {
         if (!safe::FromThisProcess(self)) throw std::runtime_error("shutdown from another process");

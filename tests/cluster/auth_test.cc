@@ -25,6 +25,12 @@ RAY_REMOTE(Cube);
 
 using ray::test::NodeProcess;
 
+size_t CountOf(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 constexpr char kToken[] = "auth-test-token-5b1d";
 
 class AuthTest : public ::testing::Test {
@@ -179,6 +185,15 @@ TEST_F(AuthTest, RandomBytesOnThePortGetNoAnswer) {
     }
   }
   ExpectServesDriver();
+  // Each refusal was counted (and the log has one line for the address).
+  ray::RayConfig config;
+  config.address = head_.address();
+  ray::Init(config);
+  std::string stats = ray::internal::RuntimeStats();
+  auto at = stats.find("refused_connections=");
+  ASSERT_NE(at, std::string::npos) << stats;
+  EXPECT_GE(std::stoll(stats.substr(at + 20)), 40) << stats;
+  EXPECT_EQ(CountOf(head_.log(), "refused a connection from 127.0.0.1"), 1u) << head_.log();
 }
 
 }  // namespace

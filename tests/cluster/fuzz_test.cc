@@ -281,7 +281,14 @@ TEST(Fuzz, MalformedMessagesFromAnAuthenticatedPeerKillNoActor) {
     EXPECT_NE(out.find("counter after 1+2+3+4 = 10"), std::string::npos) << "round " << round << "\n" << out;
     if (HasFailure()) break;
   }
-  std::printf("sent %d fuzzed messages over %d rounds\n", sent, rounds);
+  // The node counted what it dropped (one log line per sender, the rest counted).
+  std::string stats;
+  self->request(raylet, std::chrono::seconds(10), atoms::stats::value)
+      .receive([&](const std::string& s) { stats = s; }, [&](caf::error&) {});
+  auto at = stats.find("dropped_messages=");
+  ASSERT_NE(at, std::string::npos) << stats;
+  EXPECT_GT(std::stoll(stats.substr(at + 17)), 0) << stats;
+  std::printf("sent %d fuzzed messages over %d rounds; node: %s\n", sent, rounds, stats.c_str());
   caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
   EXPECT_TRUE(head.Running()) << head.log();
