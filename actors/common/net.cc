@@ -12,7 +12,10 @@
 #include <caf/io/all.hpp>
 #include <caf/io/basp_broker.hpp>
 #include <caf/openssl/all.hpp>
+#include <dlfcn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -566,3 +569,41 @@ caf::actor Connect(caf::actor_system& system, const std::string& host, uint16_t 
 }
 
 }  // namespace ray::net
+
+// OpenSSL requires the thread's error queue to be empty before each TLS I/O
+// call, or SSL_get_error() reports an error left by an earlier call, possibly
+// on another connection. CAF 0.17's openssl sessions do not clear it; all of a
+// process's connections share the middleman thread, so the reset of one peer
+// (a killed worker) made the next SSL_read of a healthy connection fail, and
+// CAF closed that connection. These definitions come first in the process's
+// symbol lookup; they clear the queue and call OpenSSL's own.
+namespace {
+template <class Fn>
+Fn RealSsl(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+}  // namespace
+
+extern "C" int SSL_read(SSL* ssl, void* buf, int num) {
+  static auto real = RealSsl<int (*)(SSL*, void*, int)>("SSL_read");
+  ERR_clear_error();
+  return real(ssl, buf, num);
+}
+
+extern "C" int SSL_write(SSL* ssl, const void* buf, int num) {
+  static auto real = RealSsl<int (*)(SSL*, const void*, int)>("SSL_write");
+  ERR_clear_error();
+  return real(ssl, buf, num);
+}
+
+extern "C" int SSL_accept(SSL* ssl) {
+  static auto real = RealSsl<int (*)(SSL*)>("SSL_accept");
+  ERR_clear_error();
+  return real(ssl);
+}
+
+extern "C" int SSL_connect(SSL* ssl) {
+  static auto real = RealSsl<int (*)(SSL*)>("SSL_connect");
+  ERR_clear_error();
+  return real(ssl);
+}
