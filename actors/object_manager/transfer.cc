@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "actors/common/atoms.h"
-#include "actors/common/net.h"
 #include "actors/common/ids.h"
+#include "actors/common/net.h"
 #include "actors/common/protocol.h"
 #include "actors/common/safe_behavior.h"
 

@@ -17,9 +17,9 @@
 #include <caf/io/all.hpp>
 
 #include "actors/common/atoms.h"
-#include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
+#include "actors/common/net.h"
 #include "actors/common/protocol.h"
 #include "actors/common/safe_behavior.h"
 #include "actors/raylet/raylet_state.h"

@@ -14,9 +14,9 @@
 #include <sstream>
 
 #include "actors/common/atoms.h"
-#include "actors/common/net.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
+#include "actors/common/net.h"
 #include "actors/common/protocol.h"
 #include "actors/common/safe_behavior.h"
 
