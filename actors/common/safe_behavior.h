@@ -141,7 +141,7 @@ caf::behavior Behavior(Self* self, const char* actor, Fs... fs) {
       detail::Report(self, actor, "an exit message from another process");
       return;
     }
-    self->quit(std::move(msg.reason));
+    if (msg.reason) self->quit(std::move(msg.reason));  // as CAF's default: a normal exit is ignored
   });
   return caf::behavior{detail::Wrap(self, actor, std::move(fs))...};
 }
