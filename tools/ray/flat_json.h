@@ -1,5 +1,6 @@
 // Flat JSON objects ({"name": value, ...} with number, string, bool or null
-// values): enough for --resources, --internal-config and the node registry.
+// values) for --resources, --internal-config and the node registry, read and
+// written with nlohmann-json.
 #ifndef RAY_TOOLS_RAY_FLAT_JSON_H_
 #define RAY_TOOLS_RAY_FLAT_JSON_H_
 

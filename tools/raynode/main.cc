@@ -18,6 +18,7 @@
 #include "actors/common/logging.h"
 #include "actors/common/net.h"
 #include "actors/node/node.h"
+#include "tools/ray/flat_json.h"
 
 namespace po = boost::program_options;
 
@@ -28,46 +29,6 @@ std::string ExecutableDirectory() {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   std::string path = n > 0 ? std::string(buf, n) : ".";
   return path.substr(0, path.rfind('/'));
-}
-
-/// Parses a flat JSON object of numbers: {"name": 1, "other": 2.5}.
-bool ParseResources(const std::string& text, std::map<std::string, double>* out,
-                    std::string* error) {
-  size_t i = 0;
-  auto skip = [&] {
-    while (i < text.size() && isspace(static_cast<unsigned char>(text[i]))) ++i;
-  };
-  skip();
-  if (i >= text.size() || text[i] != '{') return *error = "expected '{'", false;
-  ++i;
-  skip();
-  if (i < text.size() && text[i] == '}') return true;
-  while (i < text.size()) {
-    skip();
-    if (text[i] != '"') return *error = "expected a quoted resource name", false;
-    size_t end = text.find('"', i + 1);
-    if (end == std::string::npos) return *error = "unterminated name", false;
-    std::string name = text.substr(i + 1, end - i - 1);
-    i = end + 1;
-    skip();
-    if (i >= text.size() || text[i] != ':') return *error = "expected ':' after \"" + name + "\"", false;
-    ++i;
-    skip();
-    char* stop = nullptr;
-    double v = std::strtod(text.c_str() + i, &stop);
-    if (stop == text.c_str() + i) return *error = "expected a number for \"" + name + "\"", false;
-    if (v < 0) return *error = "resource \"" + name + "\" must not be negative", false;
-    (*out)[name] = v;
-    i = stop - text.c_str();
-    skip();
-    if (i < text.size() && text[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i < text.size() && text[i] == '}') return true;
-    return *error = "expected ',' or '}'", false;
-  }
-  return *error = "unterminated object", false;
 }
 
 }  // namespace
@@ -163,7 +124,7 @@ int main(int argc, char** argv) {
   }
   ray::node::NodeOptions options;
   std::string error;
-  if (!ParseResources(resources_json, &options.resources, &error)) {
+  if (!ray::cli::ParseResources(resources_json, &options.resources, &error)) {
     std::cerr << "raynode: --resources: " << error << std::endl;
     return 2;
   }
