@@ -24,6 +24,9 @@ std::string TaskOf(const std::string& object_id);
 /// True for ids made by Put (index with kPutIndexFlag): no task produced them.
 bool IsPut(const std::string& object_id);
 std::string Hex(const std::string& binary);
+/// The bytes of lowercase or uppercase hex; false (and `*out` unspecified)
+/// on an odd length or a character that is not a hex digit.
+bool FromHex(const std::string& hex, std::string* out);
 
 }  // namespace ray::ids
 

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <unordered_map>
 
+#include "actors/common/ids.h"
 #include "ray/api.h"
 #include "storage/object_store/fast_copy.h"
 
@@ -26,13 +27,7 @@ std::string DemangledName(const char* mangled) {
 }
 
 std::string ToHex(const std::string& binary) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : binary) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
+  return ids::Hex(binary);
 }
 
 void CopyBytes(char* dst, const char* src, size_t n) { storage::FastCopy(dst, src, n); }

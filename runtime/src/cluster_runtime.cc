@@ -21,6 +21,7 @@
 #include "actors/common/net.h"
 #include "actors/common/logging.h"
 #include "actors/common/safe_behavior.h"
+#include "actors/common/self_exe.h"
 #include "actors/worker/worker.h"
 #include "ray/api.h"
 #include "runtime/src/buffers.h"
@@ -60,13 +61,6 @@ std::string LibraryDirectory() {
   std::string path = info.dli_fname;
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-std::string SelfExecutable() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  return std::string(buf, n);
 }
 
 bool SplitAddress(const std::string& address, std::string* host, uint16_t* port) {

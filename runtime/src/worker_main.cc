@@ -26,14 +26,6 @@
 namespace ray::runtime {
 namespace {
 
-std::string FromHex(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
 class Executor : public worker::TaskExecutor {
  public:
   Executor(ClusterRuntime* runtime, std::string worker_id)
@@ -158,7 +150,11 @@ int WorkerMain() {
     std::cerr << "ray worker: RAY_NODE_ADDRESS and RAY_WORKER_ID must be set" << std::endl;
     return 2;
   }
-  std::string worker_id = FromHex(worker_hex);
+  std::string worker_id;
+  if (!ids::FromHex(worker_hex, &worker_id)) {
+    std::cerr << "ray worker: RAY_WORKER_ID is not hex: " << worker_hex << std::endl;
+    return 2;
+  }
   std::string error;
   caf::actor worker;
   auto runtime = ClusterRuntime::StartWorker(

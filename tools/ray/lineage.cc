@@ -21,19 +21,6 @@ namespace po = boost::program_options;
 namespace ray::cli {
 namespace {
 
-bool FromHex(const std::string& hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->clear();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    char* end = nullptr;
-    std::string byte = hex.substr(i, 2);
-    long v = std::strtol(byte.c_str(), &end, 16);
-    if (end != byte.c_str() + 2) return false;
-    out->push_back(static_cast<char>(v));
-  }
-  return true;
-}
-
 class Printer {
  public:
   Printer(caf::actor_system& system, caf::actor gcs, int max_depth)
@@ -131,7 +118,7 @@ int LineageCommand(int argc, char** argv) {
   if (address.empty() && std::getenv("RAY_ADDRESS")) address = std::getenv("RAY_ADDRESS");
   if (address.empty()) return Fail("lineage", "give --address HOST:PORT (or set RAY_ADDRESS)", kExitUsage);
   std::string object_id;
-  if (object_hex.empty() || !FromHex(object_hex, &object_id) ||
+  if (object_hex.empty() || !ids::FromHex(object_hex, &object_id) ||
       object_id.size() != ids::kObjectIdSize) {
     return Fail("lineage",
                 "give the object's id as " + std::to_string(2 * ids::kObjectIdSize) +

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "actors/common/self_exe.h"
 #include "tools/ray/registry.h"
 
 namespace ray::cli {
@@ -42,12 +43,7 @@ std::vector<char*> CArgv(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-std::string ExecutableDirectory() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  std::string path = n > 0 ? std::string(buf, n) : "./ray";
-  return path.substr(0, path.rfind('/'));
-}
+std::string ExecutableDirectory() { return SelfExecutableDirectory(); }
 
 pid_t SpawnDetached(const std::function<Launch(pid_t)>& make, std::string* error) {
   fflush(nullptr);  // the child must not write out this process's buffered output again

@@ -17,19 +17,13 @@
 #include "actors/common/auth.h"
 #include "actors/common/logging.h"
 #include "actors/common/net.h"
+#include "actors/common/self_exe.h"
 #include "actors/node/node.h"
 #include "tools/ray/flat_json.h"
 
 namespace po = boost::program_options;
 
 namespace {
-
-std::string ExecutableDirectory() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  std::string path = n > 0 ? std::string(buf, n) : ".";
-  return path.substr(0, path.rfind('/'));
-}
 
 }  // namespace
 
@@ -143,7 +137,7 @@ int main(int argc, char** argv) {
   options.huge_pages = vm.count("huge-pages") > 0;
   options.temp_dir = temp_dir;
   options.log_to_driver = vm.count("no-log-to-driver") == 0;
-  std::string dir = ExecutableDirectory();
+  std::string dir = ray::SelfExecutableDirectory();
   options.preload_library = dir + "/../lib/libray_worker_preload.so";
   options.default_worker = dir + "/ray_default_worker";
   options.worker_env["RAY_LOGGING_LEVEL"] = level;
