@@ -211,22 +211,32 @@ void AcceptLoop(std::shared_ptr<Listener> l) {
   }
 }
 
-int ListenSocket(const std::string& host, uint16_t port, bool reuse, uint16_t* bound,
-                 std::string* error) {
+/// The TCP addresses of host:port (`passive`: to listen on; an empty host is
+/// every interface). Null, with `*error` set, when the host does not resolve.
+std::unique_ptr<addrinfo, void (*)(addrinfo*)> Resolve(const std::string& host, uint16_t port,
+                                                       bool passive, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
   addrinfo* res = nullptr;
   std::string service = std::to_string(port);
-  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
+  const char* name = passive && host.empty() ? nullptr : host.c_str();
+  int rc = ::getaddrinfo(name, service.c_str(), &hints, &res);
   if (rc != 0) {
     *error = "cannot resolve '" + host + "': " + gai_strerror(rc);
-    return -1;
+    res = nullptr;
   }
+  return {res, ::freeaddrinfo};
+}
+
+int ListenSocket(const std::string& host, uint16_t port, bool reuse, uint16_t* bound,
+                 std::string* error) {
+  auto res = Resolve(host, port, /*passive=*/true, error);
+  if (!res) return -1;
   int fd = -1;
   std::string last = "no address";
-  for (addrinfo* a = res; a; a = a->ai_next) {
+  for (addrinfo* a = res.get(); a; a = a->ai_next) {
     fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
     int one = 1;
@@ -236,7 +246,6 @@ int ListenSocket(const std::string& host, uint16_t port, bool reuse, uint16_t* b
     ::close(fd);
     fd = -1;
   }
-  ::freeaddrinfo(res);
   if (fd < 0) {
     *error = last;
     return -1;
@@ -251,20 +260,11 @@ int ListenSocket(const std::string& host, uint16_t port, bool reuse, uint16_t* b
 
 int ConnectSocket(const std::string& host, uint16_t port,
                   std::chrono::steady_clock::time_point deadline, std::string* error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string service = std::to_string(port);
-  int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-  if (rc != 0) {
-    *error = "cannot resolve '" + host + "': " + gai_strerror(rc);
-    return -1;
-  }
+  auto res = Resolve(host, port, /*passive=*/false, error);
+  if (!res) return -1;
   int fd = -1;
   std::string last = "no address";
-  for (addrinfo* a = res; a && fd < 0; a = a->ai_next) {
+  for (addrinfo* a = res.get(); a && fd < 0; a = a->ai_next) {
     fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) continue;
     int r = ::connect(fd, a->ai_addr, a->ai_addrlen);
@@ -289,7 +289,6 @@ int ConnectSocket(const std::string& host, uint16_t port,
       fd = -1;
     }
   }
-  ::freeaddrinfo(res);
   if (fd < 0) {
     *error = last;
     return -1;

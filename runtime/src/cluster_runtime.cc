@@ -63,6 +63,18 @@ std::string LibraryDirectory() {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+/// Appends to `out` an actor error (RayActorException: `why`) for each return of `spec`.
+void AddActorErrors(const proto::TaskSpec& spec, const std::string& why,
+                    std::vector<proto::ObjectEntry>* out) {
+  proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kActor), "RayActorException",
+                        "actor " + ids::Hex(spec.actor_id) + " " + why,
+                        spec.name.empty() ? spec.function : spec.name};
+  std::string encoded = proto::Encode(info);
+  for (const auto& id : spec.return_ids) {
+    out->push_back({id, static_cast<uint8_t>(proto::ObjectKind::kError), encoded, -1, 0});
+  }
+}
+
 bool SplitAddress(const std::string& address, std::string* host, uint16_t* port) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return false;
@@ -467,13 +479,8 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
     if (auto e = ended_actors_.find(actor_id); e != ended_actors_.end()) ended = e->second;
   }
   if (!ended.empty()) {
-    proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kActor), "RayActorException",
-                          "actor " + ids::Hex(actor_id) + " is dead: " + ended,
-                          spec.name.empty() ? spec.function : spec.name};
     std::vector<proto::ObjectEntry> failed;
-    for (const auto& id : ids) {
-      failed.push_back({id, static_cast<uint8_t>(proto::ObjectKind::kError), proto::Encode(info), -1, 0});
-    }
+    AddActorErrors(spec, "is dead: " + ended, &failed);
     KeepResults(std::move(failed), /*owner_only=*/true);
     return ids;
   }
@@ -636,14 +643,7 @@ void ClusterRuntime::OnDirectWorkerDown(const caf::actor_addr& worker) {
           SendViaRaylet(route, std::move(spec));
           continue;
         }
-        proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kActor), "RayActorException",
-                              "actor " + ids::Hex(actor_id) +
-                                  " died: its worker process exited before answering this call",
-                              spec.name.empty() ? spec.function : spec.name};
-        for (const auto& id : spec.return_ids) {
-          failed.push_back({id, static_cast<uint8_t>(proto::ObjectKind::kError),
-                            proto::Encode(info), -1, 0});
-        }
+        AddActorErrors(spec, "died: its worker process exited before answering this call", &failed);
       }
       while (!route.held.empty()) {
         SendViaRaylet(route, std::move(route.held.front()));

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "tests/cluster/node_process.h"
+#include "tests/common/init_error.h"
 
 namespace {
 
@@ -66,13 +67,7 @@ class AuthTest : public ::testing::Test {
   std::string InitError() {
     ray::RayConfig config;
     config.address = head_.address();
-    try {
-      ray::Init(config);
-    } catch (const ray::RayException& e) {
-      return e.what();
-    }
-    ray::Shutdown();
-    return "";
+    return ray::test::InitError(config);
   }
 
   void ExpectServesDriver() {

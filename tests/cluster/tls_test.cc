@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/cluster/node_process.h"
+#include "tests/common/init_error.h"
 
 namespace {
 
@@ -178,13 +179,7 @@ class TlsTest : public ::testing::Test {
   std::string InitError(const std::string& address) {
     ray::RayConfig config;
     config.address = address;
-    try {
-      ray::Init(config);
-    } catch (const ray::RayException& e) {
-      return e.what();
-    }
-    ray::Shutdown();
-    return "";
+    return ray::test::InitError(config);
   }
 
   static std::string* dir_;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "storage/lineage/lineage_log.h"
+#include "tests/common/init_error.h"
 #include "tests/storage/temp_dir.h"
 #include "storage/meta/meta_store.h"
 #include "tests/runtime/test_functions.h"
@@ -79,16 +80,6 @@ std::set<int> ThreadChildren(pid_t pid) {
   return out;
 }
 
-std::string ExpectInitError(ray::RayConfig config) {
-  try {
-    ray::Init(config);
-  } catch (const ray::RayException& e) {
-    return e.what();
-  }
-  ray::Shutdown();
-  return "";
-}
-
 }  // namespace
 
 TEST(Lifecycle, InitAfterShutdownWorks) {
@@ -144,13 +135,13 @@ TEST(Lifecycle, SecondInitIsAnErrorUnlessIgnored) {
 TEST(Lifecycle, UnsupportedOptionsAreRejectedByName) {
   auto config = SmallConfig();
   config.include_webui = true;
-  EXPECT_NE(ExpectInitError(config).find("include_webui"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("include_webui"), std::string::npos);
   config = SmallConfig();
   config.raylet_socket_name = "/tmp/sock";
-  EXPECT_NE(ExpectInitError(config).find("raylet_socket_name"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("raylet_socket_name"), std::string::npos);
   config = SmallConfig();
   config.internal_config = "{}";
-  EXPECT_NE(ExpectInitError(config).find("internal_config"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("internal_config"), std::string::npos);
   EXPECT_FALSE(ray::IsInitialized());
 }
 
@@ -173,13 +164,13 @@ TEST(Lifecycle, HeadOnlyOptionsConfigureTheEmbeddedHead) {
   config = SmallConfig();
   config.address = "127.0.0.1:1";
   config.num_redis_shards = 2;
-  EXPECT_NE(ExpectInitError(config).find("ray start --head"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("ray start --head"), std::string::npos);
   config = SmallConfig();
   config.num_redis_shards = 0;
-  EXPECT_NE(ExpectInitError(config).find("num_redis_shards"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("num_redis_shards"), std::string::npos);
   config = SmallConfig();
   config.redis_max_clients = 0;
-  EXPECT_NE(ExpectInitError(config).find("redis_max_clients"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("redis_max_clients"), std::string::npos);
 }
 
 TEST(Lifecycle, EmbeddedHeadAcceptsItsOwnDriverWithThePassword) {
@@ -193,26 +184,26 @@ TEST(Lifecycle, EmbeddedHeadAcceptsItsOwnDriverWithThePassword) {
 TEST(Lifecycle, BadOptionValuesAreRejected) {
   auto config = SmallConfig();
   config.num_cpus = 0;
-  EXPECT_NE(ExpectInitError(config).find("num_cpus"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("num_cpus"), std::string::npos);
   config = SmallConfig();
   config.logging_level = "loud";
-  EXPECT_NE(ExpectInitError(config).find("logging_level"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("logging_level"), std::string::npos);
   config = SmallConfig();
   config.huge_pages = true;
-  EXPECT_NE(ExpectInitError(config).find("huge_pages"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("huge_pages"), std::string::npos);
   config = SmallConfig();
   config.huge_pages = true;
   config.plasma_directory = "/tmp";
-  EXPECT_NE(ExpectInitError(config).find("hugetlbfs"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("hugetlbfs"), std::string::npos);
   config = SmallConfig();
   config.object_store_memory = int64_t{1} << 50;
-  EXPECT_NE(ExpectInitError(config).find("object store"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("object store"), std::string::npos);
   config = SmallConfig();
   config.resources["CPU"] = 4;
-  EXPECT_NE(ExpectInitError(config).find("num_cpus"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("num_cpus"), std::string::npos);
   config = SmallConfig();
   config.address = "nohost";
-  EXPECT_NE(ExpectInitError(config).find("host:port"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("host:port"), std::string::npos);
 }
 
 TEST(Lifecycle, NodeIpAddressIsWhereTheNodeListens) {
@@ -222,7 +213,7 @@ TEST(Lifecycle, NodeIpAddressIsWhereTheNodeListens) {
   EXPECT_EQ(*ray::Get(ray::Task(Plus1).Remote(1), 20000), 2);
   ray::Shutdown();
   config.node_ip_address = "203.0.113.1";  // TEST-NET: not an address of this machine
-  EXPECT_NE(ExpectInitError(config).find("203.0.113.1"), std::string::npos);
+  EXPECT_NE(ray::test::InitError(config).find("203.0.113.1"), std::string::npos);
 }
 
 TEST(Lifecycle, TasksAreInTheLineageLogBeforeTheyRun) {
