@@ -1,18 +1,22 @@
+// The GCS actor: a CAF shell over gcs::Core. Each handler decodes its
+// message, calls the Core, and replies; what the Core sends on its own goes
+// through ShellOutbox, which maps node ids, subscriber ids and code tokens
+// to the CAF handles and promises kept here.
 #include "actors/gcs/gcs.h"
 
-#include <chrono>
-#include <cstdlib>
-#include <deque>
 #include <map>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
-#include "actors/common/atoms.h"
 #include "actors/common/ids.h"
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
-#include "actors/common/safe_behavior.h"
-#include "storage/lineage/lineage_log.h"
+#include "actors/gcs/gcs_core.h"
+#include "actors/net/atoms.h"
+#include "actors/net/errors.h"
+#include "actors/net/safe_behavior.h"
 
 namespace ray::gcs {
 namespace {
@@ -20,468 +24,269 @@ namespace {
 using check_atom = caf::atom_constant<caf::atom("hb_check")>;
 using code_timeout_atom = caf::atom_constant<caf::atom("code_tmo")>;
 
-constexpr const char* kJobTable = "jobs";
-constexpr const char* kJobInfoTable = "jobs_info";
-constexpr const char* kCodeTable = "code";
-constexpr const char* kActorTable = "actors";
-constexpr const char* kNameTable = "actor_names";
-constexpr const char* kNodeTable = "nodes";
-
-/// How long a code_get waits for the driver's code_put.
-constexpr auto kCodeWait = std::chrono::seconds(30);
-
-using Clock = std::chrono::steady_clock;
-
-struct NodeEntry {
-  proto::NodeRecord record;
+/// Where to reach a member node.
+struct Link {
   caf::actor raylet;
   caf::actor om;
-  Clock::time_point last_heartbeat;
 };
 
-struct ObjectLocations {
-  std::vector<std::string> nodes;
-  uint64_t size = 0;
-};
+struct State;
+using Self = caf::stateful_actor<State>*;
 
-/// A task whose lineage record is still needed: its results are referenced
-/// by their owner, or a needed task takes them as arguments.
-struct LiveTask {
-  int unreleased = 0;                  // return objects the owner still holds
-  int dependents = 0;                  // live tasks that take its results
-  std::vector<std::string> producers;  // live tasks whose results it takes
-  std::vector<std::string> returns;
+class ShellOutbox final : public Outbox {
+ public:
+  explicit ShellOutbox(Self self) : self_(self) {}
+  void NodeAdded(const std::string& to, const proto::NodeRecord& added) override;
+  void NodeRemoved(const std::string& to, const std::string& removed,
+                   const std::string& reason) override;
+  void JobEnded(const std::string& to, const std::string& job_id) override;
+  void Located(SubscriberId to, const std::vector<proto::Location>& found) override;
+  void CodeAnswer(CodeToken token, const std::string& package) override;
+
+ private:
+  /// The raylet of member `node_id`; null (and logged: a bug) when unknown.
+  caf::actor Raylet(const std::string& node_id) const;
+  Self self_;
 };
 
 struct State {
-  GcsOptions options;
-  std::unordered_map<std::string, LiveTask> live;  // lineage garbage collection
-  uint64_t lineage_collected = 0;
   std::shared_ptr<storage::MetaStore> store;
-  std::unique_ptr<storage::LineageLog> lineage;
-  uint64_t lineage_tasks = 0;
-  std::deque<std::pair<std::string, size_t>> lineage_order;  // this GCS's records, oldest first
-  uint64_t lineage_memory = 0;
-  uint64_t lineage_evicted = 0;
-  std::map<std::string, NodeEntry> nodes;
+  SteadyClock clock;
+  std::unique_ptr<ShellOutbox> outbox;
+  std::unique_ptr<Core> core;  // declared last: it points at the members above
+  // The handles of the Core's members, by node id (the same keys at all times
+  // but during a registration, which adds its node first).
+  std::map<std::string, Link> links;
+  std::map<caf::actor, SubscriberId> subscriber_ids;
+  std::unordered_map<SubscriberId, caf::actor> subscribers;
+  std::unordered_map<CodeToken, caf::response_promise> code_promises;
+  CodeToken last_token = 0;
   bool checking = false;
-  std::unordered_map<std::string, ObjectLocations> locations;
-  std::unordered_map<std::string, std::string> lost;  // id -> why
-  std::unordered_map<std::string, std::vector<caf::actor>> subscribers;
-  std::unordered_map<std::string, std::vector<caf::response_promise>> code_waiters;
   static inline const char* name = "gcs";
 };
 
-using Self = caf::stateful_actor<State>*;
+caf::actor ShellOutbox::Raylet(const std::string& node_id) const {
+  auto it = self_->state.links.find(node_id);
+  if (it != self_->state.links.end()) return it->second.raylet;
+  RAY_LOG(Error) << "gcs: no raylet known for member node " << ids::Hex(node_id);
+  return caf::actor();
+}
 
-storage::LineageRecord ToRecord(const proto::TaskSpec& spec) {
-  storage::LineageRecord r;
-  r.task_id = spec.task_id;
-  r.function = spec.function;
-  r.actor_id = spec.actor_id;
-  r.job_id = spec.job_id;
-  r.max_retries = spec.max_retries;
-  for (const auto& a : spec.args) r.args.push_back({a.is_ref, a.object_id, a.value});
-  r.return_ids = spec.return_ids;
-  for (const auto& [name, amount] : spec.resources) {
-    r.resources += name + "=" + std::to_string(amount) + ";";
+void ShellOutbox::NodeAdded(const std::string& to, const proto::NodeRecord& added) {
+  auto& links = self_->state.links;
+  auto about = links.find(added.node_id);
+  caf::actor dest = Raylet(to);
+  if (!dest || about == links.end()) return;
+  self_->send(dest, atoms::node_add::value, proto::Encode(added), about->second.raylet,
+              about->second.om);
+}
+
+void ShellOutbox::NodeRemoved(const std::string& to, const std::string& removed,
+                              const std::string& reason) {
+  if (caf::actor dest = Raylet(to)) self_->send(dest, atoms::node_del::value, removed, reason);
+}
+
+void ShellOutbox::JobEnded(const std::string& to, const std::string& job_id) {
+  if (caf::actor dest = Raylet(to)) self_->send(dest, atoms::job_end::value, job_id);
+}
+
+void ShellOutbox::Located(SubscriberId to, const std::vector<proto::Location>& found) {
+  auto it = self_->state.subscribers.find(to);
+  if (it == self_->state.subscribers.end()) return;
+  self_->send(it->second, atoms::located::value, proto::Encode(found));
+}
+
+void ShellOutbox::CodeAnswer(CodeToken token, const std::string& package) {
+  auto& promises = self_->state.code_promises;
+  auto it = promises.find(token);
+  if (it == promises.end()) return;
+  it->second.deliver(package);
+  promises.erase(it);
+}
+
+/// The id the Core knows object manager `om` by (the same for each handle).
+SubscriberId SubscriberOf(State& st, const caf::actor& om) {
+  auto [it, fresh] = st.subscriber_ids.try_emplace(om, st.subscriber_ids.size() + 1);
+  if (fresh) st.subscribers.emplace(it->second, om);
+  return it->second;
+}
+
+/// The answer to a request whose store write failed: an error; nothing to a
+/// plain message (an error sent as a message would reach the sender's error handler).
+template <class T>
+caf::result<T> Failure(Self self, const Status& status) {
+  auto* current = self->current_mailbox_element();
+  if (current && current->mid.is_request()) {
+    return net::MakeError(status);
   }
-  return r;
+  return caf::delegated<T>();
 }
 
-/// The task spec a lineage record describes (normal tasks: enough to run it again).
-proto::TaskSpec FromRecord(const storage::LineageRecord& r) {
-  proto::TaskSpec spec;
-  spec.task_id = r.task_id;
-  spec.job_id = r.job_id;
-  spec.function = r.function;
-  spec.actor_id = r.actor_id;
-  spec.kind = static_cast<uint8_t>(r.actor_id.empty() ? proto::TaskKind::kNormal
-                                                      : proto::TaskKind::kActorMethod);
-  for (const auto& a : r.args) spec.args.push_back({a.is_ref, a.object_id, a.value});
-  spec.return_ids = r.return_ids;
-  spec.max_retries = r.max_retries;
-  spec.name = r.function;
-  size_t start = 0;
-  while (start < r.resources.size()) {  // "name=amount;..."
-    size_t eq = r.resources.find('=', start), end = r.resources.find(';', start);
-    if (eq == std::string::npos || end == std::string::npos || eq > end) break;
-    spec.resources[r.resources.substr(start, eq - start)] =
-        std::strtod(r.resources.substr(eq + 1, end - eq - 1).c_str(), nullptr);
-    start = end + 1;
-  }
-  return spec;
+/// The GCS's own timers count only from this process (one from elsewhere
+/// would start another timer loop).
+void RequireLocal(Self self) {
+  if (!safe::FromThisProcess(self)) throw std::runtime_error("an internal message from elsewhere");
 }
 
-std::vector<proto::NodeRecord> NodeList(State& st) {
-  std::vector<proto::NodeRecord> out;
-  for (const auto& [id, n] : st.nodes) out.push_back(n.record);
-  return out;
+std::vector<std::string> DecodeIds(const std::string& bytes) {
+  return proto::Decode<std::vector<std::string>>(bytes);
 }
 
-void RemoveNode(Self self, const std::string& node_id, const std::string& reason) {
+void OnDown(Self self, const caf::down_msg& msg) {
   auto& st = self->state;
-  auto it = st.nodes.find(node_id);
-  if (it == st.nodes.end()) return;
-  if (it->second.record.is_head) {
-    RAY_LOG(Debug) << "head node " << ids::Hex(node_id) << " left: " << reason;
-  } else {
-    RAY_LOG(Warning) << "node " << ids::Hex(node_id) << " (" << it->second.record.address
-                     << ") removed from the cluster: " << reason;
-  }
-  proto::NodeRecord record = it->second.record;
-  st.nodes.erase(it);
-  st.store->Delete(kNodeTable, node_id);
-  for (auto& [id, n] : st.nodes) self->send(n.raylet, atoms::node_del::value, node_id, reason);
-  std::string why = "its only copy was on node " + ids::Hex(node_id) + " (" + record.address +
-                    "), which died: " + reason;
-  for (auto loc = st.locations.begin(); loc != st.locations.end();) {
-    auto& list = loc->second.nodes;
-    list.erase(std::remove(list.begin(), list.end(), node_id), list.end());
-    if (list.empty()) {
-      st.lost[loc->first] = why;
-      loc = st.locations.erase(loc);
-    } else {
-      ++loc;
-    }
+  for (const auto& [id, link] : st.links) {
+    if (link.raylet.address() != msg.source) continue;
+    std::string node_id = id;
+    st.core->NodeDisconnected(node_id);
+    st.links.erase(node_id);
+    return;
   }
 }
 
-/// Sends `found` to the subscribers of their ids, one message per subscriber.
-void Publish(Self self, const std::vector<proto::Location>& found) {
+/// "" when admitted; a refusal is an error (kAlreadyExists, kResourceExhausted, ...).
+caf::result<std::string> RegisterNode(Self self, const std::string& bytes, const caf::actor& raylet,
+                                      const caf::actor& om) {
   auto& st = self->state;
-  std::map<caf::actor, std::vector<proto::Location>> out;
-  for (const auto& loc : found) {
-    auto sub = st.subscribers.find(loc.id);
-    if (sub == st.subscribers.end()) continue;
-    for (const auto& om : sub->second) out[om].push_back(loc);
-    st.subscribers.erase(sub);
+  auto record = proto::Decode<proto::NodeRecord>(bytes);
+  // The connection's auth handshake (net.h) already proved the token.
+  bool reachable = raylet && om;
+  // The Core announces the node while admitting it, so its handles go in
+  // first; an id already present is a member, which the Core refuses.
+  bool added = reachable && st.links.emplace(record.node_id, Link{raylet, om}).second;
+  Status admitted = st.core->RegisterNode(record, reachable);
+  if (!admitted.ok()) {
+    if (added) st.links.erase(record.node_id);
+    return net::MakeError(admitted);
   }
-  for (auto& [om, list] : out) self->send(om, atoms::located::value, proto::Encode(list));
+  self->monitor(raylet);
+  if (!st.checking) {
+    st.checking = true;
+    self->send(self, check_atom::value);
+  }
+  return "";
 }
 
-/// Records new tasks for garbage collection (a retried task is counted once).
-void TrackLineage(State& st, const std::vector<storage::LineageRecord>& records) {
-  for (const auto& r : records) {
-    if (r.return_ids.empty() || st.live.count(r.task_id)) continue;  // actor creations stay
-    LiveTask t;
-    t.unreleased = static_cast<int>(r.return_ids.size());
-    t.returns = r.return_ids;
-    for (const auto& a : r.args) {
-      if (!a.is_ref || ids::IsPut(a.object_id)) continue;
-      auto p = st.live.find(ids::TaskOf(a.object_id));
-      if (p == st.live.end()) continue;
-      ++p->second.dependents;
-      t.producers.push_back(p->first);
-    }
-    st.live.emplace(r.task_id, std::move(t));
+void CheckHeartbeats(Self self) {
+  auto& st = self->state;
+  for (const auto& id : st.core->CheckHeartbeats()) {
+    auto it = st.links.find(id);
+    if (it == st.links.end()) continue;
+    self->demonitor(it->second.raylet);
+    st.links.erase(it);
   }
+  self->delayed_send(self, st.core->heartbeat_check_interval(), check_atom::value);
 }
 
-/// Owners dropped these objects: the records no live object can need any
-/// more are erased, following the arguments back (a chain goes at once when
-/// its last result is dropped).
-void CollectLineage(State& st, const std::vector<std::string>& object_ids) {
-  std::vector<std::string> work;
-  for (const auto& id : object_ids) {
-    if (ids::IsPut(id)) continue;
-    auto t = st.live.find(ids::TaskOf(id));
-    if (t == st.live.end()) continue;
-    if (--t->second.unreleased <= 0 && t->second.dependents <= 0) work.push_back(t->first);
-  }
-  std::vector<std::pair<std::string, std::vector<std::string>>> erase;
-  while (!work.empty()) {
-    std::string task_id = std::move(work.back());
-    work.pop_back();
-    auto t = st.live.find(task_id);
-    if (t == st.live.end()) continue;
-    for (const auto& p : t->second.producers) {
-      auto producer = st.live.find(p);
-      if (producer == st.live.end()) continue;
-      if (--producer->second.dependents <= 0 && producer->second.unreleased <= 0) {
-        work.push_back(p);
-      }
-    }
-    erase.emplace_back(task_id, std::move(t->second.returns));
-    st.live.erase(t);
-  }
-  std::string error;
-  if (!st.lineage->EraseKnown(erase, &error)) {
-    RAY_LOG(Error) << "lineage garbage collection failed: " << error;
-  }
-  st.lineage_collected += erase.size();
-}
-
-void EvictLineage(State& st) {
-  if (st.options.max_memory <= 0) return;
-  while (st.lineage_memory > static_cast<uint64_t>(st.options.max_memory) &&
-         !st.lineage_order.empty()) {
-    auto [task_id, bytes] = st.lineage_order.front();
-    st.lineage_order.pop_front();
-    st.lineage->Erase(task_id);
-    st.lineage_memory -= bytes;
-    ++st.lineage_evicted;
-  }
-}
-
-caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, GcsOptions options) {
-  self->state.options = std::move(options);
-  self->state.store = std::move(store);
-  self->state.lineage = std::make_unique<storage::LineageLog>(self->state.store.get());
-  self->set_down_handler([=](const caf::down_msg& msg) {
-    for (auto& [id, n] : self->state.nodes) {
-      if (n.raylet.address() == msg.source) {
-        std::string node_id = id;
-        RemoveNode(self, node_id, "lost the connection to its raylet");
-        return;
-      }
-    }
-  });
-  return safe::Behavior(
-      self, "gcs",
-      [=](atoms::job) -> std::string {
-        auto& st = *self->state.store;
-        uint32_t next = 1;
-        if (auto v = st.Get(kJobTable, "counter")) next = static_cast<uint32_t>(std::stoul(*v)) + 1;
-        st.Put(kJobTable, "counter", std::to_string(next));
-        std::string id(4, '\0');
-        for (int i = 0; i < 4; ++i) id[i] = static_cast<char>((next >> (8 * i)) & 0xff);
-        return id;
+/// Jobs, shipped code, actors and stats.
+auto TableHandlers(Self self) {
+  return std::make_tuple(
+      [=](atoms::job) -> caf::result<std::string> {
+        auto id = self->state.core->NewJobId();
+        if (!id.ok()) return Failure<std::string>(self, id.status());
+        return *id;
       },
-      [=](atoms::lineage, const std::string& encoded) {
-        auto& st = self->state;
-        auto specs = proto::Decode<std::vector<proto::TaskSpec>>(encoded);
-        std::vector<storage::LineageRecord> records;
-        records.reserve(specs.size());
-        for (const auto& s : specs) records.push_back(ToRecord(s));
-        std::string error;
-        if (!st.lineage->Append(records, &error)) {
-          RAY_LOG(Error) << "lineage append failed: " << error;
-        }
-        st.lineage_tasks += records.size();
-        TrackLineage(st, records);
-        if (st.options.max_memory > 0) {
-          for (const auto& r : records) {
-            size_t bytes = storage::EncodeLineageRecord(r).size();
-            st.lineage_order.emplace_back(r.task_id, bytes);
-            st.lineage_memory += bytes;
-          }
-          EvictLineage(st);
-        }
-      },
-      [=](atoms::reserve, const std::string& name, const std::string& actor_id) -> bool {
-        auto& st = *self->state.store;
-        if (auto owner = st.Get(kNameTable, name); owner && *owner != actor_id) return false;
-        st.Put(kNameTable, name, actor_id);
-        return true;
-      },
-      [=](atoms::lookup, const std::string& name) -> std::string {
-        return self->state.store->Get(kNameTable, name).value_or("");
-      },
-      [=](atoms::actor_upd, const std::string& encoded) {
-        auto info = proto::Decode<proto::ActorInfo>(encoded);
-        auto& st = *self->state.store;
-        st.Put(kActorTable, info.actor_id, encoded);
-        if (info.state == "DEAD" && !info.name.empty()) {
-          if (auto owner = st.Get(kNameTable, info.name); owner && *owner == info.actor_id) {
-            st.Delete(kNameTable, info.name);
-          }
-        }
-      },
-      [=](atoms::actor_get, const std::string& actor_id) -> std::string {
-        return self->state.store->Get(kActorTable, actor_id).value_or("");
-      },
-      // -- membership ----------------------------------------------------------
-      [=](atoms::node_reg, const std::string& bytes, const caf::actor& raylet,
-          const caf::actor& om) -> std::string {
-        auto& st = self->state;
-        auto record = proto::Decode<proto::NodeRecord>(bytes);
-        // The connection's auth handshake (net.h) already proved the token.
-        if (st.options.max_clients > 0 &&
-            static_cast<int>(st.nodes.size()) >= st.options.max_clients) {
-          return "the cluster already has " + std::to_string(st.nodes.size()) +
-                 " nodes, its limit (ray start --redis-max-clients=" +
-                 std::to_string(st.options.max_clients) + ")";
-        }
-        if (st.nodes.count(record.node_id)) return "a node with this id is already registered";
-        if (!raylet || !om) return "a node registers with its raylet and object manager";
-        record.available = record.total;
-        for (auto& [id, n] : st.nodes) {
-          self->send(n.raylet, atoms::node_add::value, proto::Encode(record), raylet, om);
-          self->send(raylet, atoms::node_add::value, proto::Encode(n.record), n.raylet, n.om);
-        }
-        self->monitor(raylet);
-        st.store->Put(kNodeTable, record.node_id, proto::Encode(record));
-        st.nodes[record.node_id] = NodeEntry{record, raylet, om, Clock::now()};
-        if (!record.is_head) {
-          RAY_LOG(Info) << "node " << ids::Hex(record.node_id) << " (" << record.address
-                        << ") joined; " << st.nodes.size() << " node(s)";
-        }
-        if (!st.checking) {
-          st.checking = true;
-          self->send(self, check_atom::value);
-        }
-        return "";
-      },
-      [=](atoms::heartbeat, const std::string& node_id,
-          const std::string& available) -> std::string {
-        auto& st = self->state;
-        auto it = st.nodes.find(node_id);
-        if (it == st.nodes.end()) return "!removed";
-        it->second.last_heartbeat = Clock::now();
-        it->second.record.available = proto::Decode<std::map<std::string, double>>(available);
-        return proto::Encode(NodeList(st));
-      },
-      [=](check_atom) {
-        auto& st = self->state;
-        auto limit = std::chrono::milliseconds(st.options.heartbeat_timeout_ms);
-        auto now = Clock::now();
-        std::vector<std::string> silent;
-        for (auto& [id, n] : st.nodes) {
-          // The head's raylet shares this process: it is never "hung" apart from the GCS.
-          if (!n.record.is_head && now - n.last_heartbeat > limit) silent.push_back(id);
-        }
-        for (const auto& id : silent) {
-          RemoveNode(self, id, "no heartbeat for " +
-                                   std::to_string(st.options.heartbeat_timeout_ms) +
-                                   " ms (hung or unreachable)");
-        }
-        self->delayed_send(self, std::max<int64_t>(10, st.options.heartbeat_timeout_ms / 10) *
-                                     std::chrono::milliseconds(1),
-                           check_atom::value);
-      },
-      [=](atoms::nodes) -> std::string { return proto::Encode(NodeList(self->state)); },
-      // -- object directory ----------------------------------------------------
-      [=](atoms::loc_add, const std::string& node_id, const std::string& bytes) {
-        auto& st = self->state;
-        if (!st.nodes.count(node_id)) return;  // a removed node's late report
-        auto list = proto::Decode<std::vector<proto::Location>>(bytes);
-        for (auto& loc : list) {
-          auto& entry = st.locations[loc.id];
-          if (std::find(entry.nodes.begin(), entry.nodes.end(), node_id) == entry.nodes.end()) {
-            entry.nodes.push_back(node_id);
-          }
-          entry.size = loc.size;
-          st.lost.erase(loc.id);
-          loc.node_id = node_id;
-        }
-        if (!st.subscribers.empty()) Publish(self, list);
-      },
-      [=](atoms::loc_del, const std::string& node_id, const std::string& bytes,
-          const std::string& why) {
-        auto& st = self->state;
-        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
-          auto it = st.locations.find(id);
-          if (it == st.locations.end()) continue;
-          auto& list = it->second.nodes;
-          list.erase(std::remove(list.begin(), list.end(), node_id), list.end());
-          if (list.empty()) {
-            if (!why.empty()) st.lost[id] = why;  // empty: freed, not lost
-            st.locations.erase(it);
-          }
-        }
-      },
-      [=](atoms::locate, const std::string& bytes, const caf::actor& om) {
-        auto& st = self->state;
-        std::vector<proto::Location> now;
-        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
-          auto it = st.locations.find(id);
-          if (it != st.locations.end()) {
-            now.push_back({id, it->second.nodes.front(), it->second.size, ""});
-          } else if (auto l = st.lost.find(id); l != st.lost.end()) {
-            now.push_back({id, "", 0, l->second});
-          } else {
-            auto& subs = st.subscribers[id];
-            if (std::find(subs.begin(), subs.end(), om) == subs.end()) subs.push_back(om);
-          }
-        }
-        if (!now.empty()) self->send(om, atoms::located::value, proto::Encode(now));
-      },
-      [=](atoms::released, const std::string& bytes) {
-        CollectLineage(self->state, proto::Decode<std::vector<std::string>>(bytes));
-      },
-      [=](atoms::lineage_get, const std::string& object_id) -> std::string {
-        auto record = self->state.lineage->GetProducer(object_id);
-        return record ? proto::Encode(FromRecord(*record)) : std::string();
-      },
-      [=](atoms::rebuild_sub, const std::string& bytes, const caf::actor& om) {
-        // The objects are being rebuilt: no longer lost; tell `om` where they appear.
-        auto& st = self->state;
-        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
-          st.lost.erase(id);
-          auto it = st.locations.find(id);
-          if (it != st.locations.end()) {
-            self->send(om, atoms::located::value,
-                       proto::Encode(std::vector<proto::Location>{
-                           {id, it->second.nodes.front(), it->second.size, ""}}));
-            continue;
-          }
-          auto& subs = st.subscribers[id];
-          if (std::find(subs.begin(), subs.end(), om) == subs.end()) subs.push_back(om);
-        }
-      },
-      [=](atoms::locs_now, const std::string& bytes) -> std::string {
-        auto& st = self->state;
-        std::vector<proto::Location> now;
-        for (const auto& id : proto::Decode<std::vector<std::string>>(bytes)) {
-          auto it = st.locations.find(id);
-          if (it == st.locations.end()) continue;
-          for (const auto& node : it->second.nodes) now.push_back({id, node, it->second.size, ""});
-        }
-        return proto::Encode(now);
-      },
-      // -- jobs and their code -------------------------------------------------
       [=](atoms::job_reg, const std::string& bytes) {
-        auto info = proto::Decode<proto::JobInfo>(bytes);
-        self->state.store->Put(kJobInfoTable, info.job_id, bytes);
+        self->state.core->RegisterJob(proto::Decode<proto::JobInfo>(bytes));
       },
       [=](atoms::job_info, const std::string& job_id) -> std::string {
-        return self->state.store->Get(kJobInfoTable, job_id).value_or("");
+        return self->state.core->GetJobInfo(job_id);
       },
-      [=](atoms::job_end, const std::string& job_id) {
-        for (auto& [id, n] : self->state.nodes) self->send(n.raylet, atoms::job_end::value, job_id);
-      },
+      [=](atoms::job_end, const std::string& job_id) { self->state.core->EndJob(job_id); },
       [=](atoms::code_put, const std::string& job_id, const std::string& package) {
-        auto& st = self->state;
-        std::string error;
-        if (!st.store->Put(kCodeTable, job_id, package, &error)) {
-          RAY_LOG(Error) << "cannot store the code of job " << ids::Hex(job_id) << ": " << error;
-        }
-        auto w = st.code_waiters.find(job_id);
-        if (w == st.code_waiters.end()) return;
-        for (auto& p : w->second) p.deliver(package);
-        st.code_waiters.erase(w);
+        self->state.core->PutCode(job_id, package);
       },
       [=](atoms::code_get, const std::string& job_id) -> caf::result<std::string> {
         auto& st = self->state;
-        if (auto code = st.store->Get(kCodeTable, job_id)) return *code;
-        auto info = st.store->Get(kJobInfoTable, job_id);
-        if (!info || !proto::Decode<proto::JobInfo>(*info).ships_code) return std::string();
-        st.code_waiters[job_id].push_back(self->make_response_promise());
-        self->delayed_send(self, kCodeWait, code_timeout_atom::value, job_id);
+        CodeToken token = ++st.last_token;
+        if (auto now = st.core->GetCode(job_id, token)) return *now;
+        st.code_promises.emplace(token, self->make_response_promise());
+        self->delayed_send(self, Core::kCodeWait, code_timeout_atom::value);
         return caf::delegated<std::string>();
       },
-      [=](code_timeout_atom, const std::string& job_id) {
-        auto w = self->state.code_waiters.find(job_id);
-        if (w == self->state.code_waiters.end()) return;
-        for (auto& p : w->second) p.deliver(std::string());
-        self->state.code_waiters.erase(w);
+      [=](code_timeout_atom) {
+        RequireLocal(self);
+        self->state.core->ExpireCodeWaits();
       },
-      [=](atoms::stats) -> std::string {
-        auto& st = self->state;
-        size_t actors = 0;
-        st.store->Scan(kActorTable, [&](const std::string&, const std::string&) {
-          ++actors;
-          return true;
-        });
-        return "lineage_tasks=" + std::to_string(st.lineage_tasks) +
-               " lineage_bytes=" + std::to_string(st.lineage->ApproximateBytes()) +
-               " lineage_evicted=" + std::to_string(st.lineage_evicted) +
-               " lineage_collected=" + std::to_string(st.lineage_collected) +
-               " lineage_live=" + std::to_string(st.live.size()) +
-               " actors=" + std::to_string(actors) + " nodes=" + std::to_string(st.nodes.size()) +
-               " objects_located=" + std::to_string(st.locations.size());
+      [=](atoms::reserve, const std::string& name, const std::string& actor_id)
+          -> caf::result<bool> {
+        auto reserved = self->state.core->ReserveName(name, actor_id);
+        if (!reserved.ok()) return Failure<bool>(self, reserved.status());
+        return *reserved;
+      },
+      [=](atoms::lookup, const std::string& name) -> std::string {
+        return self->state.core->LookupName(name);
+      },
+      [=](atoms::actor_upd, const std::string& bytes) {
+        self->state.core->UpdateActor(proto::Decode<proto::ActorInfo>(bytes));
+      },
+      [=](atoms::actor_get, const std::string& actor_id) -> std::string {
+        return self->state.core->GetActor(actor_id);
+      },
+      [=](atoms::stats) -> std::string { return self->state.core->GetStats().ToString(); });
+}
+
+/// Membership and heartbeats.
+auto NodeHandlers(Self self) {
+  return std::make_tuple(
+      [=](atoms::node_reg, const std::string& bytes, const caf::actor& raylet,
+          const caf::actor& om) { return RegisterNode(self, bytes, raylet, om); },
+      [=](atoms::heartbeat, const std::string& node_id,
+          const std::string& available) -> caf::result<std::string> {
+        auto nodes = self->state.core->Heartbeat(
+            node_id, proto::Decode<std::map<std::string, double>>(available));
+        // kRemovedFromCluster: the node was declared dead and must not act as a member.
+        if (!nodes.ok()) return net::MakeError(nodes.status());
+        return proto::Encode(*nodes);
+      },
+      [=](check_atom) {
+        RequireLocal(self);
+        CheckHeartbeats(self);
+      },
+      [=](atoms::nodes) -> std::string { return proto::Encode(self->state.core->Nodes()); });
+}
+
+/// The object directory and the lineage log.
+auto ObjectHandlers(Self self) {
+  return std::make_tuple(
+      [=](atoms::loc_add, const std::string& node_id, const std::string& bytes) {
+        self->state.core->AddLocations(node_id, proto::Decode<std::vector<proto::Location>>(bytes));
+      },
+      [=](atoms::loc_del, const std::string& node_id, const std::string& bytes,
+          const std::string& why) {
+        self->state.core->RemoveLocations(node_id, DecodeIds(bytes), why);
+      },
+      [=](atoms::locate, const std::string& bytes, const caf::actor& om) {
+        auto ids = DecodeIds(bytes);
+        self->state.core->Locate(ids, SubscriberOf(self->state, om));
+      },
+      [=](atoms::rebuild_sub, const std::string& bytes, const caf::actor& om) {
+        auto ids = DecodeIds(bytes);
+        self->state.core->Resubscribe(ids, SubscriberOf(self->state, om));
+      },
+      [=](atoms::locs_now, const std::string& bytes) -> std::string {
+        return proto::Encode(self->state.core->LocationsNow(DecodeIds(bytes)));
+      },
+      [=](atoms::lineage, const std::string& bytes) {
+        self->state.core->AppendLineage(proto::Decode<std::vector<proto::TaskSpec>>(bytes));
+      },
+      [=](atoms::released, const std::string& bytes) {
+        self->state.core->ReleaseObjects(DecodeIds(bytes));
+      },
+      [=](atoms::lineage_get, const std::string& object_id) -> std::string {
+        auto spec = self->state.core->LineageOf(object_id);
+        return spec ? proto::Encode(*spec) : std::string();
       });
+}
+
+caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, GcsOptions options) {
+  auto& st = self->state;
+  st.store = std::move(store);
+  st.outbox = std::make_unique<ShellOutbox>(self);
+  st.core = std::make_unique<Core>(st.store.get(), st.outbox.get(), &st.clock, options);
+  self->set_down_handler([=](const caf::down_msg& msg) { OnDown(self, msg); });
+  return std::apply(
+      [self](auto... handlers) { return safe::Behavior(self, "gcs", std::move(handlers)...); },
+      std::tuple_cat(TableHandlers(self), NodeHandlers(self), ObjectHandlers(self)));
 }
 
 }  // namespace
@@ -492,7 +297,8 @@ caf::actor Spawn(caf::actor_system& system, std::shared_ptr<storage::MetaStore> 
 }
 
 std::string TaskSpecToLineage(const std::string& encoded_spec) {
-  return storage::EncodeLineageRecord(ToRecord(proto::Decode<proto::TaskSpec>(encoded_spec)));
+  auto spec = proto::Decode<proto::TaskSpec>(encoded_spec);
+  return storage::EncodeLineageRecord(ToLineageRecord(spec));
 }
 
 }  // namespace ray::gcs

@@ -1,6 +1,5 @@
 #include "actors/node/node.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,12 +9,14 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
-#include "actors/common/atoms.h"
+#include "actors/net/atoms.h"
 #include "actors/common/ids.h"
-#include "actors/common/net.h"
+#include "actors/net/errors.h"
+#include "actors/net/net.h"
 #include "actors/common/protocol.h"
 #include "actors/gcs/gcs.h"
 #include "actors/object_manager/object_manager.h"
@@ -26,17 +27,11 @@
 namespace ray::node {
 namespace {
 
-bool MakeDirs(const std::string& path) {
-  std::string partial;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') partial = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    partial += part + "/";
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return false;
-  }
-  return true;
+/// Creates `path` and its parents; why it could not (empty when it could).
+std::string MakeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  return ec ? ec.message() : std::string();
 }
 
 std::string SessionName() {
@@ -66,19 +61,17 @@ std::vector<int64_t> VisibleGpuIds(int count) {
 /// Removes segments "ray_<pid>_*" in `directory` (or /dev/shm) whose creating
 /// process is gone: a node killed with SIGKILL cannot remove its own.
 void RemoveStaleSegments(const std::string& directory) {
-  std::string dir = directory.empty() ? "/dev/shm" : directory;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
+  std::error_code ec;
   std::vector<std::string> stale;
-  while (dirent* e = readdir(d)) {
-    std::string name = e->d_name;
+  for (const auto& e :
+       std::filesystem::directory_iterator(directory.empty() ? "/dev/shm" : directory, ec)) {
+    std::string name = e.path().filename().string();
     if (name.rfind("ray_", 0) != 0) continue;
     auto underscore = name.find('_', 4);
     if (underscore == std::string::npos) continue;
     pid_t pid = static_cast<pid_t>(std::atol(name.substr(4, underscore - 4).c_str()));
     if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
   }
-  closedir(d);
   for (const auto& name : stale) storage::ShmStore::Remove(name, directory);
 }
 
@@ -130,63 +123,63 @@ int64_t DefaultObjectStoreMemory() {
   return std::min<int64_t>(ram * 3 / 10, int64_t{20} << 30);
 }
 
-std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
-                          std::string* error) {
-  Node node;
-  node.node_id = ids::Random(16);
-  node.session_dir = options.temp_dir + "/" + SessionName();
-  if (!MakeDirs(node.session_dir + "/logs") || !MakeDirs(node.session_dir + "/gcs")) {
-    *error = "cannot create session directory " + node.session_dir + ": " + strerror(errno);
-    return std::nullopt;
+namespace {
+
+/// The session directory (with logs/ and gcs/) and the session_latest link.
+bool MakeSession(const NodeOptions& options, Node* node, std::string* error) {
+  node->session_dir = options.temp_dir + "/" + SessionName();
+  std::string why = MakeDirs(node->session_dir + "/logs");
+  if (why.empty()) why = MakeDirs(node->session_dir + "/gcs");
+  if (!why.empty()) {
+    *error = "cannot create session directory " + node->session_dir + ": " + why;
+    return false;
   }
   std::string latest = options.temp_dir + "/session_latest";
   unlink(latest.c_str());
-  (void)!symlink(node.session_dir.c_str(), latest.c_str());
+  (void)!symlink(node->session_dir.c_str(), latest.c_str());
+  return true;
+}
 
+std::shared_ptr<storage::ShmStore> CreateStore(const NodeOptions& options, Node* node,
+                                               std::string* error) {
   RemoveStaleSegments(options.plasma_directory);
   storage::ShmStoreOptions store_options;
-  node.shm_name = "ray_" + std::to_string(getpid()) + "_" + ids::Hex(node.node_id.substr(0, 6));
-  node.shm_directory = options.plasma_directory;
-  store_options.name = node.shm_name;
+  node->shm_name = "ray_" + std::to_string(getpid()) + "_" + ids::Hex(node->node_id.substr(0, 6));
+  node->shm_directory = options.plasma_directory;
+  store_options.name = node->shm_name;
   store_options.directory = options.plasma_directory;
   store_options.huge_pages = options.huge_pages;
   store_options.capacity = static_cast<uint64_t>(
       options.object_store_memory > 0 ? options.object_store_memory : DefaultObjectStoreMemory());
   std::string store_error;
-  std::shared_ptr<storage::ShmStore> store = storage::ShmStore::Create(store_options, &store_error);
-  if (!store) {
-    *error = "cannot create the object store: " + store_error;
-    return std::nullopt;
-  }
-  caf::actor gcs;
-  if (options.head_address.empty()) {
-    std::string meta_error;
-    std::string gcs_dir = options.gcs_dir.empty() ? node.session_dir + "/gcs" : options.gcs_dir;
-    if (!MakeDirs(gcs_dir)) {
-      storage::ShmStore::Remove(node.shm_name, node.shm_directory);
-      *error = "cannot create the GCS directory " + gcs_dir + ": " + strerror(errno);
-      return std::nullopt;
-    }
-    std::shared_ptr<storage::MetaStore> meta =
-        storage::MetaStore::Open(gcs_dir, &meta_error, options.gcs_shards);
-    if (!meta) {
-      storage::ShmStore::Remove(node.shm_name, node.shm_directory);
-      *error = "cannot open the GCS database: " + meta_error;
-      return std::nullopt;
-    }
-    gcs::GcsOptions gcs_options;
-    gcs_options.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
-    gcs_options.max_clients = options.max_clients;
-    gcs_options.max_memory = options.gcs_max_memory;
-    node.gcs = gcs = gcs::Spawn(system, std::move(meta), gcs_options);
-  } else {
-    gcs = FindGcs(system, options.head_address, error);
-    if (!gcs) {
-      storage::ShmStore::Remove(node.shm_name, node.shm_directory);
-      return std::nullopt;
-    }
-  }
+  auto store = storage::ShmStore::Create(store_options, &store_error);
+  if (!store) *error = "cannot create the object store: " + store_error;
+  return store;
+}
 
+/// The head's GCS, on its LevelDB directory.
+caf::actor StartGcs(caf::actor_system& system, const NodeOptions& options, const Node& node,
+                    std::string* error) {
+  std::string gcs_dir = options.gcs_dir.empty() ? node.session_dir + "/gcs" : options.gcs_dir;
+  if (std::string why = MakeDirs(gcs_dir); !why.empty()) {
+    *error = "cannot create the GCS directory " + gcs_dir + ": " + why;
+    return nullptr;
+  }
+  std::string meta_error;
+  std::shared_ptr<storage::MetaStore> meta =
+      storage::MetaStore::Open(gcs_dir, &meta_error, options.gcs_shards);
+  if (!meta) {
+    *error = "cannot open the GCS database: " + meta_error;
+    return nullptr;
+  }
+  gcs::GcsOptions gcs_options;
+  gcs_options.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
+  gcs_options.max_clients = options.max_clients;
+  gcs_options.max_memory = options.gcs_max_memory;
+  return gcs::Spawn(system, std::move(meta), gcs_options);
+}
+
+raylet::RayletOptions RayletOptionsFor(const NodeOptions& options, const Node& node) {
   double cpus = options.num_cpus > 0 ? options.num_cpus
                                      : static_cast<double>(std::thread::hardware_concurrency());
   raylet::RayletOptions ro;
@@ -214,29 +207,34 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   ro.exit_on_removal = options.exit_on_removal;
   ro.load_code_from_local = options.load_code_from_local;
   ro.head_address = options.head_address;
-  node.resources = ro.resources;
+  return ro;
+}
 
-  node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
-  node.raylet = raylet::Spawn(system, ro, gcs, node.object_manager);
-  caf::send_as(node.raylet, node.object_manager, atoms::set_raylet::value, node.raylet);
+/// Publishes the raylet (and the object manager when asked) on their ports.
+bool Listen(caf::actor_system& system, const NodeOptions& options, Node* node,
+            std::string* error) {
   std::string why;
-  node.port = net::Publish(system, node.raylet, options.port, options.host, true, &why);
-  if (node.port == 0) {
+  node->port = net::Publish(system, node->raylet, options.port, options.host, true, &why);
+  if (node->port == 0) {
     *error = "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + why;
-    Stop(system, node);
-    return std::nullopt;
+    return false;
   }
-  raylet::SetAddress(node.raylet, options.host, node.port);
-  if (options.object_manager_port != 0) {
-    node.object_manager_port = net::Publish(system, node.object_manager,
-                                            options.object_manager_port, options.host, true, &why);
-    if (node.object_manager_port == 0) {
-      *error = "cannot listen on " + options.host + ":" +
-               std::to_string(options.object_manager_port) + " (object manager port): " + why;
-      Stop(system, node);
-      return std::nullopt;
-    }
+  raylet::SetAddress(node->raylet, options.host, node->port);
+  if (options.object_manager_port == 0) return true;
+  node->object_manager_port = net::Publish(system, node->object_manager,
+                                           options.object_manager_port, options.host, true, &why);
+  if (node->object_manager_port == 0) {
+    *error = "cannot listen on " + options.host + ":" +
+             std::to_string(options.object_manager_port) + " (object manager port): " + why;
+    return false;
   }
+  return true;
+}
+
+/// Registers the node with the GCS; its record, or nullopt with `*error` set.
+std::optional<proto::NodeRecord> Register(caf::actor_system& system, const caf::actor& gcs,
+                                          const NodeOptions& options, const Node& node,
+                                          std::string* error) {
   proto::NodeRecord record;
   record.node_id = node.node_id;
   record.address = options.host + ":" + std::to_string(node.port);
@@ -244,19 +242,50 @@ std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
   record.session_dir = node.session_dir;
   record.is_head = options.head_address.empty();
   std::string refused;
-  {
-    caf::scoped_actor self{system, true};
-    self->request(gcs, std::chrono::seconds(30), atoms::node_reg::value, proto::Encode(record),
-                  node.raylet, node.object_manager)
-        .receive([&](const std::string& why) { refused = why; },
-                 [&](caf::error& err) { refused = "GCS unreachable (" + net::Describe(err) + ")"; });
-  }
+  caf::scoped_actor self{system, true};
+  self->request(gcs, std::chrono::seconds(30), atoms::node_reg::value, proto::Encode(record),
+                node.raylet, node.object_manager)
+      .receive([](const std::string&) {},
+               [&](caf::error& err) {
+                 refused = err.category() == net::kErrorCategory
+                               ? net::Describe(err)
+                               : "GCS unreachable (" + net::Describe(err) + ")";
+               });
   if (!refused.empty()) {
     *error = "the cluster refused this node: " + refused;
+    return std::nullopt;
+  }
+  return record;
+}
+
+}  // namespace
+
+std::optional<Node> Start(caf::actor_system& system, const NodeOptions& options,
+                          std::string* error) {
+  Node node;
+  node.node_id = ids::Random(16);
+  if (!MakeSession(options, &node, error)) return std::nullopt;
+  std::shared_ptr<storage::ShmStore> store = CreateStore(options, &node, error);
+  if (!store) return std::nullopt;
+  caf::actor gcs = options.head_address.empty() ? StartGcs(system, options, node, error)
+                                                : FindGcs(system, options.head_address, error);
+  if (!gcs) {
+    storage::ShmStore::Remove(node.shm_name, node.shm_directory);
+    return std::nullopt;
+  }
+  if (options.head_address.empty()) node.gcs = gcs;
+  raylet::RayletOptions ro = RayletOptionsFor(options, node);
+  node.resources = ro.resources;
+  node.object_manager = object_manager::Spawn(system, std::move(store), node.node_id, gcs);
+  node.raylet = raylet::Spawn(system, ro, gcs, node.object_manager);
+  caf::send_as(node.raylet, node.object_manager, atoms::set_raylet::value, node.raylet);
+  std::optional<proto::NodeRecord> record;
+  if (Listen(system, options, &node, error)) record = Register(system, gcs, options, node, error);
+  if (!record) {
     Stop(system, node);
     return std::nullopt;
   }
-  raylet::StartHeartbeats(node.raylet, proto::Encode(record));
+  raylet::StartHeartbeats(node.raylet, proto::Encode(*record));
   return node;
 }
 

@@ -1,286 +1,281 @@
+// The object manager actor: a shell around Core (om_core.h). Each handler
+// decodes its message and calls the Core; the Shell delivers what the Core
+// sends (its Outbox) and schedules the Core's timers as messages to itself.
 #include "actors/object_manager/object_manager.h"
 
 #include <chrono>
-#include <cstring>
-#include <deque>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include "actors/common/atoms.h"
-#include "actors/common/ids.h"
 #include "actors/common/protocol.h"
-#include "actors/common/safe_behavior.h"
-#include "actors/object_manager/om_state.h"
+#include "actors/net/atoms.h"
+#include "actors/net/net.h"
+#include "actors/net/safe_behavior.h"
+#include "actors/object_manager/om_core.h"
 
 namespace ray::object_manager {
 namespace {
 
-using namespace detail;
+using timeout_atom = caf::atom_constant<caf::atom("om_tmo")>;
+using create_timeout_atom = caf::atom_constant<caf::atom("om_ctmo")>;
+using flush_atom = caf::atom_constant<caf::atom("om_flush")>;
 
-/// Shared-memory objects (or ones not here: made elsewhere) may have copies
-/// in other nodes' stores; small ones live where they were made and at their
-/// origin only.
-bool MayHaveRemoteCopies(State& st, const std::string& id) {
-  if (st.peers.empty()) return false;
-  auto it = st.objects.find(id);
-  return it == st.objects.end() ||
-         it->second.entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm);
+/// CAF 0.17 has no node-down event: a request to a hung peer ends only here.
+constexpr auto kTransferTimeout = std::chrono::seconds(60);
+
+std::string EncodeCreate(const StatusOr<int64_t>& offset) {
+  proto::CreateReply reply;
+  if (offset.ok()) {
+    reply.offset = *offset;
+  } else {
+    reply.error = offset.status().message();
+  }
+  return proto::Encode(reply);
+}
+
+/// The Core's Outbox and Timer, as messages sent by the actor `self_`.
+class Shell final : public Outbox, public Timer {
+ public:
+  Shell(caf::event_based_actor* self, std::string node_id, caf::actor gcs)
+      : self_(self), node_id_(std::move(node_id)), gcs_(std::move(gcs)) {}
+
+  void set_core(Core* core) { core_ = core; }
+  void set_gcs(caf::actor gcs) { gcs_ = std::move(gcs); }
+  void set_raylet(caf::actor raylet) { raylet_ = std::move(raylet); }
+  void AddPeer(const std::string& node, caf::actor om) { peers_[node] = std::move(om); }
+  void RemovePeer(const std::string& node) { peers_.erase(node); }
+
+  /// A token for a request the Core may park.
+  uint64_t NextToken() { return next_token_++; }
+  /// The Core parked the current request under `token`: answered later.
+  caf::result<std::string> Defer(uint64_t token) {
+    promises_[token] = self_->make_response_promise();
+    return caf::delegated<std::string>();
+  }
+
+  // -- Outbox ------------------------------------------------------------------
+  void AddLocations(const std::vector<proto::Location>& locations) override {
+    self_->send(gcs_, atoms::loc_add::value, node_id_, proto::Encode(locations));
+  }
+  void RemoveLocations(const std::string& node, const std::vector<std::string>& ids,
+                       const std::string& why) override {
+    self_->send(gcs_, atoms::loc_del::value, node, proto::Encode(ids), why);
+  }
+  void Locate(const std::vector<std::string>& ids) override {
+    self_->send(gcs_, atoms::locate::value, proto::Encode(ids),
+                caf::actor_cast<caf::actor>(self_));
+  }
+  void Rebuild(const std::string& id, const std::string& why) override {
+    if (raylet_) self_->send(raylet_, atoms::rebuild::value, id, why);
+  }
+  void RequestPull(const std::string& node, const std::string& id) override;
+  void RequestChunk(const std::string& node, const std::string& id, uint64_t offset,
+                    uint64_t len) override;
+  void EndPull(const std::string& node, const std::string& id) override {
+    if (auto* om = Peer(node)) self_->send(*om, atoms::pull_end::value, id, node_id_);
+  }
+  void RelayRelease(const std::string& node, const std::string& id) override {
+    if (auto* om = Peer(node)) self_->send(*om, atoms::release::value, id, true);
+  }
+  void RelayFree(const std::string& node, const std::string& id) override {
+    if (auto* om = Peer(node)) self_->send(*om, atoms::free_obj::value, id, true);
+  }
+  void AnswerGet(uint64_t token, const proto::GetReply& reply) override {
+    Deliver(token, proto::Encode(reply));
+  }
+  void AnswerWait(uint64_t token, const std::string& ready) override { Deliver(token, ready); }
+  void AnswerCreate(uint64_t token, const StatusOr<int64_t>& offset) override {
+    Deliver(token, EncodeCreate(offset));
+  }
+
+  // -- Timer -------------------------------------------------------------------
+  void After(std::chrono::milliseconds delay, Event event) override {
+    switch (event.kind) {
+      case Kind::kWaiter:
+        self_->delayed_send(self_, delay, timeout_atom::value, event.token);
+        break;
+      case Kind::kCreate:
+        self_->delayed_send(self_, delay, create_timeout_atom::value, event.token);
+        break;
+      case Kind::kFlush:
+        self_->delayed_send(self_, delay, flush_atom::value);
+        break;
+    }
+  }
+
+ private:
+  const caf::actor* Peer(const std::string& node) const {
+    auto it = peers_.find(node);
+    return it == peers_.end() ? nullptr : &it->second;
+  }
+  void Deliver(uint64_t token, std::string bytes) {
+    auto it = promises_.find(token);
+    if (it == promises_.end()) return;
+    it->second.deliver(std::move(bytes));
+    promises_.erase(it);
+  }
+
+  caf::event_based_actor* self_;
+  Core* core_ = nullptr;
+  std::string node_id_;
+  caf::actor gcs_;
+  caf::actor raylet_;  // asked to rebuild lost objects
+  std::unordered_map<std::string, caf::actor> peers_;  // other nodes' object managers
+  std::unordered_map<uint64_t, caf::response_promise> promises_;  // parked requests
+  uint64_t next_token_ = 1;
+};
+
+// Replies run while the actor (and so its Shell and Core) lives: CAF drops
+// pending response handlers of a terminated actor.
+void Shell::RequestPull(const std::string& node, const std::string& id) {
+  const caf::actor* om = Peer(node);
+  if (!om) return;
+  self_->request(*om, kTransferTimeout, atoms::pull::value, id, node_id_)
+      .then(safe::Guard(self_, "object manager",
+                        [this, id, node](const std::string& bytes) {
+                          core_->OnPullReply(id, node, proto::Decode<proto::ObjectEntry>(bytes));
+                        }),
+            [this, id, node](caf::error& err) {
+              core_->OnTransferFailed(id, node, net::Describe(err));
+            });
+}
+
+void Shell::RequestChunk(const std::string& node, const std::string& id, uint64_t offset,
+                         uint64_t len) {
+  const caf::actor* om = Peer(node);
+  if (!om) return;
+  self_->request(*om, kTransferTimeout, atoms::chunk::value, id, offset, len)
+      .then(safe::Guard(self_, "object manager",
+                        [this, id, node, offset](const std::string& data) {
+                          core_->OnChunk(id, node, offset, data);
+                        }),
+            [this, id, node](caf::error& err) {
+              core_->OnTransferFailed(id, node, net::Describe(err));
+            });
+}
+
+struct State {
+  std::unique_ptr<Shell> shell;
+  std::unique_ptr<Core> core;  // after shell: destroyed first
+  static inline const char* name = "object_manager";
+};
+
+using Self = caf::stateful_actor<State>*;
+
+void HandlePut(Self self, const std::string& bytes) {
+  Status stored = self->state.core->Put(proto::Decode<proto::ObjectEntry>(bytes));
+  // safe::Behavior logs and drops the message (a request gets an error).
+  if (!stored.ok()) throw std::runtime_error(stored.message());
+}
+
+void HandleSetGcs(Self self, const caf::actor& gcs) {
+  if (!safe::FromThisProcess(self)) return;
+  self->state.shell->set_gcs(gcs);
+  self->state.core->GcsRestarted();
+}
+
+void HandleSetRaylet(Self self, const caf::actor& raylet) {
+  if (!safe::FromThisProcess(self)) return;
+  self->state.shell->set_raylet(raylet);
+  self->state.core->set_raylet_attached(static_cast<bool>(raylet));
+}
+
+void HandleNodeAdd(Self self, const std::string& node_id, const caf::actor& om) {
+  self->state.shell->AddPeer(node_id, om);
+  self->state.core->AddPeer(node_id);
+}
+
+void HandleNodeDel(Self self, const std::string& node_id) {
+  self->state.shell->RemovePeer(node_id);
+  self->state.core->RemovePeer(node_id);
+}
+
+std::string HandleChunk(Self self, const std::string& id, uint64_t offset, uint64_t len) {
+  auto bytes = self->state.core->ReadChunk(id, offset, len);
+  return bytes.ok() ? std::move(*bytes) : std::string();  // empty: the requester relocates
+}
+
+caf::result<std::string> HandleCreate(Self self, const std::string& id, uint64_t size) {
+  uint64_t token = self->state.shell->NextToken();
+  if (auto now = self->state.core->Create(token, id, size)) return EncodeCreate(*now);
+  return self->state.shell->Defer(token);
+}
+
+caf::result<std::string> HandleGet(Self self, const std::string& bytes) {
+  auto request = proto::Decode<proto::GetRequest>(bytes);
+  uint64_t token = self->state.shell->NextToken();
+  if (auto now = self->state.core->Get(token, std::move(request))) return proto::Encode(*now);
+  return self->state.shell->Defer(token);
+}
+
+caf::result<std::string> HandleWait(Self self, const std::string& bytes) {
+  auto request = proto::Decode<proto::WaitRequest>(bytes);
+  uint64_t token = self->state.shell->NextToken();
+  if (auto now = self->state.core->Wait(token, std::move(request))) return std::move(*now);
+  return self->state.shell->Defer(token);
 }
 
 caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
                        std::string node_id, caf::actor gcs) {
-  self->state.store = std::move(store);
-  self->state.node_id = std::move(node_id);
-  self->state.gcs = std::move(gcs);
+  auto& st = self->state;
+  st.shell = std::make_unique<Shell>(self, node_id, std::move(gcs));
+  CoreOptions options;
+  options.node_id = std::move(node_id);
+  st.core = std::make_unique<Core>(std::move(options), std::move(store), st.shell.get(),
+                                   st.shell.get());
+  st.shell->set_core(st.core.get());
+  auto core = [self]() -> Core& { return *self->state.core; };
+  using Kind = Timer::Kind;
   return safe::Behavior(
       self, "object manager",
-      [=](atoms::put, const std::string& bytes) {
-        auto entry = proto::Decode<proto::ObjectEntry>(bytes);
-        auto& st = self->state;
-        auto unsealed = st.unsealed.find(entry.id);
-        if (entry.kind > static_cast<uint8_t>(proto::ObjectKind::kError)) {
-          throw std::runtime_error("put: unknown object kind " + std::to_string(entry.kind));
-        }
-        if (entry.kind == static_cast<uint8_t>(proto::ObjectKind::kShm)) {
-          // Only what this store allocated (create) can be sealed, and only whole.
-          const uint64_t cap = st.store->capacity();
-          if (unsealed == st.unsealed.end() || unsealed->second != entry.offset ||
-              entry.offset < 0 || static_cast<uint64_t>(entry.offset) > cap ||
-              entry.size > cap - static_cast<uint64_t>(entry.offset)) {
-            throw std::runtime_error("put: shared-memory object " + ids::Hex(entry.id) +
-                                     " was not created here at offset " +
-                                     std::to_string(entry.offset));
-          }
-        }
-        if (unsealed != st.unsealed.end() && !st.pulls.count(entry.id)) {
-          if (entry.kind != static_cast<uint8_t>(proto::ObjectKind::kShm)) {
-            st.store->Free(unsealed->second);  // writer gave up (e.g. an error result)
-          }
-          st.unsealed.erase(unsealed);
-        }
-        Seal(self, std::move(entry));
-      },
-      [=](flush_atom) { Flush(self); },
-      [=](atoms::set_raylet, const caf::actor& raylet) {
-        if (safe::FromThisProcess(self)) self->state.raylet = raylet;
-      },
-      [=](atoms::set_gcs, const caf::actor& gcs) {
-        if (!safe::FromThisProcess(self)) return;
-        // The GCS restarted with an empty directory: report everything here
-        // again, and ask again for what is awaited.
-        auto& st = self->state;
-        st.gcs = gcs;
-        if (!st.reporting) return;
-        for (const auto& [id, obj] : st.objects) {
-          if (!obj.replaceable) Report(self, obj.entry);
-        }
-        Flush(self);
-        std::vector<std::string> wanted(st.wanted.begin(), st.wanted.end());
-        st.wanted.clear();
-        Locate(self, wanted);
-      },
+      [=](atoms::put, const std::string& bytes) { HandlePut(self, bytes); },
+      [=](atoms::set_raylet, const caf::actor& raylet) { HandleSetRaylet(self, raylet); },
+      [=](atoms::set_gcs, const caf::actor& gcs) { HandleSetGcs(self, gcs); },
       // -- other nodes ---------------------------------------------------------
       [=](atoms::node_add, const std::string& node_id, const caf::actor& om) {
-        auto& st = self->state;
-        st.peers[node_id] = om;
-        if (st.reporting) return;
-        // From now on the GCS must know what is here: report what already is.
-        st.reporting = true;
-        for (const auto& [id, obj] : st.objects) {
-          if (!obj.replaceable) Report(self, obj.entry);
-        }
-        Flush(self);
+        HandleNodeAdd(self, node_id, om);
       },
-      [=](atoms::node_del, const std::string& node_id) {
-        auto& st = self->state;
-        st.peers.erase(node_id);
-        self->send(self, atoms::gone::value, "xfer:" + node_id);
-        std::vector<std::string> restart;
-        for (const auto& [id, p] : st.pulls) {
-          if (p.node == node_id) restart.push_back(id);
-        }
-        for (const auto& id : restart) {
-          auto& p = st.pulls[id];
-          if (p.offset >= 0) {
-            st.store->Free(p.offset);
-            st.unsealed.erase(id);
-          }
-          st.pulls.erase(id);
-          st.wanted.erase(id);
-        }
-        Locate(self, restart);
-      },
+      [=](atoms::node_del, const std::string& node_id) { HandleNodeDel(self, node_id); },
       [=](atoms::located, const std::string& bytes) {
-        auto& st = self->state;
-        for (auto& loc : proto::Decode<std::vector<proto::Location>>(bytes)) {
-          st.wanted.erase(loc.id);
-          if (IsReady(st, loc.id) || st.pulls.count(loc.id)) continue;
-          if (!loc.lost.empty()) {
-            if (!st.waiting_on.count(loc.id)) continue;
-            if (st.raylet) {
-              // Someone waits for it: rebuild it from its lineage (the raylet
-              // answers with an error object when it cannot).
-              self->send(st.raylet, atoms::rebuild::value, loc.id, loc.lost);
-              continue;
-            }
-            proto::ErrorInfo info{static_cast<uint8_t>(proto::ErrorKind::kLost),
-                                  "ObjectLostException",
-                                  "object " + ids::Hex(loc.id) + " is lost: " + loc.lost, ""};
-            Seal(self, {loc.id, static_cast<uint8_t>(proto::ObjectKind::kError),
-                        proto::Encode(info), -1, 0},
-                 true);
-          } else if (loc.node_id != st.node_id) {
-            StartPull(self, loc.id, loc.node_id);
-          }
-        }
+        core().OnLocated(proto::Decode<std::vector<proto::Location>>(bytes));
       },
       [=](atoms::pull, const std::string& id, const std::string& requester) -> std::string {
-        auto& st = self->state;
-        auto it = st.objects.find(id);
-        if (it == st.objects.end() || it->second.replaceable) return proto::Encode(proto::ObjectEntry{});
-        // Pinned until the requester's pull_end (or its node's death).
-        return proto::Encode(EntryFor(st, id, "xfer:" + requester));
+        return proto::Encode(core().ServePull(id, requester));
       },
       [=](atoms::chunk, const std::string& id, uint64_t offset, uint64_t len) -> std::string {
-        auto& st = self->state;
-        auto it = st.objects.find(id);
-        if (it == st.objects.end() || it->second.entry.kind !=
-                static_cast<uint8_t>(proto::ObjectKind::kShm) ||
-            offset > it->second.entry.size || len > it->second.entry.size - offset) {
-          return std::string();
-        }
-        return std::string(st.store->At(it->second.entry.offset) + offset, len);
+        return HandleChunk(self, id, offset, len);
       },
       [=](atoms::pull_end, const std::string& id, const std::string& requester) {
-        Unpin(self->state, "xfer:" + requester, id, 1);
-        RetryCreates(self->state);
+        core().EndServedPull(id, requester);
       },
+      // -- this node's workers and drivers -------------------------------------
       [=](atoms::create, const std::string& id, uint64_t size) -> caf::result<std::string> {
-        auto& st = self->state;
-        proto::CreateReply reply;
-        if (size > st.store->capacity()) {
-          reply.error = "object of " + std::to_string(size) +
-                        " bytes is larger than the object store (" +
-                        std::to_string(st.store->capacity()) +
-                        " bytes); raise RayConfig::object_store_memory";
-          return proto::Encode(reply);
-        }
-        if (st.pending_creates.empty() && TryCreate(st, id, size, &reply)) {
-          return proto::Encode(reply);
-        }
-        // Wait for releases and unpins that may be on their way.
-        uint64_t seq = st.next_create++;
-        st.pending_creates.push_back({seq, id, size, self->make_response_promise()});
-        self->delayed_send(self, kCreateWait, create_timeout_atom::value, seq);
-        return caf::delegated<std::string>();
-      },
-      [=](create_timeout_atom, uint64_t seq) {
-        auto& st = self->state;
-        for (auto it = st.pending_creates.begin(); it != st.pending_creates.end(); ++it) {
-          if (it->seq != seq) continue;
-          proto::CreateReply reply;
-          reply.error = "object store full: cannot fit " + std::to_string(it->size) +
-                        " bytes; " + std::to_string(st.store->free_bytes()) + " of " +
-                        std::to_string(st.store->capacity()) +
-                        " bytes free and every other object is still referenced or pinned";
-          it->promise.deliver(proto::Encode(reply));
-          st.pending_creates.erase(it);
-          break;
-        }
-        RetryCreates(st);
+        return HandleCreate(self, id, size);
       },
       [=](atoms::get, const std::string& bytes) -> caf::result<std::string> {
-        auto req = proto::Decode<proto::GetRequest>(bytes);
-        auto& st = self->state;
-        Waiter w{std::move(req.ids), 0, 0, true, std::move(req.client_id), {}};
-        w.needed = w.ids.size();
-        w.ready = CountReady(st, w.ids);
-        if (w.ready >= w.needed) {
-          proto::GetReply reply;
-          for (const auto& id : w.ids) reply.entries.push_back(EntryFor(st, id, w.client_id));
-          return proto::Encode(reply);
-        }
-        if (req.timeout_ms == 0) return proto::Encode(proto::GetReply{true, {}});
-        return Park(self, std::move(w), req.timeout_ms);
+        return HandleGet(self, bytes);
       },
       [=](atoms::wait, const std::string& bytes) -> caf::result<std::string> {
-        auto req = proto::Decode<proto::WaitRequest>(bytes);
-        auto& st = self->state;
-        Waiter w{std::move(req.ids), static_cast<size_t>(req.num_objects), 0, false, {}, {}};
-        w.ready = CountReady(st, w.ids);
-        if (w.ready >= w.needed || req.timeout_ms == 0) {
-          std::string bits;
-          for (const auto& id : w.ids) bits.push_back(IsReady(st, id) ? '1' : '0');
-          return bits;
-        }
-        return Park(self, std::move(w), req.timeout_ms);
+        return HandleWait(self, bytes);
       },
-      [=](timeout_atom, uint64_t wid) {
-        auto& st = self->state;
-        auto w = st.waiters.find(wid);
-        if (w == st.waiters.end()) return;
-        Answer(st, w->second, w->second.is_get);
-        st.waiters.erase(w);
-      },
-      [=](atoms::release, const std::string& id) {
-        // Copies in other nodes' shared memory become reclaimable too (small
-        // objects are never evicted, so their releases stay here).
-        if (MayHaveRemoteCopies(self->state, id)) {
-          for (const auto& [node, om] : self->state.peers) {
-            self->send(om, atoms::release::value, id, true);
-          }
-        }
-        MarkReleased(self->state, id);
-      },
-      [=](atoms::free_obj, const std::string& id) {
-        if (MayHaveRemoteCopies(self->state, id)) {
-          for (const auto& [node, om] : self->state.peers) {
-            self->send(om, atoms::free_obj::value, id, true);
-          }
-        }
-        FreeObject(self, id);
-      },
-      [=](atoms::free_obj, const std::string& id, bool) {  // relayed by the owner's node
-        auto& st = self->state;
-        if (st.objects.count(id)) FreeObject(self, id);
-      },
-      [=](atoms::release, const std::string& id, bool) {
-        auto& st = self->state;
-        auto it = st.objects.find(id);
-        if (it != st.objects.end()) {
-          it->second.released = true;
-          RetryCreates(st);
-        }
-      },
+      [=](atoms::release, const std::string& id) { core().Release(id); },
+      [=](atoms::free_obj, const std::string& id) { core().Free(id); },
+      // Relayed by the owner's node.
+      [=](atoms::free_obj, const std::string& id, bool) { core().FreeRelayed(id); },
+      [=](atoms::release, const std::string& id, bool) { core().ReleaseRelayed(id); },
       [=](atoms::unpin, const std::string& client, const std::string& encoded_ids) {
-        auto list = proto::Decode<std::vector<std::string>>(encoded_ids);
-        for (const auto& id : list) Unpin(self->state, client, id, 1);
-        RetryCreates(self->state);
+        core().Unpin(client, proto::Decode<std::vector<std::string>>(encoded_ids));
       },
-      [=](atoms::gone, const std::string& client) {
-        auto& st = self->state;
-        auto c = st.pins_by_client.find(client);
-        if (c == st.pins_by_client.end()) return;
-        auto pins = c->second;
-        for (const auto& [id, count] : pins) Unpin(st, client, id, count);
-        RetryCreates(st);
-      },
-      [=](atoms::stats) -> std::string {
-        auto& st = self->state;
-        uint64_t shm_bytes = 0;
-        int pinned = 0;
-        for (const auto& [id, obj] : st.objects) {
-          shm_bytes += obj.entry.size;
-          pinned += obj.pins > 0 ? 1 : 0;
-        }
-        return "objects=" + std::to_string(st.objects.size()) +
-               " shm_bytes=" + std::to_string(shm_bytes) + " pinned=" + std::to_string(pinned) +
-               " evicted=" + std::to_string(st.evictions) + " freed=" + std::to_string(st.frees) +
-               " pulled_bytes=" + std::to_string(st.pulled_bytes);
-      });
+      [=](atoms::gone, const std::string& client) { core().ClientGone(client); },
+      [=](atoms::stats) -> std::string { return core().Stats(); },
+      // -- the Core's timers ---------------------------------------------------
+      [=](timeout_atom, uint64_t token) { core().OnTimer({Kind::kWaiter, token}); },
+      [=](create_timeout_atom, uint64_t token) { core().OnTimer({Kind::kCreate, token}); },
+      [=](flush_atom) { core().OnTimer({Kind::kFlush, 0}); });
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The object manager actor of a node: the object table (small objects inline,
 // large ones in the node's shared-memory segment), Get/Wait with timeouts,
 // pinning, and LRU eviction of objects that are neither pinned nor referenced by their
-// owner when the segment is full.
+// owner when the segment is full. Its logic is plain C++ in om_core.h; the actor
+// (object_manager.cc) decodes these messages for it and sends what it decides.
 //
 // Messages (payloads are msgpack structs from actors/common/protocol.h):
 //   (put, ObjectEntry)                -> ()         store a sealed object

@@ -1,6 +1,6 @@
-// The raylet actor of a node: worker pool, resource-aware scheduling of tasks,
-// and the lifecycle of the actors hosted on the node (creation, ordered
-// method calls, restarts, kill).
+// The raylet actor of a node: the CAF shell around raylet::Core
+// (raylet_core.h), which holds the logic. The shell decodes messages, calls
+// the core, and delivers what the core sends (raylet.cc).
 //
 // Messages (payloads from actors/common/protocol.h):
 //   (hello, Hello, actor client)  -> (NodeInfo, object manager, gcs)
@@ -31,25 +31,10 @@
 #include <string>
 #include <vector>
 
+#include "actors/raylet/raylet_core.h"
+
 namespace ray::raylet {
 
-struct RayletOptions {
-  std::string node_id;
-  std::map<std::string, double> resources;                 // totals, incl. CPU/GPU
-  std::map<std::string, std::vector<int64_t>> unit_ids;    // e.g. GPU ids
-  std::string session_dir;                                 // logs go to <session_dir>/logs
-  std::string shm_name;
-  std::string shm_directory;
-  bool log_to_driver = true;
-  std::string preload_library;       // libray_worker_preload.so
-  std::string default_worker;        // ray_default_worker (code_search_path mode)
-  std::map<std::string, std::string> worker_env;  // logging settings etc.
-  int max_worker_startup_failures = 3;
-  int64_t heartbeat_period_ms = 500;
-  bool exit_on_removal = false;      // raynode: SIGTERM itself when the GCS declared it dead
-  bool load_code_from_local = false; // run other nodes' jobs from code_search_path, not shipped code
-  std::string head_address;          // non-head nodes: reconnect here when the GCS is lost
-};
 
 /// Spawns the raylet. Workers are told to connect to `node_address`
 /// ("host:port"), which the caller learns after publishing, so it is sent

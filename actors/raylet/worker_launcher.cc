@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 extern char** environ;
@@ -110,6 +112,32 @@ void WorkerLauncher::KillAll() {
   }
   // The log thread reaps them once their pipes close; wait for that.
   for (int i = 0; i < 2000 && live() > 0; ++i) usleep(1000);
+}
+
+bool WorkerLauncher::Usable(const std::string& path, bool executable) {
+  return access(path.c_str(), executable ? X_OK : R_OK) == 0;
+}
+
+Status WorkerLauncher::InstallCode(const std::string& dir, const proto::CodePackage& code) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status(Errc::kIoError, "cannot create " + dir + ": " + ec.message());
+  for (const auto& [name, bytes] : code) {
+    // A name with a directory part would write outside `dir`.
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+      return Status(Errc::kInvalidArgument, "shipped code has a bad file name: " + name);
+    }
+    fs::path path = fs::path(dir) / name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) return Status(Errc::kIoError, "cannot write shipped code to " + path.string());
+    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec, ec);
+    if (ec) return Status(Errc::kIoError, "cannot make " + path.string() + " executable");
+  }
+  return Status::Ok();
 }
 
 size_t WorkerLauncher::live() const {

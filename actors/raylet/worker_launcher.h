@@ -17,9 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "actors/raylet/raylet_core.h"
+
 namespace ray::raylet {
 
-class WorkerLauncher {
+class WorkerLauncher final : public WorkerHost {
  public:
   using ExitCallback = std::function<void(pid_t pid, int status)>;
 
@@ -32,10 +34,13 @@ class WorkerLauncher {
   /// Starts `argv` with this process's environment plus `env`; returns the pid,
   /// or -1 with `*error` set.
   pid_t Launch(const std::vector<std::string>& argv,
-               const std::map<std::string, std::string>& env, std::string* error);
-  void Signal(pid_t pid, int sig);
+               const std::map<std::string, std::string>& env, std::string* error) override;
+  void Signal(pid_t pid, int sig) override;
   /// SIGKILLs every live worker and waits for all of them.
-  void KillAll();
+  void KillAll() override;
+  bool Usable(const std::string& path, bool executable) override;
+  /// Writes each file of `code` into `dir` (created), mode 0755.
+  Status InstallCode(const std::string& dir, const proto::CodePackage& code) override;
   size_t live() const;
 
  private:

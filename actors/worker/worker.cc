@@ -6,9 +6,9 @@
 #include <mutex>
 #include <thread>
 
-#include "actors/common/atoms.h"
-#include "actors/common/front_door.h"
-#include "actors/common/safe_behavior.h"
+#include "actors/net/atoms.h"
+#include "actors/net/front_door.h"
+#include "actors/net/safe_behavior.h"
 
 namespace ray::worker {
 namespace {

@@ -14,13 +14,13 @@
 #include <thread>
 #include <unordered_set>
 
-#include "actors/common/atoms.h"
-#include "actors/common/front_door.h"
+#include "actors/net/atoms.h"
+#include "actors/net/front_door.h"
 #include "actors/common/auth.h"
 #include "actors/common/ids.h"
-#include "actors/common/net.h"
+#include "actors/net/net.h"
 #include "actors/common/logging.h"
-#include "actors/common/safe_behavior.h"
+#include "actors/net/safe_behavior.h"
 #include "actors/common/self_exe.h"
 #include "actors/worker/worker.h"
 #include "ray/api.h"

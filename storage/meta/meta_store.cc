@@ -1,8 +1,7 @@
 #include "storage/meta/meta_store.h"
 
-#include <sys/stat.h>
-
 #include <cassert>
+#include <filesystem>
 #include <map>
 
 #include <leveldb/db.h>
@@ -55,7 +54,8 @@ std::unique_ptr<MetaStore> MetaStore::Open(const std::string& directory, std::st
   for (int i = 0; i < shards; ++i) {
     std::string path = directory;
     if (shards > 1) {
-      mkdir(directory.c_str(), 0755);
+      std::error_code ec;
+      std::filesystem::create_directories(directory, ec);  // LevelDB reports a failure below
       path += "/shard-" + std::to_string(i);
     }
     leveldb::DB* db = nullptr;

@@ -6,7 +6,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/common/atoms.h"
+#include "actors/net/atoms.h"
 #include "actors/common/ids.h"
 #include "actors/common/protocol.h"
 

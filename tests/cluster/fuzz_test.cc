@@ -1,6 +1,6 @@
 // Fuzzing a real node from an authenticated peer: random bytes, corrupted
 // and type-confused encodings of the protocol's structs, and wrong arities,
-// for every message of actors/common/atoms.h, sent to the raylet, the object
+// for every message of actors/net/atoms.h, sent to the raylet, the object
 // manager and the GCS as plain messages and as requests. After each round no
 // actor died and the node serves a real driver (sample_hello) correctly.
 //
@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/common/atoms.h"
-#include "actors/common/net.h"
+#include "actors/net/atoms.h"
+#include "actors/net/net.h"
 #include "actors/common/protocol.h"
 #include "tests/cluster/node_process.h"
 

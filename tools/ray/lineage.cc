@@ -9,10 +9,10 @@
 #include <set>
 #include <string>
 
-#include "actors/common/atoms.h"
+#include "actors/net/atoms.h"
 #include "actors/common/auth.h"
 #include "actors/common/ids.h"
-#include "actors/common/net.h"
+#include "actors/net/net.h"
 #include "actors/common/protocol.h"
 #include "tools/ray/commands.h"
 

@@ -1,6 +1,5 @@
 #include "tools/ray/process.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <filesystem>
 
 #include "actors/common/self_exe.h"
 #include "tools/ray/registry.h"
@@ -84,17 +84,15 @@ bool WaitUntilGone(pid_t pid, int timeout_ms) {
 }
 
 int RemoveSegments(pid_t pid, const std::string& directory) {
-  std::string dir = directory.empty() ? "/dev/shm" : directory;
   std::string prefix = "ray_" + std::to_string(pid) + "_";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return 0;
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(d)) {
-    if (strncmp(entry->d_name, prefix.c_str(), prefix.size()) == 0) names.push_back(entry->d_name);
+  std::error_code ec;
+  std::vector<std::filesystem::path> segments;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(directory.empty() ? "/dev/shm" : directory, ec)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) segments.push_back(entry.path());
   }
-  closedir(d);
   int removed = 0;
-  for (const auto& name : names) removed += unlink((dir + "/" + name).c_str()) == 0;
+  for (const auto& path : segments) removed += std::filesystem::remove(path, ec) ? 1 : 0;
   return removed;
 }
 

@@ -1,12 +1,12 @@
 #include "tools/ray/registry.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -116,17 +116,15 @@ bool ReadRecord(const std::string& path, NodeRecord* record, std::string* error)
 
 std::vector<std::string> ListRecords(const std::string& state_dir) {
   std::vector<std::string> paths;
-  DIR* dir = opendir(state_dir.c_str());
-  if (dir == nullptr) return paths;
-  const size_t prefix = strlen(kPrefix), suffix = strlen(kRecordSuffix);
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name.size() > prefix + suffix && name.compare(0, prefix, kPrefix) == 0 &&
-        name.compare(name.size() - suffix, suffix, kRecordSuffix) == 0) {
+  std::error_code ec;
+  const std::string prefix = kPrefix, suffix = kRecordSuffix;
+  for (const auto& entry : std::filesystem::directory_iterator(state_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       paths.push_back(state_dir + "/" + name);
     }
   }
-  closedir(dir);
   return paths;
 }
 

@@ -16,7 +16,7 @@
 
 #include "actors/common/auth.h"
 #include "actors/common/logging.h"
-#include "actors/common/net.h"
+#include "actors/net/net.h"
 #include "actors/common/self_exe.h"
 #include "actors/node/node.h"
 #include "tools/ray/flat_json.h"
@@ -25,54 +25,188 @@ namespace po = boost::program_options;
 
 namespace {
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  po::options_description desc("raynode: run a Ray node (GCS, raylet, object store) on this host");
+/// What the command line says.
+struct Flags {
   std::string host, temp_dir, resources_json, plasma_dir, level, head_address, password,
       address_file, gcs_dir;
   int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0;
-  ray::net::TlsSettings tls_flags;
+  ray::net::TlsSettings tls;
   double num_cpus = 0, num_gpus = 0;
   int64_t store_memory = 0, gcs_max_memory = 0, heartbeat_timeout_ms = 5000;
+};
+
+po::options_description Describe(Flags* f) {
+  po::options_description desc("raynode: run a Ray node (GCS, raylet, object store) on this host");
   desc.add_options()
       ("help,h", "show this help")
       ("head", "run the GCS here: start a new cluster (the default without --address)")
-      ("address", po::value(&head_address), "host:port of the head node: join its cluster")
-      ("tls-cert", po::value(&tls_flags.cert), "TLS: this node's certificate (PEM; RAY_TLS_SERVER_CERT)")
-      ("tls-key", po::value(&tls_flags.key), "TLS: its private key (PEM; RAY_TLS_SERVER_KEY)")
-      ("tls-ca", po::value(&tls_flags.ca), "TLS: the cluster's CA certificate (PEM; RAY_TLS_CA_CERT)")
-      ("password", po::value(&password), "the cluster's auth token (else RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
-      ("gcs-dir", po::value(&gcs_dir),
+      ("address", po::value(&f->head_address), "host:port of the head node: join its cluster")
+      ("tls-cert", po::value(&f->tls.cert), "TLS: this node's certificate (PEM; RAY_TLS_SERVER_CERT)")
+      ("tls-key", po::value(&f->tls.key), "TLS: its private key (PEM; RAY_TLS_SERVER_KEY)")
+      ("tls-ca", po::value(&f->tls.ca), "TLS: the cluster's CA certificate (PEM; RAY_TLS_CA_CERT)")
+      ("password", po::value(&f->password), "the cluster's auth token (else RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
+      ("gcs-dir", po::value(&f->gcs_dir),
        "head: the GCS's LevelDB directory (default <session>/gcs); a head restarted on the same "
        "directory and port finds its tables, and the other nodes rejoin it")
-      ("gcs-shards", po::value(&gcs_shards)->default_value(1),
+      ("gcs-shards", po::value(&f->gcs_shards)->default_value(1),
        "head: LevelDB databases the GCS tables are spread over")
-      ("max-clients", po::value(&max_clients)->default_value(0),
+      ("max-clients", po::value(&f->max_clients)->default_value(0),
        "head: most nodes the cluster accepts (0: no limit)")
-      ("gcs-max-memory", po::value(&gcs_max_memory)->default_value(0),
+      ("gcs-max-memory", po::value(&f->gcs_max_memory)->default_value(0),
        "head: cap in bytes of the lineage log; the oldest records are evicted first (0: none)")
-      ("object-manager-port", po::value(&om_port)->default_value(0),
+      ("object-manager-port", po::value(&f->om_port)->default_value(0),
        "also publish the object manager on this port (0: don't)")
-      ("heartbeat-timeout-ms", po::value(&heartbeat_timeout_ms)->default_value(5000),
+      ("heartbeat-timeout-ms", po::value(&f->heartbeat_timeout_ms)->default_value(5000),
        "a node silent this long is declared dead (heartbeats every timeout/5, at most 500 ms)")
       ("load-code-from-local",
        "run workers of jobs from other hosts from their code_search_path here, not shipped code")
-      ("address-file", po::value(&address_file),
+      ("address-file", po::value(&f->address_file),
        "write \"host:port\" to this file once listening")
-      ("node-ip-address", po::value(&host)->default_value("127.0.0.1"), "address to listen on")
-      ("port", po::value(&port)->default_value(0), "port to listen on (0: any free port)")
-      ("num-cpus", po::value(&num_cpus)->default_value(0), "CPUs of this node (0: all cores)")
-      ("num-gpus", po::value(&num_gpus)->default_value(0), "GPUs of this node")
-      ("resources", po::value(&resources_json)->default_value("{}"),
+      ("node-ip-address", po::value(&f->host)->default_value("127.0.0.1"), "address to listen on")
+      ("port", po::value(&f->port)->default_value(0), "port to listen on (0: any free port)")
+      ("num-cpus", po::value(&f->num_cpus)->default_value(0), "CPUs of this node (0: all cores)")
+      ("num-gpus", po::value(&f->num_gpus)->default_value(0), "GPUs of this node")
+      ("resources", po::value(&f->resources_json)->default_value("{}"),
        "custom resources as JSON, e.g. '{\"Custom\": 2}'")
-      ("object-store-memory", po::value(&store_memory)->default_value(0),
+      ("object-store-memory", po::value(&f->store_memory)->default_value(0),
        "bytes of the shared-memory object store (0: min(30% of RAM, 20 GiB))")
-      ("plasma-directory", po::value(&plasma_dir), "directory for the store's mapped file")
+      ("plasma-directory", po::value(&f->plasma_dir), "directory for the store's mapped file")
       ("huge-pages", "back the store with hugetlbfs (needs --plasma-directory on hugetlbfs)")
-      ("temp-dir", po::value(&temp_dir)->default_value("/tmp/ray"), "root of session directories")
+      ("temp-dir", po::value(&f->temp_dir)->default_value("/tmp/ray"), "root of session directories")
       ("no-log-to-driver", "keep worker output in the session's log files only")
-      ("logging-level", po::value(&level)->default_value("info"), "debug, info, warning or error");
+      ("logging-level", po::value(&f->level)->default_value("info"), "debug, info, warning or error");
+  return desc;
+}
+
+/// Why the flags do not make sense together; empty when they do.
+std::string Validate(const Flags& f, const po::variables_map& vm) {
+  if (f.port < 0 || f.port > 65535) return "--port must be between 0 and 65535";
+  if (f.om_port < 0 || f.om_port > 65535) {
+    return "--object-manager-port must be between 0 and 65535";
+  }
+  if (vm.count("head") && !f.head_address.empty()) return "--head and --address exclude each other";
+  if (f.gcs_shards < 1 || f.gcs_shards > 64) return "--gcs-shards must be between 1 and 64";
+  if (f.max_clients < 0 || f.gcs_max_memory < 0) {
+    return "--max-clients and --gcs-max-memory must not be negative";
+  }
+  if (f.heartbeat_timeout_ms < 100) return "--heartbeat-timeout-ms must be at least 100";
+  if (!f.head_address.empty() && (vm.count("gcs-dir") || !vm["gcs-shards"].defaulted() ||
+                                  !vm["max-clients"].defaulted() ||
+                                  !vm["gcs-max-memory"].defaulted())) {
+    return "--gcs-dir, --gcs-shards, --max-clients and --gcs-max-memory apply to the head only "
+           "(this node joins " + f.head_address + ")";
+  }
+  return "";
+}
+
+bool ToOptions(const Flags& f, const po::variables_map& vm, ray::node::NodeOptions* options,
+               std::string* error) {
+  if (!ray::cli::ParseResources(f.resources_json, &options->resources, error)) {
+    *error = "--resources: " + *error;
+    return false;
+  }
+  options->host = f.host;
+  options->port = static_cast<uint16_t>(f.port);
+  options->num_cpus = f.num_cpus;
+  options->num_gpus = f.num_gpus;
+  options->object_store_memory = f.store_memory;
+  options->plasma_directory = f.plasma_dir;
+  options->huge_pages = vm.count("huge-pages") > 0;
+  options->temp_dir = f.temp_dir;
+  options->log_to_driver = vm.count("no-log-to-driver") == 0;
+  std::string dir = ray::SelfExecutableDirectory();
+  options->preload_library = dir + "/../lib/libray_worker_preload.so";
+  options->default_worker = dir + "/ray_default_worker";
+  options->worker_env["RAY_LOGGING_LEVEL"] = f.level;
+  options->head_address = f.head_address;
+  options->gcs_shards = f.gcs_shards;
+  options->gcs_dir = f.gcs_dir;
+  options->max_clients = f.max_clients;
+  options->gcs_max_memory = f.gcs_max_memory;
+  options->object_manager_port = static_cast<uint16_t>(f.om_port);
+  options->heartbeat_timeout_ms = f.heartbeat_timeout_ms;
+  options->exit_on_removal = true;
+  options->load_code_from_local = vm.count("load-code-from-local") > 0;
+  return true;
+}
+
+/// The auth token and TLS settings of this process (and of its workers).
+bool SetUpSecurity(const Flags& f, std::string* error) {
+  ray::auth::Settings auth;
+  if (!ray::auth::Resolve(f.password, &auth, error)) return false;
+  if (auth.mode == ray::auth::Mode::kToken && auth.token.empty() && f.head_address.empty()) {
+    // A new cluster nobody configured gets a token, as `ray start --head` makes.
+    std::string path = ray::auth::DefaultTokenPath();
+    bool created = false;
+    if (path.empty()) {
+      *error = "no auth token (set RAY_AUTH_TOKEN, or HOME for ~/.ray/auth_token)";
+      return false;
+    }
+    if (!ray::auth::EnsureTokenFile(path, &auth.token, &created, error)) return false;
+    auth.source = path;
+    if (created) std::cout << "raynode: created the cluster's auth token in " << path << std::endl;
+  }
+  ray::net::SetAuth(auth);
+  ray::net::TlsSettings tls;
+  if (!ray::net::ResolveTls(f.tls, &tls, error)) return false;
+  ray::net::SetTls(tls);
+  if (tls.enabled) {
+    // Its workers read the same variables (they inherit this environment).
+    setenv("RAY_USE_TLS", "1", 1);
+    setenv("RAY_TLS_SERVER_CERT", tls.cert.c_str(), 1);
+    setenv("RAY_TLS_SERVER_KEY", tls.key.c_str(), 1);
+    setenv("RAY_TLS_CA_CERT", tls.ca.c_str(), 1);
+  }
+  return true;
+}
+
+/// Writes "host:port" atomically (a reader never sees half of it).
+bool WriteAddressFile(const std::string& path, const std::string& host, uint16_t port) {
+  std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  return f && std::fprintf(f, "%s:%u\n", host.c_str(), static_cast<unsigned>(port)) >= 0 &&
+         std::fclose(f) == 0 && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+/// Runs the node until SIGINT or SIGTERM; the exit status.
+int Run(const Flags& f, const ray::node::NodeOptions& options) {
+  // SIGINT/SIGTERM are taken synchronously below; block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  caf::actor_system_config config;
+  ray::net::Configure(config, 0);
+  caf::actor_system system{config};
+  std::string error;
+  auto node = ray::node::Start(system, options, &error);
+  if (!node) {
+    std::cerr << "raynode: " << error << std::endl;
+    return 1;
+  }
+  std::cout << "raynode listening on " << f.host << ":" << node->port << " (session "
+            << node->session_dir
+            << (f.head_address.empty() ? ", head" : ", joined " + f.head_address) << ")"
+            << std::endl;
+  if (!f.address_file.empty() && !WriteAddressFile(f.address_file, f.host, node->port)) {
+    std::cerr << "raynode: cannot write --address-file " << f.address_file << std::endl;
+    ray::node::Stop(system, *node);
+    return 1;
+  }
+  std::cout << "connect a driver with RayConfig::address = \"" << f.host << ":" << node->port
+            << "\" or RAY_ADDRESS=" << f.host << ":" << node->port << std::endl;
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  ray::node::Stop(system, *node);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  po::options_description desc = Describe(&flags);
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -85,138 +219,17 @@ int main(int argc, char** argv) {
     std::cout << desc << std::endl;
     return 0;
   }
-  if (port < 0 || port > 65535) {
-    std::cerr << "raynode: --port must be between 0 and 65535" << std::endl;
-    return 2;
-  }
-  if (om_port < 0 || om_port > 65535) {
-    std::cerr << "raynode: --object-manager-port must be between 0 and 65535" << std::endl;
-    return 2;
-  }
-  if (vm.count("head") && !head_address.empty()) {
-    std::cerr << "raynode: --head and --address exclude each other" << std::endl;
-    return 2;
-  }
-  if (gcs_shards < 1 || gcs_shards > 64) {
-    std::cerr << "raynode: --gcs-shards must be between 1 and 64" << std::endl;
-    return 2;
-  }
-  if (max_clients < 0 || gcs_max_memory < 0) {
-    std::cerr << "raynode: --max-clients and --gcs-max-memory must not be negative" << std::endl;
-    return 2;
-  }
-  if (heartbeat_timeout_ms < 100) {
-    std::cerr << "raynode: --heartbeat-timeout-ms must be at least 100" << std::endl;
-    return 2;
-  }
-  if (!head_address.empty() && (vm.count("gcs-dir") || vm["gcs-shards"].defaulted() == false ||
-                                vm["max-clients"].defaulted() == false ||
-                                vm["gcs-max-memory"].defaulted() == false)) {
-    std::cerr << "raynode: --gcs-dir, --gcs-shards, --max-clients and --gcs-max-memory apply to the head "
-                 "only (this node joins " << head_address << ")" << std::endl;
-    return 2;
+  std::string error = Validate(flags, vm);
+  ray::logging::Level log_level;
+  if (error.empty() && !ray::logging::ParseLevel(flags.level, &log_level)) {
+    error = "--logging-level must be debug, info, warning or error";
   }
   ray::node::NodeOptions options;
-  std::string error;
-  if (!ray::cli::ParseResources(resources_json, &options.resources, &error)) {
-    std::cerr << "raynode: --resources: " << error << std::endl;
-    return 2;
+  if (error.empty() && ToOptions(flags, vm, &options, &error)) {
+    ray::logging::Configure(log_level,
+                            "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s");
+    if (SetUpSecurity(flags, &error)) return Run(flags, options);
   }
-  ray::logging::Level log_level;
-  if (!ray::logging::ParseLevel(level, &log_level)) {
-    std::cerr << "raynode: --logging-level must be debug, info, warning or error" << std::endl;
-    return 2;
-  }
-  ray::logging::Configure(log_level, "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s");
-  options.host = host;
-  options.port = static_cast<uint16_t>(port);
-  options.num_cpus = num_cpus;
-  options.num_gpus = num_gpus;
-  options.object_store_memory = store_memory;
-  options.plasma_directory = plasma_dir;
-  options.huge_pages = vm.count("huge-pages") > 0;
-  options.temp_dir = temp_dir;
-  options.log_to_driver = vm.count("no-log-to-driver") == 0;
-  std::string dir = ray::SelfExecutableDirectory();
-  options.preload_library = dir + "/../lib/libray_worker_preload.so";
-  options.default_worker = dir + "/ray_default_worker";
-  options.worker_env["RAY_LOGGING_LEVEL"] = level;
-  options.head_address = head_address;
-  ray::auth::Settings auth;
-  if (!ray::auth::Resolve(password, &auth, &error)) {
-    std::cerr << "raynode: " << error << std::endl;
-    return 2;
-  }
-  if (auth.mode == ray::auth::Mode::kToken && auth.token.empty() && head_address.empty()) {
-    // A new cluster nobody configured gets a token, as `ray start --head` makes.
-    std::string path = ray::auth::DefaultTokenPath();
-    bool created = false;
-    if (path.empty()) {
-      std::cerr << "raynode: no auth token (set RAY_AUTH_TOKEN, or HOME for ~/.ray/auth_token)"
-                << std::endl;
-      return 2;
-    }
-    if (!ray::auth::EnsureTokenFile(path, &auth.token, &created, &error)) {
-      std::cerr << "raynode: " << error << std::endl;
-      return 2;
-    }
-    auth.source = path;
-    if (created) std::cout << "raynode: created the cluster's auth token in " << path << std::endl;
-  }
-  ray::net::SetAuth(auth);
-  ray::net::TlsSettings tls;
-  if (!ray::net::ResolveTls(tls_flags, &tls, &error)) {
-    std::cerr << "raynode: " << error << std::endl;
-    return 2;
-  }
-  ray::net::SetTls(tls);
-  if (tls.enabled) {
-    // Its workers read the same variables (they inherit this environment).
-    setenv("RAY_USE_TLS", "1", 1);
-    setenv("RAY_TLS_SERVER_CERT", tls.cert.c_str(), 1);
-    setenv("RAY_TLS_SERVER_KEY", tls.key.c_str(), 1);
-    setenv("RAY_TLS_CA_CERT", tls.ca.c_str(), 1);
-  }
-  options.gcs_shards = gcs_shards;
-  options.gcs_dir = gcs_dir;
-  options.max_clients = max_clients;
-  options.gcs_max_memory = gcs_max_memory;
-  options.object_manager_port = static_cast<uint16_t>(om_port);
-  options.heartbeat_timeout_ms = heartbeat_timeout_ms;
-  options.exit_on_removal = true;
-  options.load_code_from_local = vm.count("load-code-from-local") > 0;
-
-  // SIGINT/SIGTERM are taken synchronously below; block them before any thread starts.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  caf::actor_system_config config;
-  ray::net::Configure(config, 0);
-  caf::actor_system system{config};
-  auto node = ray::node::Start(system, options, &error);
-  if (!node) {
-    std::cerr << "raynode: " << error << std::endl;
-    return 1;
-  }
-  std::cout << "raynode listening on " << host << ":" << node->port << " (session "
-            << node->session_dir << (head_address.empty() ? ", head" : ", joined " + head_address)
-            << ")" << std::endl;
-  if (!address_file.empty()) {
-    std::string tmp = address_file + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "w");
-    if (!f || std::fprintf(f, "%s:%u\n", host.c_str(), static_cast<unsigned>(node->port)) < 0 ||
-        std::fclose(f) != 0 || std::rename(tmp.c_str(), address_file.c_str()) != 0) {
-      std::cerr << "raynode: cannot write --address-file " << address_file << std::endl;
-      ray::node::Stop(system, *node);
-      return 1;
-    }
-  }
-  std::cout << "connect a driver with RayConfig::address = \"" << host << ":" << node->port
-            << "\" or RAY_ADDRESS=" << host << ":" << node->port << std::endl;
-  int received = 0;
-  sigwait(&stop_signals, &received);
-  ray::node::Stop(system, *node);
-  return 0;
+  std::cerr << "raynode: " << error << std::endl;
+  return 2;
 }

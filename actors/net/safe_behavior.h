@@ -6,8 +6,8 @@
 // naming the actor, the message and the sender, and a request gets an error
 // reply; a message no handler matches is counted, logged once per actor and
 // answered with an error if it is a request.
-#ifndef RAY_ACTORS_COMMON_SAFE_BEHAVIOR_H_
-#define RAY_ACTORS_COMMON_SAFE_BEHAVIOR_H_
+#ifndef RAY_ACTORS_NET_SAFE_BEHAVIOR_H_
+#define RAY_ACTORS_NET_SAFE_BEHAVIOR_H_
 
 #include <caf/all.hpp>
 
@@ -148,4 +148,4 @@ caf::behavior Behavior(Self* self, const char* actor, Fs... fs) {
 
 }  // namespace ray::safe
 
-#endif  // RAY_ACTORS_COMMON_SAFE_BEHAVIOR_H_
+#endif  // RAY_ACTORS_NET_SAFE_BEHAVIOR_H_

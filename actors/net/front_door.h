@@ -2,8 +2,8 @@
 // runs on the thread that delivers each message (the middleman's, for remote
 // senders), so the hot messages need no scheduler thread to be woken first.
 // The worker and the driver's anchor use one (docs/architecture.md, "Speed").
-#ifndef RAY_ACTORS_COMMON_FRONT_DOOR_H_
-#define RAY_ACTORS_COMMON_FRONT_DOOR_H_
+#ifndef RAY_ACTORS_NET_FRONT_DOOR_H_
+#define RAY_ACTORS_NET_FRONT_DOOR_H_
 
 #include <caf/actor_companion.hpp>
 #include <caf/all.hpp>
@@ -28,4 +28,4 @@ bool Is(const caf::type_erased_tuple& msg, caf::atom_value atom) {
 
 }  // namespace ray::front_door
 
-#endif  // RAY_ACTORS_COMMON_FRONT_DOOR_H_
+#endif  // RAY_ACTORS_NET_FRONT_DOOR_H_

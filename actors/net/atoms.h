@@ -1,6 +1,6 @@
 // CAF atoms naming the messages of protocol.h (at most 10 characters each).
-#ifndef RAY_ACTORS_COMMON_ATOMS_H_
-#define RAY_ACTORS_COMMON_ATOMS_H_
+#ifndef RAY_ACTORS_NET_ATOMS_H_
+#define RAY_ACTORS_NET_ATOMS_H_
 
 #include <caf/all.hpp>
 
@@ -68,4 +68,4 @@ using results = caf::atom_constant<caf::atom("results")>;    // raylet -> driver
 
 }  // namespace ray::atoms
 
-#endif  // RAY_ACTORS_COMMON_ATOMS_H_
+#endif  // RAY_ACTORS_NET_ATOMS_H_

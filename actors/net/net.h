@@ -12,8 +12,8 @@
 // Both sides check the other's proof in constant time (auth.h), so each
 // knows the other holds the token; the token itself is never sent. With
 // RAY_AUTH_MODE=disabled the same frames run over an empty token.
-#ifndef RAY_ACTORS_COMMON_NET_H_
-#define RAY_ACTORS_COMMON_NET_H_
+#ifndef RAY_ACTORS_NET_NET_H_
+#define RAY_ACTORS_NET_NET_H_
 
 #include <caf/all.hpp>
 
@@ -81,4 +81,4 @@ uint64_t RejectedConnections();
 
 }  // namespace ray::net
 
-#endif  // RAY_ACTORS_COMMON_NET_H_
+#endif  // RAY_ACTORS_NET_NET_H_

@@ -1,4 +1,4 @@
-#include "actors/common/safe_behavior.h"
+#include "actors/net/safe_behavior.h"
 
 #include <mutex>
 #include <set>

@@ -1,0 +1,281 @@
+// The raylet's CAF shell (internal to actors/raylet): the Outbox and Timer
+// of raylet::Core over CAF, and the handles of every actor the core names by
+// id. raylet.cc builds the actor's behavior on it.
+#ifndef RAY_ACTORS_RAYLET_RAYLET_SHELL_H_
+#define RAY_ACTORS_RAYLET_RAYLET_SHELL_H_
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/common/protocol.h"
+#include "actors/net/atoms.h"
+#include "actors/net/errors.h"
+#include "actors/net/net.h"
+#include "actors/net/safe_behavior.h"
+#include "actors/raylet/raylet_core.h"
+#include "actors/raylet/worker_launcher.h"
+
+namespace ray::raylet::shell {
+
+using address_atom = caf::atom_constant<caf::atom("address")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
+using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using gcs_back_atom = caf::atom_constant<caf::atom("gcs_back")>;
+
+/// How the raylet names itself to the object manager (pins, gets).
+constexpr const char* kRayletClient = "raylet";
+
+class Shell;
+
+struct ShellState {
+  std::unique_ptr<Shell> shell;
+  static inline const char* name = "raylet";
+};
+
+using Self = caf::stateful_actor<ShellState>*;
+
+struct PeerHandles {
+  caf::actor raylet;
+  caf::actor om;
+};
+
+/// Reply to a request whose answer is one encoded payload: `decode` turns it
+/// into the value (or a Status); a failed request becomes its Status.
+template <class T, class Decode>
+auto Answer(Self self, Outbox::Reply<T> done, Decode decode) {
+  return std::make_pair(
+      safe::Guard(self, "raylet",
+                  [done, decode](const std::string& bytes) { done(decode(bytes)); }),
+      safe::Guard(self, "raylet", [done](caf::error& err) { done(net::ToStatus(err)); }));
+}
+
+/// An encoded T, or kNotFound when the GCS answered with nothing.
+template <class T>
+StatusOr<T> DecodeOrNotFound(const std::string& bytes) {
+  if (bytes.empty()) return Status(Errc::kNotFound, "the GCS has no record");
+  return proto::Decode<T>(bytes);
+}
+
+class Shell final : public Outbox, public Timer {
+ public:
+  Shell(Self self, RayletOptions options, caf::actor gcs, caf::actor om)
+      : self_(self), gcs_(std::move(gcs)), om_(std::move(om)), head_(options.head_address) {
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    launcher_ = std::make_unique<WorkerLauncher>(
+        options.session_dir + "/logs", options.log_to_driver, [me](pid_t pid, int status) {
+          caf::anon_send(me, exited_atom::value, static_cast<int32_t>(pid),
+                         static_cast<int32_t>(status));
+        });
+    heartbeat_ms_ = options.heartbeat_period_ms;
+    exit_on_removal_ = options.exit_on_removal;
+    core_ = std::make_unique<Core>(std::move(options), this, launcher_.get(), this);
+  }
+
+  /// The actor's state goes when it exits (CAF destroys it first): so do its workers.
+  ~Shell() override { core_->OnExit(); }
+
+  Core& core() { return *core_; }
+
+  // -- Outbox: this node's object manager -------------------------------------
+  void PutObject(const proto::ObjectEntry& entry) override {
+    self_->send(om_, atoms::put::value, proto::Encode(entry));
+  }
+  void UnpinObjects(const std::vector<std::string>& ids) override {
+    self_->send(om_, atoms::unpin::value, std::string(kRayletClient), proto::Encode(ids));
+  }
+  void ReleaseObject(const std::string& id, bool free) override {
+    if (free) {
+      self_->send(om_, atoms::free_obj::value, id);
+    } else {
+      self_->send(om_, atoms::release::value, id);
+    }
+  }
+  void WorkerGone(const std::string& worker_id) override {
+    self_->send(om_, atoms::gone::value, worker_id);
+  }
+  void PeerRemoved(const std::string& node_id) override {
+    peers_.erase(node_id);
+    self_->send(om_, atoms::node_del::value, node_id);
+  }
+  void GetObjects(const std::vector<std::string>& ids,
+                  Reply<std::vector<proto::ObjectEntry>> done) override {
+    proto::GetRequest req{ids, -1, kRayletClient};
+    auto [ok, fail] = Answer(self_, std::move(done), [](const std::string& bytes) {
+      return StatusOr<std::vector<proto::ObjectEntry>>(
+          proto::Decode<proto::GetReply>(bytes).entries);
+    });
+    self_->request(om_, caf::infinite, atoms::get::value, proto::Encode(req))
+        .then(std::move(ok), std::move(fail));
+  }
+
+  // -- Outbox: workers and drivers ---------------------------------------------
+  void Execute(const std::string& worker_id, const proto::ExecRequest& request) override {
+    if (auto w = workers_.find(worker_id); w != workers_.end()) {
+      self_->send(w->second, atoms::exec::value, proto::Encode(request));
+    }
+  }
+  void ExitWorker(const std::string& worker_id) override {
+    if (auto w = workers_.find(worker_id); w != workers_.end()) {
+      self_->send(w->second, atoms::exit_now::value);
+    }
+  }
+  void StealTasks(const std::string& worker_id, Reply<std::vector<std::string>> done) override {
+    auto [ok, fail] = Answer(self_, std::move(done), [](const std::string& bytes) {
+      return StatusOr<std::vector<std::string>>(proto::Decode<std::vector<std::string>>(bytes));
+    });
+    auto w = workers_.find(worker_id);
+    if (w == workers_.end()) return;  // gone: its death is handled where it is noticed
+    self_->request(w->second, caf::infinite, atoms::steal::value)
+        .then(std::move(ok), std::move(fail));
+  }
+  void PushResults(const std::string& driver_id,
+                   const std::vector<proto::ObjectEntry>& entries) override {
+    auto d = drivers_.find(driver_id);
+    if (d != drivers_.end()) self_->send(d->second, atoms::results::value, proto::Encode(entries));
+  }
+
+  // -- Outbox: the GCS ---------------------------------------------------------
+  void AppendLineage(const std::vector<proto::TaskSpec>& specs) override {
+    self_->send(gcs_, atoms::lineage::value, proto::Encode(specs));
+  }
+  void ReportReleased(const std::vector<std::string>& ids) override {
+    self_->send(gcs_, atoms::released::value, proto::Encode(ids));
+  }
+  void UpdateActor(const proto::ActorInfo& info) override {
+    self_->send(gcs_, atoms::actor_upd::value, proto::Encode(info));
+  }
+  void RegisterJob(const proto::JobInfo& job) override {
+    self_->send(gcs_, atoms::job_reg::value, proto::Encode(job));
+  }
+  void ReportJobEnded(const std::string& job_id) override {
+    self_->send(gcs_, atoms::job_end::value, job_id);
+  }
+  void SubscribeRebuilt(const std::vector<std::string>& ids) override {
+    self_->send(gcs_, atoms::rebuild_sub::value, proto::Encode(ids), om_);
+  }
+  void LookupActor(const std::string& actor_id, Reply<proto::ActorInfo> done) override {
+    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::ActorInfo>);
+    self_->request(gcs_, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
+        .then(std::move(ok), std::move(fail));
+  }
+  void LookupJob(const std::string& job_id, Reply<proto::JobInfo> done) override {
+    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::JobInfo>);
+    self_->request(gcs_, std::chrono::seconds(30), atoms::job_info::value, job_id)
+        .then(std::move(ok), std::move(fail));
+  }
+  void FetchCode(const std::string& job_id, Reply<proto::CodePackage> done) override {
+    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::CodePackage>);
+    self_->request(gcs_, std::chrono::seconds(60), atoms::code_get::value, job_id)
+        .then(std::move(ok), std::move(fail));
+  }
+  void FetchLineage(const std::string& object_id, Reply<proto::TaskSpec> done) override {
+    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::TaskSpec>);
+    self_->request(gcs_, std::chrono::seconds(30), atoms::lineage_get::value, object_id)
+        .then(std::move(ok), std::move(fail));
+  }
+  void LocateNow(const std::vector<std::string>& ids,
+                 Reply<std::vector<proto::Location>> done) override {
+    auto [ok, fail] = Answer(self_, std::move(done), [](const std::string& bytes) {
+      return StatusOr<std::vector<proto::Location>>(
+          proto::Decode<std::vector<proto::Location>>(bytes));
+    });
+    self_->request(gcs_, std::chrono::seconds(10), atoms::locs_now::value, proto::Encode(ids))
+        .then(std::move(ok), std::move(fail));
+  }
+
+  // -- Outbox: other nodes -------------------------------------------------------
+  void SubmitToPeer(const std::string& node_id, const proto::TaskSpec& spec) override {
+    if (auto p = peers_.find(node_id); p != peers_.end()) {
+      self_->send(p->second.raylet, atoms::submit::value, proto::Encode(spec));
+    }
+  }
+  void ReturnToOrigin(const std::string& node_id, const std::string& task_id,
+                      const std::vector<proto::ObjectEntry>& entries) override {
+    if (auto p = peers_.find(node_id); p != peers_.end()) {
+      self_->send(p->second.raylet, atoms::fwd_done::value, task_id, proto::Encode(entries));
+    }
+  }
+  void KillOnPeer(const std::string& node_id, const std::string& actor_id,
+                  bool no_restart) override {
+    if (auto p = peers_.find(node_id); p != peers_.end()) {
+      self_->send(p->second.raylet, atoms::kill::value, actor_id, no_restart);
+    }
+  }
+  void ConnectToPeer(const std::string& address) override;
+
+  // -- Timer ---------------------------------------------------------------------
+  std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
+  void After(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    uint64_t id = next_timer_++;
+    timers_.emplace(id, std::move(fn));
+    if (delay.count() == 0) {
+      self_->send(self_, timer_atom::value, id);
+    } else {
+      self_->delayed_send(self_, delay, timer_atom::value, id);
+    }
+  }
+  void Fire(uint64_t id) {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;
+    auto fn = std::move(it->second);
+    timers_.erase(it);
+    fn();
+  }
+
+  // -- messages the behavior hands over ---------------------------------------------
+  caf::result<std::string, caf::actor, caf::actor> Hello(const std::string& bytes,
+                                                         const caf::actor& client);
+  void OnDown(const caf::down_msg& msg);
+  void StartHeartbeats(const std::string& record);
+  void Heartbeat();
+  void Reconnect();
+  void OnGcsBack(const caf::actor& gcs);
+  void AddPeer(const std::string& bytes, const caf::actor& raylet, const caf::actor& om);
+  caf::result<int32_t, caf::actor, std::string> RouteToActor(const std::string& actor_id);
+  void OnWorkerExited(pid_t pid, int status) {
+    auto w = core_->state().worker_by_pid.find(pid);
+    if (w != core_->state().worker_by_pid.end()) workers_.erase(w->second);
+    core_->OnWorkerExited(pid, status);
+  }
+  std::string Stats() const {
+    // This process's counts, since it started (net.h, safe_behavior.h).
+    return core_->Stats() + " refused_connections=" + std::to_string(net::RejectedConnections()) +
+           " dropped_messages=" + std::to_string(safe::Dropped());
+  }
+  const caf::actor& gcs() const { return gcs_; }
+  const caf::actor& om() const { return om_; }
+
+ private:
+  Self self_;
+  caf::actor gcs_;
+  caf::actor om_;
+  std::string head_;  // non-head nodes: where to find the GCS again
+  int64_t heartbeat_ms_ = 500;
+  bool exit_on_removal_ = false;
+  std::string record_;  // this node's NodeRecord, to register again
+  std::unordered_map<std::string, caf::actor> workers_;  // worker id -> its actor
+  std::unordered_map<std::string, caf::actor> drivers_;  // driver client id -> its anchor
+  std::unordered_map<std::string, caf::actor> job_drivers_;  // job -> its driver
+  std::unordered_map<std::string, PeerHandles> peers_;
+  std::unordered_map<uint64_t, std::function<void()>> timers_;
+  uint64_t next_timer_ = 1;
+  // The launcher outlives the core, which calls it.
+  std::unique_ptr<WorkerLauncher> launcher_;
+  std::unique_ptr<Core> core_;
+};
+
+}  // namespace ray::raylet::shell
+
+#endif  // RAY_ACTORS_RAYLET_RAYLET_SHELL_H_
