@@ -1,8 +1,6 @@
 #include "runtime/src/errors.h"
 
-#include <typeinfo>
-
-#include "ray/api.h"
+#include "ray/api/ray_exception.h"
 
 namespace ray::runtime {
 
@@ -22,26 +20,6 @@ void ThrowError(const proto::ErrorInfo& info) {
       throw RayException(info.message);
   }
   throw RayException(info.message);
-}
-
-proto::ErrorInfo CurrentExceptionInfo(const std::string& task_name) {
-  proto::ErrorInfo info;
-  info.kind = static_cast<uint8_t>(proto::ErrorKind::kTask);
-  info.task_name = task_name;
-  try {
-    throw;
-  } catch (const RayTaskException& e) {
-    // A nested task failed and this task did not catch it: keep the root cause.
-    info.exception_type = e.exception_type();
-    info.message = e.user_message();
-  } catch (const std::exception& e) {
-    info.exception_type = internal::DemangledName(typeid(e).name());
-    info.message = e.what();
-  } catch (...) {
-    info.exception_type = "unknown";
-    info.message = "a non-std::exception was thrown";
-  }
-  return info;
 }
 
 proto::ObjectEntry ErrorEntry(const std::string& id, const proto::ErrorInfo& info) {

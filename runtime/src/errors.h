@@ -11,7 +11,8 @@ namespace ray::runtime {
 
 /// Throws the public exception matching `info` (RayTaskException, ...).
 [[noreturn]] void ThrowError(const proto::ErrorInfo& info);
-/// Describes the exception being handled (call inside a catch block).
+/// Describes the exception being handled (call inside a catch block). Defined
+/// in ray_api (exception_info.cc), not ray_runtime_core.
 proto::ErrorInfo CurrentExceptionInfo(const std::string& task_name);
 /// An error entry for object `id`.
 proto::ObjectEntry ErrorEntry(const std::string& id, const proto::ErrorInfo& info);
