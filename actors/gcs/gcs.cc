@@ -14,6 +14,9 @@
 #include "actors/common/logging.h"
 #include "actors/common/protocol.h"
 #include "actors/gcs/gcs_core.h"
+#include "actors/interfaces/gcs.h"
+#include "actors/interfaces/object_manager.h"
+#include "actors/interfaces/raylet.h"
 #include "actors/net/atoms.h"
 #include "actors/net/errors.h"
 #include "actors/net/safe_behavior.h"
@@ -21,13 +24,11 @@
 namespace ray::gcs {
 namespace {
 
-using check_atom = caf::atom_constant<caf::atom("hb_check")>;
-using code_timeout_atom = caf::atom_constant<caf::atom("code_tmo")>;
 
 /// Where to reach a member node.
 struct Link {
-  caf::actor raylet;
-  caf::actor om;
+  raylet::RayletActor raylet;
+  caf::actor om;  // only passed on, in node_add
 };
 
 struct State;
@@ -45,7 +46,7 @@ class ShellOutbox final : public Outbox {
 
  private:
   /// The raylet of member `node_id`; null (and logged: a bug) when unknown.
-  caf::actor Raylet(const std::string& node_id) const;
+  raylet::RayletActor Raylet(const std::string& node_id) const;
   Self self_;
 };
 
@@ -58,36 +59,36 @@ struct State {
   // but during a registration, which adds its node first).
   std::map<std::string, Link> links;
   std::map<caf::actor, SubscriberId> subscriber_ids;
-  std::unordered_map<SubscriberId, caf::actor> subscribers;
+  std::unordered_map<SubscriberId, object_manager::ObjectManagerActor> subscribers;
   std::unordered_map<CodeToken, caf::response_promise> code_promises;
   CodeToken last_token = 0;
   bool checking = false;
   static inline const char* name = "gcs";
 };
 
-caf::actor ShellOutbox::Raylet(const std::string& node_id) const {
+raylet::RayletActor ShellOutbox::Raylet(const std::string& node_id) const {
   auto it = self_->state.links.find(node_id);
   if (it != self_->state.links.end()) return it->second.raylet;
   RAY_LOG(Error) << "gcs: no raylet known for member node " << ids::Hex(node_id);
-  return caf::actor();
+  return raylet::RayletActor();
 }
 
 void ShellOutbox::NodeAdded(const std::string& to, const proto::NodeRecord& added) {
   auto& links = self_->state.links;
   auto about = links.find(added.node_id);
-  caf::actor dest = Raylet(to);
+  raylet::RayletActor dest = Raylet(to);
   if (!dest || about == links.end()) return;
-  self_->send(dest, atoms::node_add::value, proto::Encode(added), about->second.raylet,
-              about->second.om);
+  self_->send(dest, atoms::node_add::value, proto::Encode(added),
+              caf::actor_cast<caf::actor>(about->second.raylet), about->second.om);
 }
 
 void ShellOutbox::NodeRemoved(const std::string& to, const std::string& removed,
                               const std::string& reason) {
-  if (caf::actor dest = Raylet(to)) self_->send(dest, atoms::node_del::value, removed, reason);
+  if (auto dest = Raylet(to)) self_->send(dest, atoms::node_del::value, removed, reason);
 }
 
 void ShellOutbox::JobEnded(const std::string& to, const std::string& job_id) {
-  if (caf::actor dest = Raylet(to)) self_->send(dest, atoms::job_end::value, job_id);
+  if (auto dest = Raylet(to)) self_->send(dest, atoms::job_end::value, job_id);
 }
 
 void ShellOutbox::Located(SubscriberId to, const std::vector<proto::Location>& found) {
@@ -107,7 +108,7 @@ void ShellOutbox::CodeAnswer(CodeToken token, const std::string& package) {
 /// The id the Core knows object manager `om` by (the same for each handle).
 SubscriberId SubscriberOf(State& st, const caf::actor& om) {
   auto [it, fresh] = st.subscriber_ids.try_emplace(om, st.subscriber_ids.size() + 1);
-  if (fresh) st.subscribers.emplace(it->second, om);
+  if (fresh) st.subscribers.emplace(it->second, caf::actor_cast<object_manager::ObjectManagerActor>(om));
   return it->second;
 }
 
@@ -152,7 +153,8 @@ caf::result<std::string> RegisterNode(Self self, const std::string& bytes, const
   bool reachable = raylet && om;
   // The Core announces the node while admitting it, so its handles go in
   // first; an id already present is a member, which the Core refuses.
-  bool added = reachable && st.links.emplace(record.node_id, Link{raylet, om}).second;
+  bool added = reachable && st.links.emplace(record.node_id, Link{caf::actor_cast<raylet::RayletActor>(raylet), om})
+                                 .second;
   Status admitted = st.core->RegisterNode(record, reachable);
   if (!admitted.ok()) {
     if (added) st.links.erase(record.node_id);
@@ -171,7 +173,7 @@ void CheckHeartbeats(Self self) {
   for (const auto& id : st.core->CheckHeartbeats()) {
     auto it = st.links.find(id);
     if (it == st.links.end()) continue;
-    self->demonitor(it->second.raylet);
+    self->demonitor(caf::actor_cast<caf::actor>(it->second.raylet));
     st.links.erase(it);
   }
   self->delayed_send(self, st.core->heartbeat_check_interval(), check_atom::value);
@@ -285,7 +287,9 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
   st.core = std::make_unique<Core>(st.store.get(), st.outbox.get(), &st.clock, options);
   self->set_down_handler([=](const caf::down_msg& msg) { OnDown(self, msg); });
   return std::apply(
-      [self](auto... handlers) { return safe::Behavior(self, "gcs", std::move(handlers)...); },
+      [self](auto... handlers) {
+        return safe::Implement<GcsActor>(self, "gcs", std::move(handlers)...);
+      },
       std::tuple_cat(TableHandlers(self), NodeHandlers(self), ObjectHandlers(self)));
 }
 

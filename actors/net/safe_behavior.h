@@ -116,10 +116,10 @@ auto Guard(caf::local_actor* self, const char* actor, F f) {
   return detail::Wrap(self, actor, std::move(f));
 }
 
-/// The behavior of `fs`, each guarded as above; also installs the default
-/// handler for unmatched messages on `self`.
-template <class Self, class... Fs>
-caf::behavior Behavior(Self* self, const char* actor, Fs... fs) {
+namespace detail {
+/// The default, error and exit handlers every guarded actor gets.
+template <class Self>
+void InstallHandlers(Self* self, const char* actor) {
   self->set_default_handler(
       [actor](caf::scheduled_actor* s, caf::message_view& view) -> caf::result<caf::message> {
         auto& content = view.content();
@@ -143,7 +143,26 @@ caf::behavior Behavior(Self* self, const char* actor, Fs... fs) {
     }
     if (msg.reason) self->quit(std::move(msg.reason));  // as CAF's default: a normal exit is ignored
   });
+}
+}  // namespace detail
+
+/// The behavior of `fs`, each guarded as above; also installs the default
+/// handler for unmatched messages on `self`.
+template <class Self, class... Fs>
+caf::behavior Behavior(Self* self, const char* actor, Fs... fs) {
+  detail::InstallHandlers(self, actor);
   return caf::behavior{detail::Wrap(self, actor, std::move(fs))...};
+}
+
+/// The same, checked against the typed-actor interface `Interface` when it
+/// compiles: `fs` must handle exactly its messages, with its types. The actor
+/// itself stays dynamically typed (CAF 0.17 lets a typed actor send only to
+/// typed ones, and the workers' and drivers' front doors are untyped).
+template <class Interface, class Self, class... Fs>
+caf::behavior Implement(Self* self, const char* actor, Fs... fs) {
+  detail::InstallHandlers(self, actor);
+  typename Interface::behavior_type checked{detail::Wrap(self, actor, std::move(fs))...};
+  return std::move(checked.unbox());
 }
 
 }  // namespace ray::safe

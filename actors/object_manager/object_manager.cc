@@ -16,13 +16,13 @@
 #include "actors/net/net.h"
 #include "actors/net/safe_behavior.h"
 #include "actors/object_manager/om_core.h"
+#include "actors/interfaces/gcs.h"
+#include "actors/interfaces/object_manager.h"
+#include "actors/interfaces/raylet.h"
 
 namespace ray::object_manager {
 namespace {
 
-using timeout_atom = caf::atom_constant<caf::atom("om_tmo")>;
-using create_timeout_atom = caf::atom_constant<caf::atom("om_ctmo")>;
-using flush_atom = caf::atom_constant<caf::atom("om_flush")>;
 
 /// CAF 0.17 has no node-down event: a request to a hung peer ends only here.
 constexpr auto kTransferTimeout = std::chrono::seconds(60);
@@ -41,12 +41,16 @@ std::string EncodeCreate(const StatusOr<int64_t>& offset) {
 class Shell final : public Outbox, public Timer {
  public:
   Shell(caf::event_based_actor* self, std::string node_id, caf::actor gcs)
-      : self_(self), node_id_(std::move(node_id)), gcs_(std::move(gcs)) {}
+      : self_(self), node_id_(std::move(node_id)), gcs_(caf::actor_cast<gcs::GcsActor>(gcs)) {}
 
   void set_core(Core* core) { core_ = core; }
-  void set_gcs(caf::actor gcs) { gcs_ = std::move(gcs); }
-  void set_raylet(caf::actor raylet) { raylet_ = std::move(raylet); }
-  void AddPeer(const std::string& node, caf::actor om) { peers_[node] = std::move(om); }
+  void set_gcs(const caf::actor& gcs) { gcs_ = caf::actor_cast<gcs::GcsActor>(gcs); }
+  void set_raylet(const caf::actor& raylet) {
+    raylet_ = caf::actor_cast<raylet::RayletActor>(raylet);
+  }
+  void AddPeer(const std::string& node, const caf::actor& om) {
+    peers_[node] = caf::actor_cast<ObjectManagerActor>(om);
+  }
   void RemovePeer(const std::string& node) { peers_.erase(node); }
 
   /// A token for a request the Core may park.
@@ -108,7 +112,7 @@ class Shell final : public Outbox, public Timer {
   }
 
  private:
-  const caf::actor* Peer(const std::string& node) const {
+  const ObjectManagerActor* Peer(const std::string& node) const {
     auto it = peers_.find(node);
     return it == peers_.end() ? nullptr : &it->second;
   }
@@ -122,9 +126,9 @@ class Shell final : public Outbox, public Timer {
   caf::event_based_actor* self_;
   Core* core_ = nullptr;
   std::string node_id_;
-  caf::actor gcs_;
-  caf::actor raylet_;  // asked to rebuild lost objects
-  std::unordered_map<std::string, caf::actor> peers_;  // other nodes' object managers
+  gcs::GcsActor gcs_;
+  raylet::RayletActor raylet_;  // asked to rebuild lost objects
+  std::unordered_map<std::string, ObjectManagerActor> peers_;  // other nodes' object managers
   std::unordered_map<uint64_t, caf::response_promise> promises_;  // parked requests
   uint64_t next_token_ = 1;
 };
@@ -132,7 +136,7 @@ class Shell final : public Outbox, public Timer {
 // Replies run while the actor (and so its Shell and Core) lives: CAF drops
 // pending response handlers of a terminated actor.
 void Shell::RequestPull(const std::string& node, const std::string& id) {
-  const caf::actor* om = Peer(node);
+  const ObjectManagerActor* om = Peer(node);
   if (!om) return;
   self_->request(*om, kTransferTimeout, atoms::pull::value, id, node_id_)
       .then(safe::Guard(self_, "object manager",
@@ -146,7 +150,7 @@ void Shell::RequestPull(const std::string& node, const std::string& id) {
 
 void Shell::RequestChunk(const std::string& node, const std::string& id, uint64_t offset,
                          uint64_t len) {
-  const caf::actor* om = Peer(node);
+  const ObjectManagerActor* om = Peer(node);
   if (!om) return;
   self_->request(*om, kTransferTimeout, atoms::chunk::value, id, offset, len)
       .then(safe::Guard(self_, "object manager",
@@ -230,7 +234,7 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
   st.shell->set_core(st.core.get());
   auto core = [self]() -> Core& { return *self->state.core; };
   using Kind = Timer::Kind;
-  return safe::Behavior(
+  return safe::Implement<ObjectManagerActor>(
       self, "object manager",
       [=](atoms::put, const std::string& bytes) { HandlePut(self, bytes); },
       [=](atoms::set_raylet, const caf::actor& raylet) { HandleSetRaylet(self, raylet); },

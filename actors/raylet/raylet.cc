@@ -19,7 +19,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
   Shell* sh = self->state.shell.get();
   Core* core = &sh->core();
   self->set_down_handler([sh](const caf::down_msg& msg) { sh->OnDown(msg); });
-  return safe::Behavior(
+  return safe::Implement<RayletActor>(
       self, "raylet",
       [=](address_atom, const std::string& host, uint16_t port) {
         core->SetAddress(host + ":" + std::to_string(port));
@@ -49,17 +49,18 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::job_end, const std::string& job_id) { core->OnJobEnded(job_id); },
       [=](atoms::gcs_of, const std::string&) -> caf::result<std::string, caf::actor> {
         // The connection's auth handshake (net.h) already proved the token.
-        return {std::string(), sh->gcs()};
+        return {std::string(), caf::actor_cast<caf::actor>(sh->gcs())};
       },
       [=](atoms::submit, const std::string& bytes) {
         core->Submit(proto::Decode<proto::TaskSpec>(bytes));
       },
       // After any earlier submit of the same client (see ClusterRuntime).
       [=](atoms::release, const std::string& id, bool may_free) { core->OnRelease(id, may_free); },
-      [=](atoms::create, const std::string& id, uint64_t size) {
+      [=](atoms::create, const std::string& id, uint64_t size) -> caf::result<std::string> {
         // Through here so that it follows the client's earlier releases, whose
         // memory it can then reuse.
-        return self->delegate(sh->om(), atoms::create::value, id, size);
+        self->delegate(sh->om(), atoms::create::value, id, size);
+        return caf::delegated<std::string>();
       },
       [=](atoms::done, const std::string& bytes) {
         core->HandleDone(proto::Decode<proto::ExecReply>(bytes));

@@ -42,10 +42,10 @@ caf::result<std::string, caf::actor, caf::actor> Shell::Hello(const std::string&
     if (!client) return caf::make_error(caf::sec::unexpected_message);
     auto job = core_->OnWorkerHello(hello.client_id);
     if (!job.ok()) return caf::make_error(caf::sec::unexpected_message);
-    workers_[hello.client_id] = client;
+    workers_[hello.client_id] = caf::actor_cast<worker::WorkerActor>(client);
     self_->monitor(client);
     info.job_id = *job;
-    return {proto::Encode(info), om_, gcs_};
+    return {proto::Encode(info), caf::actor_cast<caf::actor>(om_), caf::actor_cast<caf::actor>(gcs_)};
   }
   auto promise = self_->make_response_promise<std::string, caf::actor, caf::actor>();
   self_->request(gcs_, std::chrono::seconds(30), atoms::job::value)
@@ -58,7 +58,8 @@ caf::result<std::string, caf::actor, caf::actor> Shell::Hello(const std::string&
                             self_->monitor(client);
                           }
                           info.job_id = job_id;
-                          promise.deliver(proto::Encode(info), om_, gcs_);
+                          promise.deliver(proto::Encode(info), caf::actor_cast<caf::actor>(om_),
+                                          caf::actor_cast<caf::actor>(gcs_));
                         }),
             [promise](caf::error& err) mutable { promise.deliver(err); });
   return promise;
@@ -142,7 +143,8 @@ void Shell::Reconnect() {
     auto raylet = net::Connect(b->system(), host, port, std::chrono::seconds(5), &why);
     caf::actor gcs;
     if (raylet) {
-      b->request(raylet, std::chrono::seconds(5), atoms::gcs_of::value, std::string())
+      b->request(caf::actor_cast<RayletActor>(raylet), std::chrono::seconds(5),
+                 atoms::gcs_of::value, std::string())
           .receive(
               [&](const std::string& why, const caf::actor& handle) {
                 if (why.empty()) gcs = handle;
@@ -160,14 +162,15 @@ void Shell::Reconnect() {
 void Shell::OnGcsBack(const caf::actor& gcs) {
   if (!core_->state().gcs_lost) return;
   auto rejoined = [this, gcs] {
-    gcs_ = gcs;
+    gcs_ = caf::actor_cast<gcs::GcsActor>(gcs);
     self_->monitor(gcs);
     self_->send(om_, atoms::set_gcs::value, gcs);
     RAY_LOG(Info) << "rejoined the cluster at " << head_;
     core_->OnGcsBack();
   };
-  self_->request(gcs, std::chrono::seconds(10), atoms::node_reg::value, record_,
-                 caf::actor_cast<caf::actor>(self_), om_)
+  self_->request(caf::actor_cast<gcs::GcsActor>(gcs), std::chrono::seconds(10),
+                 atoms::node_reg::value, record_, caf::actor_cast<caf::actor>(self_),
+                 caf::actor_cast<caf::actor>(om_))
       .then(safe::Guard(self_, "raylet", [rejoined](const std::string&) { rejoined(); }),
             safe::Guard(self_, "raylet", [this, rejoined](caf::error& err) {
               // A GCS restarted on its tables may still list this node.
@@ -183,7 +186,8 @@ void Shell::AddPeer(const std::string& bytes, const caf::actor& raylet, const ca
   auto rec = proto::Decode<proto::NodeRecord>(bytes);
   if (rec.node_id == core_->state().options.node_id) return;
   self_->send(om_, atoms::node_add::value, rec.node_id, om);
-  peers_[rec.node_id] = PeerHandles{raylet, om};
+  peers_[rec.node_id] = PeerHandles{caf::actor_cast<RayletActor>(raylet),
+                                    caf::actor_cast<object_manager::ObjectManagerActor>(om)};
   core_->OnPeerAdded(rec);
 }
 
@@ -196,7 +200,7 @@ caf::result<int32_t, caf::actor, std::string> Shell::RouteToActor(const std::str
     if (w == workers_.end()) {
       answer = {proto::ActorRoute::kLater, {}};
     } else {
-      worker = w->second;
+      worker = caf::actor_cast<caf::actor>(w->second);
     }
   }
   return {static_cast<int32_t>(answer.route), std::move(worker), answer.worker_id};

@@ -22,17 +22,14 @@
 #include "actors/net/net.h"
 #include "actors/net/safe_behavior.h"
 #include "actors/raylet/raylet_core.h"
+#include "actors/interfaces/gcs.h"
+#include "actors/interfaces/object_manager.h"
+#include "actors/interfaces/raylet.h"
+#include "actors/interfaces/worker.h"
 #include "actors/raylet/worker_launcher.h"
 
 namespace ray::raylet::shell {
 
-using address_atom = caf::atom_constant<caf::atom("address")>;
-using exited_atom = caf::atom_constant<caf::atom("exited")>;
-using timer_atom = caf::atom_constant<caf::atom("timer")>;
-using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
-using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
-using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
-using gcs_back_atom = caf::atom_constant<caf::atom("gcs_back")>;
 
 /// How the raylet names itself to the object manager (pins, gets).
 constexpr const char* kRayletClient = "raylet";
@@ -47,8 +44,8 @@ struct ShellState {
 using Self = caf::stateful_actor<ShellState>*;
 
 struct PeerHandles {
-  caf::actor raylet;
-  caf::actor om;
+  RayletActor raylet;
+  object_manager::ObjectManagerActor om;
 };
 
 /// Reply to a request whose answer is one encoded payload: `decode` turns it
@@ -71,7 +68,10 @@ StatusOr<T> DecodeOrNotFound(const std::string& bytes) {
 class Shell final : public Outbox, public Timer {
  public:
   Shell(Self self, RayletOptions options, caf::actor gcs, caf::actor om)
-      : self_(self), gcs_(std::move(gcs)), om_(std::move(om)), head_(options.head_address) {
+      : self_(self),
+        gcs_(caf::actor_cast<gcs::GcsActor>(gcs)),
+        om_(caf::actor_cast<object_manager::ObjectManagerActor>(om)),
+        head_(options.head_address) {
     caf::actor me = caf::actor_cast<caf::actor>(self);
     launcher_ = std::make_unique<WorkerLauncher>(
         options.session_dir + "/logs", options.log_to_driver, [me](pid_t pid, int status) {
@@ -163,7 +163,8 @@ class Shell final : public Outbox, public Timer {
     self_->send(gcs_, atoms::job_end::value, job_id);
   }
   void SubscribeRebuilt(const std::vector<std::string>& ids) override {
-    self_->send(gcs_, atoms::rebuild_sub::value, proto::Encode(ids), om_);
+    self_->send(gcs_, atoms::rebuild_sub::value, proto::Encode(ids),
+                caf::actor_cast<caf::actor>(om_));
   }
   void LookupActor(const std::string& actor_id, Reply<proto::ActorInfo> done) override {
     auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::ActorInfo>);
@@ -254,18 +255,18 @@ class Shell final : public Outbox, public Timer {
     return core_->Stats() + " refused_connections=" + std::to_string(net::RejectedConnections()) +
            " dropped_messages=" + std::to_string(safe::Dropped());
   }
-  const caf::actor& gcs() const { return gcs_; }
-  const caf::actor& om() const { return om_; }
+  const gcs::GcsActor& gcs() const { return gcs_; }
+  const object_manager::ObjectManagerActor& om() const { return om_; }
 
  private:
   Self self_;
-  caf::actor gcs_;
-  caf::actor om_;
+  gcs::GcsActor gcs_;
+  object_manager::ObjectManagerActor om_;
   std::string head_;  // non-head nodes: where to find the GCS again
   int64_t heartbeat_ms_ = 500;
   bool exit_on_removal_ = false;
   std::string record_;  // this node's NodeRecord, to register again
-  std::unordered_map<std::string, caf::actor> workers_;  // worker id -> its actor
+  std::unordered_map<std::string, worker::WorkerActor> workers_;  // worker id -> its actor
   std::unordered_map<std::string, caf::actor> drivers_;  // driver client id -> its anchor
   std::unordered_map<std::string, caf::actor> job_drivers_;  // job -> its driver
   std::unordered_map<std::string, PeerHandles> peers_;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "actors/net/atoms.h"
+#include "actors/interfaces/worker.h"
 #include "actors/net/front_door.h"
 #include "actors/net/safe_behavior.h"
 
@@ -118,7 +119,7 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
   }).detach();
   self->attach_functor([queue] { queue->Stop(); });
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
-  return safe::Behavior(
+  return safe::Implement<WorkerBehind>(
       self, "worker",
       // exec and direct are queued by the front door (Spawn).
       [=](atoms::steal) -> std::string { return proto::Encode(self->state.queue->Steal()); },

@@ -1,0 +1,55 @@
+// The GCS's messages, declared once as a CAF typed-actor interface: gcs.cc's
+// behavior is checked against it when it compiles, senders holding a
+// GcsActor handle are checked too, and tests/actors/protocol_roundtrip_test.cc
+// sends every message of it across a real connection. Payloads are msgpack
+// structs of actors/common/protocol.h carried as std::string; what each
+// message does is in gcs.h.
+#ifndef RAY_ACTORS_INTERFACES_GCS_H_
+#define RAY_ACTORS_INTERFACES_GCS_H_
+
+#include <caf/all.hpp>
+
+#include <string>
+
+#include "actors/net/atoms.h"
+
+namespace ray::gcs {
+
+// The GCS's own timers.
+using check_atom = caf::atom_constant<caf::atom("hb_check")>;
+using code_timeout_atom = caf::atom_constant<caf::atom("code_tmo")>;
+
+using GcsActor = caf::typed_actor<
+    // -- jobs and shipped code
+    caf::replies_to<atoms::job>::with<std::string>,
+    caf::reacts_to<atoms::job_reg, std::string>,
+    caf::replies_to<atoms::job_info, std::string>::with<std::string>,
+    caf::reacts_to<atoms::job_end, std::string>,
+    caf::reacts_to<atoms::code_put, std::string, std::string>,
+    caf::replies_to<atoms::code_get, std::string>::with<std::string>,
+    // -- actors and their names
+    caf::replies_to<atoms::reserve, std::string, std::string>::with<bool>,
+    caf::replies_to<atoms::lookup, std::string>::with<std::string>,
+    caf::reacts_to<atoms::actor_upd, std::string>,
+    caf::replies_to<atoms::actor_get, std::string>::with<std::string>,
+    caf::replies_to<atoms::stats>::with<std::string>,
+    // -- membership
+    caf::replies_to<atoms::node_reg, std::string, caf::actor, caf::actor>::with<std::string>,
+    caf::replies_to<atoms::heartbeat, std::string, std::string>::with<std::string>,
+    caf::replies_to<atoms::nodes>::with<std::string>,
+    // -- the object directory and the lineage log
+    caf::reacts_to<atoms::loc_add, std::string, std::string>,
+    caf::reacts_to<atoms::loc_del, std::string, std::string, std::string>,
+    caf::reacts_to<atoms::locate, std::string, caf::actor>,
+    caf::reacts_to<atoms::rebuild_sub, std::string, caf::actor>,
+    caf::replies_to<atoms::locs_now, std::string>::with<std::string>,
+    caf::reacts_to<atoms::lineage, std::string>,
+    caf::reacts_to<atoms::released, std::string>,
+    caf::replies_to<atoms::lineage_get, std::string>::with<std::string>,
+    // -- its own process
+    caf::reacts_to<check_atom>,
+    caf::reacts_to<code_timeout_atom>>;
+
+}  // namespace ray::gcs
+
+#endif  // RAY_ACTORS_INTERFACES_GCS_H_
