@@ -100,6 +100,7 @@ DirectCalls::ActorRoute* DirectCalls::Probe(const std::string& actor_id,
   route->worker = worker;
   route->worker_id = worker_id;
   route->worker_exited = false;
+  route->dead_worker_id.clear();
   if (!worker) return route;
   // Its death reaches OnWorkerDown, on this thread if it is dead already:
   // hence without the lock, after the route names it.
@@ -122,6 +123,7 @@ void DirectCalls::SendToWorker(const std::string& actor_id, ActorRoute& route,
 }
 
 void DirectCalls::SendViaRaylet(ActorRoute& route, proto::TaskSpec spec) {
+  if (spec.failed_worker.empty()) spec.failed_worker = route.dead_worker_id;
   for (const auto& id : spec.return_ids) raylet_returns_[id] = spec.actor_id;
   route.via_raylet += spec.return_ids.size();
   transport_->Submit(spec);
@@ -180,6 +182,7 @@ DirectCalls::WorkerDown DirectCalls::OnWorkerDown(
   for (auto& [actor_id, route] : routes_) {
     if (!route.worker || !is_dead(*route.worker)) continue;
     route.worker = nullptr;
+    route.dead_worker_id = route.worker_id;
     route.worker_exited = false;
     route.last_probe = proto::ActorRoute::kLater;  // it may restart
     route.next_probe = transport_->Now() + kProbeAgainSoon;

@@ -107,6 +107,10 @@ class DirectCalls {
     std::shared_ptr<const DirectWorker> worker;  // the actor's worker, once the raylet named it
     std::string worker_id;                       // its id at the raylet
     bool worker_exited = false;  // it called ray::ExitActor: no new direct calls
+    /// The worker this process saw die, until the raylet names another: calls
+    /// sent through the raylet meanwhile say so (failed_worker), since the
+    /// raylet may not know of the death yet and give them to that worker.
+    std::string dead_worker_id;
     size_t via_raylet = 0;       // returns of calls sent through the raylet, not yet pushed
     std::deque<proto::TaskSpec> direct;  // calls sent to `worker`, unanswered, in order
     std::deque<proto::TaskSpec> held;    // waiting for `direct` to drain, then via the raylet

@@ -618,6 +618,29 @@ TEST_F(RayletCoreTest, RebuildRunsTheTaskFromTheLineageLogAgain) {
   EXPECT_EQ(out_.lineage_fetches.size(), 1u) << "already being rebuilt: no second run";
 }
 
+TEST_F(RayletCoreTest, RebuildsAChainOfLostObjectsFromTheFirstOne) {
+  Start({{"CPU", 1}});
+  auto first = Task("first"), second = Task("second");
+  second.args.push_back({true, first.return_ids[0], ""});
+  // The second result is lost; so is the first, which it takes as an argument.
+  core_->Rebuild(second.return_ids[0], "its node died");
+  out_.lineage_fetches.at(second.return_ids[0])(second);
+  ASSERT_EQ(out_.gets.size(), 1u);
+  EXPECT_EQ(out_.gets[0].first, std::vector<std::string>{first.return_ids[0]});
+  // The object manager finds the argument lost and asks for it to be rebuilt too.
+  core_->Rebuild(first.return_ids[0], "its node died");
+  out_.lineage_fetches.at(first.return_ids[0])(first);
+  auto w = ConnectWorkers();
+  ASSERT_EQ(out_.ExecutedOn(w[0]), std::vector<std::string>{first.task_id}) << "first runs first";
+  Finish(w[0], first);
+  out_.gets[0].second(out_.Stored(first.return_ids[0]));  // the argument is back
+  EXPECT_EQ(out_.ExecutedOn(w[0]), (std::vector<std::string>{first.task_id, second.task_id}));
+  Finish(w[0], second);
+  EXPECT_EQ(out_.Stored(second.return_ids[0]).back().data, "ok:second");
+  EXPECT_EQ(core_->state().rebuilds, 2u);
+  EXPECT_TRUE(core_->state().rebuilding.empty());
+}
+
 TEST_F(RayletCoreTest, RebuildOfAnObjectMadeByPutFailsAsLost) {
   Start({{"CPU", 1}});
   std::string put_id = ids::ObjectId(ids::Derive("driver-task", 0), ids::kPutIndexFlag | 1);

@@ -154,6 +154,19 @@ TEST_F(DirectCallsTest, WorkerDeathRetriesUnansweredCallsThroughTheRayletInOrder
   EXPECT_FALSE(WorkerAnswers("d1"));       // a late reply is dropped
 }
 
+TEST_F(DirectCallsTest, CallsAfterAWorkerDeathTellTheRayletWhichWorkerDied) {
+  transport_.route = proto::ActorRoute::kDirect;
+  calls_.Route(Call("before", /*max_retries=*/1));
+  WorkerDies(1);
+  // The raylet may still list the dead worker: the call says it died, so the
+  // raylet runs it on the restarted actor instead of failing it with that death.
+  transport_.route = proto::ActorRoute::kLater;
+  calls_.Route(Call("after"));
+  ASSERT_EQ(Submitted(), (std::vector<std::string>{"before", "after"}));
+  EXPECT_EQ(transport_.submitted[1].failed_worker, "worker-1");
+  EXPECT_EQ(transport_.submitted[1].attempts, 0) << "no retry spent";
+}
+
 TEST_F(DirectCallsTest, WorkerDeathFailsCallsWithoutRetriesLeft) {
   GoDirect();
   DirectCalls::WorkerDown down = WorkerDies(1);
