@@ -17,19 +17,18 @@
 #include <vector>
 
 #include "actors/common/protocol.h"
+#include "actors/interfaces/gcs.h"
+#include "actors/interfaces/object_manager.h"
+#include "actors/interfaces/raylet.h"
+#include "actors/interfaces/worker.h"
 #include "actors/net/atoms.h"
 #include "actors/net/errors.h"
 #include "actors/net/net.h"
 #include "actors/net/safe_behavior.h"
 #include "actors/raylet/raylet_core.h"
-#include "actors/interfaces/gcs.h"
-#include "actors/interfaces/object_manager.h"
-#include "actors/interfaces/raylet.h"
-#include "actors/interfaces/worker.h"
 #include "actors/raylet/worker_launcher.h"
 
 namespace ray::raylet::shell {
-
 
 /// How the raylet names itself to the object manager (pins, gets).
 constexpr const char* kRayletClient = "raylet";
