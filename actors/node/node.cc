@@ -19,6 +19,8 @@
 #include "actors/net/net.h"
 #include "actors/common/protocol.h"
 #include "actors/gcs/gcs.h"
+#include "actors/interfaces/gcs.h"
+#include "actors/interfaces/raylet.h"
 #include "actors/object_manager/object_manager.h"
 #include "actors/raylet/raylet.h"
 #include "storage/meta/meta_store.h"
@@ -100,7 +102,8 @@ caf::actor FindGcs(caf::actor_system& system, const std::string& head,
   }
   caf::actor gcs;
   caf::scoped_actor self{system, true};
-  self->request(raylet, std::chrono::seconds(30), atoms::gcs_of::value, std::string())
+  self->request(caf::actor_cast<raylet::RayletActor>(raylet), std::chrono::seconds(30),
+                atoms::gcs_of::value, std::string())
       .receive(
           [&](const std::string& why, const caf::actor& handle) {
             if (!why.empty()) {
@@ -243,8 +246,8 @@ std::optional<proto::NodeRecord> Register(caf::actor_system& system, const caf::
   record.is_head = options.head_address.empty();
   std::string refused;
   caf::scoped_actor self{system, true};
-  self->request(gcs, std::chrono::seconds(30), atoms::node_reg::value, proto::Encode(record),
-                node.raylet, node.object_manager)
+  self->request(caf::actor_cast<gcs::GcsActor>(gcs), std::chrono::seconds(30),
+                atoms::node_reg::value, proto::Encode(record), node.raylet, node.object_manager)
       .receive([](const std::string&) {},
                [&](caf::error& err) {
                  refused = err.category() == net::kErrorCategory

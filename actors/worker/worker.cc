@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "actors/net/atoms.h"
+#include "actors/interfaces/raylet.h"
 #include "actors/interfaces/worker.h"
 #include "actors/net/front_door.h"
 #include "actors/net/safe_behavior.h"
@@ -72,19 +73,19 @@ class TaskQueue {
 
 struct State {
   std::shared_ptr<TaskQueue> queue;
-  caf::actor raylet;
+  raylet::RayletActor raylet;
   static inline const char* name = "worker";
 };
 
 caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQueue> queue,
                        std::shared_ptr<TaskExecutor> executor, caf::actor raylet) {
   self->state.queue = queue;
-  self->state.raylet = raylet;
+  self->state.raylet = caf::actor_cast<raylet::RayletActor>(raylet);
   self->monitor(raylet);
   // Detached at once: the thread may be inside user code when the actor ends
   // (a joinable std::thread in the state would then abort the process with
   // "terminate called without an active exception"); it ends with the process.
-  std::thread([queue, executor, raylet] {
+  std::thread([queue, executor, raylet = self->state.raylet] {
     Item item;
     while (queue->Pop(&item)) {
       proto::ExecReply reply = executor->Execute(item.request);

@@ -165,9 +165,11 @@ bool Session::StartWorker(const std::string& address, const std::string& worker_
     *error = "invalid node address '" + address + "'";
     return false;
   }
-  raylet_ = net::Connect(*system_, host, port, kConnectTimeout, error);
+  raylet_ = caf::actor_cast<raylet::RayletActor>(
+      net::Connect(*system_, host, port, kConnectTimeout, error));
   if (!raylet_) return false;
-  worker::Handles handles = worker::Spawn(*system_, make_executor(), raylet_);
+  worker::Handles handles =
+      worker::Spawn(*system_, make_executor(), caf::actor_cast<caf::actor>(raylet_));
   *worker = handles.actor;
   proto::Hello hello;
   hello.client_id = worker_id;
@@ -210,10 +212,11 @@ void Session::SpawnAnchor(DriverInbox inbox) {
 bool Session::Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
                       const caf::actor& client, std::string* error) {
   if (!node_) {
-    raylet_ = net::Connect(*system_, host, port, kConnectTimeout, error);
+    raylet_ = caf::actor_cast<raylet::RayletActor>(
+        net::Connect(*system_, host, port, kConnectTimeout, error));
     if (!raylet_) return false;
   } else {
-    raylet_ = node_->raylet;
+    raylet_ = caf::actor_cast<raylet::RayletActor>(node_->raylet);
   }
   return Handshake(hello, client, error);
 }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/interfaces/raylet.h"
 #include "actors/common/protocol.h"
 #include "actors/net/net.h"
 #include "actors/node/node.h"
@@ -91,7 +92,7 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   void WaitReady();
 
   caf::actor_system& system() { return *system_; }
-  const caf::actor& raylet() const { return raylet_; }
+  const raylet::RayletActor& raylet() const { return raylet_; }
   /// True in a driver (which has an anchor), until Shutdown.
   bool is_driver() const { return static_cast<bool>(anchor_); }
   const std::string& client_id() const { return client_id_; }
@@ -101,8 +102,8 @@ class Session : public ObjectOutbox, public ActorCallTransport {
 
   /// A blocking request: the reply of type Reply, or a RayException that
   /// starts with `what` when the destination cannot be reached.
-  template <typename Reply, typename Duration, typename... Ts>
-  Reply Ask(const caf::actor& dest, Duration timeout, const std::string& what, Ts&&... xs);
+  template <typename Reply, typename Dest, typename Duration, typename... Ts>
+  Reply Ask(const Dest& dest, Duration timeout, const std::string& what, Ts&&... xs);
   /// A request to the GCS, asked once more of a refreshed handle when it fails
   /// (the head may have restarted).
   template <typename Reply, typename... Ts>
@@ -136,7 +137,7 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   std::optional<node::Node> node_;  // embedded node
-  caf::actor raylet_;
+  raylet::RayletActor raylet_;
   std::mutex gcs_mu_;
   caf::actor gcs_;  // GUARDED_BY(gcs_mu_); after a restart of the head, asked again
   caf::actor anchor_;
@@ -150,8 +151,8 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   bool ready_ = false;  // GUARDED_BY(ready_mu_)
 };
 
-template <typename Reply, typename Duration, typename... Ts>
-Reply Session::Ask(const caf::actor& dest, Duration timeout, const std::string& what,
+template <typename Reply, typename Dest, typename Duration, typename... Ts>
+Reply Session::Ask(const Dest& dest, Duration timeout, const std::string& what,
                    Ts&&... xs) {
   caf::scoped_actor self{*system_, true};
   Reply out{};
