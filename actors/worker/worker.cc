@@ -97,7 +97,9 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
         // (it gives them to the object manager if it ever shares a ref). The
         // raylet hears of it only when it has something to do: seal results
         // in shared memory, or end an actor that called ray::ExitActor. Its
-        // copy then leaves first, so the caller never holds a result its node lacks.
+        // copy leaves first, so the caller never holds a result its node
+        // lacks; except for the last reply (below), whose shared-memory
+        // results the caller's Get then waits for until the raylet seals them.
         reply.direct = true;
         reply.stored = last || std::any_of(reply.results.begin(), reply.results.end(),
                                            [](const proto::ObjectEntry& e) {
@@ -105,8 +107,13 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
                                                                   proto::ObjectKind::kShm);
                                            });
         std::string bytes = proto::Encode(reply);
-        if (reply.stored) caf::anon_send(raylet, atoms::done::value, bytes);
-        caf::anon_send(item.reply_to, atoms::dir_done::value, std::move(bytes));
+        // The last reply goes to the caller first: the raylet's answer to
+        // `done` ends this process (exit_now), and a message still queued
+        // behind `done` would be lost with it. On one connection (a driver
+        // with its node embedded) the caller's copy is then ahead of `done`.
+        if (reply.stored && !last) caf::anon_send(raylet, atoms::done::value, bytes);
+        caf::anon_send(item.reply_to, atoms::dir_done::value, bytes);
+        if (reply.stored && last) caf::anon_send(raylet, atoms::done::value, std::move(bytes));
       } else {
         caf::anon_send(raylet, atoms::done::value, proto::Encode(reply));
       }
