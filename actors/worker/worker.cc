@@ -109,8 +109,9 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
         std::string bytes = proto::Encode(reply);
         // The last reply goes to the caller first: the raylet's answer to
         // `done` ends this process (exit_now), and a message still queued
-        // behind `done` would be lost with it. On one connection (a driver
-        // with its node embedded) the caller's copy is then ahead of `done`.
+        // behind `done` would be lost with it. Both travel on the worker's one
+        // connection, to its node (which forwards the caller's copy to a driver
+        // attached to it), so the caller's copy is then ahead of `done`.
         if (reply.stored && !last) caf::anon_send(raylet, atoms::done::value, bytes);
         caf::anon_send(item.reply_to, atoms::dir_done::value, bytes);
         if (reply.stored && last) caf::anon_send(raylet, atoms::done::value, std::move(bytes));
