@@ -123,12 +123,6 @@ caf::result<T> Failure(Self self, const Status& status) {
   return caf::delegated<T>();
 }
 
-/// The GCS's own timers count only from this process (one from elsewhere
-/// would start another timer loop).
-void RequireLocal(Self self) {
-  if (!safe::FromThisProcess(self)) throw std::runtime_error("an internal message from elsewhere");
-}
-
 std::vector<std::string> DecodeIds(const std::string& bytes) {
   return proto::Decode<std::vector<std::string>>(bytes);
 }
@@ -206,7 +200,7 @@ auto TableHandlers(Self self) {
         return caf::delegated<std::string>();
       },
       [=](code_timeout_atom) {
-        RequireLocal(self);
+        safe::RequireLocal(self);
         self->state.core->ExpireCodeWaits();
       },
       [=](atoms::reserve, const std::string& name, const std::string& actor_id)
@@ -241,7 +235,7 @@ auto NodeHandlers(Self self) {
         return proto::Encode(*nodes);
       },
       [=](check_atom) {
-        RequireLocal(self);
+        safe::RequireLocal(self);
         CheckHeartbeats(self);
       },
       [=](atoms::nodes) -> std::string { return proto::Encode(self->state.core->Nodes()); });

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -28,6 +29,12 @@ uint64_t Dropped();
 inline bool FromThisProcess(caf::local_actor* self) {
   auto* e = self->current_mailbox_element();
   return e && e->sender && e->sender->node() == self->node();
+}
+
+/// For messages only the actor's own process may send (timers, shutdown):
+/// throws otherwise, so a guarded handler drops the message and logs it.
+inline void RequireLocal(caf::local_actor* self) {
+  if (!FromThisProcess(self)) throw std::runtime_error("an internal message from elsewhere");
 }
 
 /// For front doors (actor_companion handlers), which have no behavior:
@@ -141,7 +148,8 @@ void InstallHandlers(Self* self, const char* actor) {
       detail::Report(self, actor, "an exit message from another process");
       return;
     }
-    if (msg.reason) self->quit(std::move(msg.reason));  // as CAF's default: a normal exit is ignored
+    // As CAF's default: a normal exit is ignored.
+    if (msg.reason) self->quit(std::move(msg.reason));
   });
 }
 }  // namespace detail

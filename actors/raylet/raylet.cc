@@ -8,11 +8,6 @@ namespace {
 
 using namespace shell;
 
-/// Internal messages that act at once (timers, shutdown) count only from this process.
-void RequireLocal(Self self) {
-  if (!safe::FromThisProcess(self)) throw std::runtime_error("an internal message from elsewhere");
-}
-
 caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::actor om) {
   self->state.shell = std::make_unique<Shell>(self, std::move(options), std::move(gcs),
                                               std::move(om));
@@ -28,7 +23,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         return sh->Hello(bytes, client);
       },
       [=](timer_atom, uint64_t id) {
-        RequireLocal(self);
+        safe::RequireLocal(self);
         sh->Fire(id);
       },
       [=](hb_start_atom, const std::string& record) { sh->StartHeartbeats(record); },
@@ -74,7 +69,7 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](exited_atom, int32_t pid, int32_t status) { sh->OnWorkerExited(pid, status); },
       [=](atoms::stats) -> std::string { return sh->Stats(); },
       [=](atoms::shutdown) {
-        RequireLocal(self);
+        safe::RequireLocal(self);
         core->Shutdown();
         self->quit();
       });

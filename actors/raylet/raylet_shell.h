@@ -47,16 +47,6 @@ struct PeerHandles {
   object_manager::ObjectManagerActor om;
 };
 
-/// Reply to a request whose answer is one encoded payload: `decode` turns it
-/// into the value (or a Status); a failed request becomes its Status.
-template <class T, class Decode>
-auto Answer(Self self, Outbox::Reply<T> done, Decode decode) {
-  return std::make_pair(
-      safe::Guard(self, "raylet",
-                  [done, decode](const std::string& bytes) { done(decode(bytes)); }),
-      safe::Guard(self, "raylet", [done](caf::error& err) { done(net::ToStatus(err)); }));
-}
-
 /// An encoded T, or kNotFound when the GCS answered with nothing.
 template <class T>
 StatusOr<T> DecodeOrNotFound(const std::string& bytes) {
@@ -111,12 +101,9 @@ class Shell final : public Outbox, public Timer {
   void GetObjects(const std::vector<std::string>& ids,
                   Reply<std::vector<proto::ObjectEntry>> done) override {
     proto::GetRequest req{ids, -1, kRayletClient};
-    auto [ok, fail] = Answer(self_, std::move(done), [](const std::string& bytes) {
-      return StatusOr<std::vector<proto::ObjectEntry>>(
-          proto::Decode<proto::GetReply>(bytes).entries);
-    });
-    self_->request(om_, caf::infinite, atoms::get::value, proto::Encode(req))
-        .then(std::move(ok), std::move(fail));
+    Ask(om_, caf::infinite, std::move(done),
+        [](const std::string& bytes) { return proto::Decode<proto::GetReply>(bytes).entries; },
+        atoms::get::value, proto::Encode(req));
   }
 
   // -- Outbox: workers and drivers ---------------------------------------------
@@ -131,13 +118,10 @@ class Shell final : public Outbox, public Timer {
     }
   }
   void StealTasks(const std::string& worker_id, Reply<std::vector<std::string>> done) override {
-    auto [ok, fail] = Answer(self_, std::move(done), [](const std::string& bytes) {
-      return StatusOr<std::vector<std::string>>(proto::Decode<std::vector<std::string>>(bytes));
-    });
     auto w = workers_.find(worker_id);
     if (w == workers_.end()) return;  // gone: its death is handled where it is noticed
-    self_->request(w->second, caf::infinite, atoms::steal::value)
-        .then(std::move(ok), std::move(fail));
+    Ask(w->second, caf::infinite, std::move(done), proto::Decode<std::vector<std::string>>,
+        atoms::steal::value);
   }
   void PushResults(const std::string& driver_id,
                    const std::vector<proto::ObjectEntry>& entries) override {
@@ -166,33 +150,25 @@ class Shell final : public Outbox, public Timer {
                 caf::actor_cast<caf::actor>(om_));
   }
   void LookupActor(const std::string& actor_id, Reply<proto::ActorInfo> done) override {
-    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::ActorInfo>);
-    self_->request(gcs_, std::chrono::seconds(30), atoms::actor_get::value, actor_id)
-        .then(std::move(ok), std::move(fail));
+    Ask(gcs_, std::chrono::seconds(30), std::move(done), DecodeOrNotFound<proto::ActorInfo>,
+        atoms::actor_get::value, actor_id);
   }
   void LookupJob(const std::string& job_id, Reply<proto::JobInfo> done) override {
-    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::JobInfo>);
-    self_->request(gcs_, std::chrono::seconds(30), atoms::job_info::value, job_id)
-        .then(std::move(ok), std::move(fail));
+    Ask(gcs_, std::chrono::seconds(30), std::move(done), DecodeOrNotFound<proto::JobInfo>,
+        atoms::job_info::value, job_id);
   }
   void FetchCode(const std::string& job_id, Reply<proto::CodePackage> done) override {
-    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::CodePackage>);
-    self_->request(gcs_, std::chrono::seconds(60), atoms::code_get::value, job_id)
-        .then(std::move(ok), std::move(fail));
+    Ask(gcs_, std::chrono::seconds(60), std::move(done), DecodeOrNotFound<proto::CodePackage>,
+        atoms::code_get::value, job_id);
   }
   void FetchLineage(const std::string& object_id, Reply<proto::TaskSpec> done) override {
-    auto [ok, fail] = Answer(self_, std::move(done), DecodeOrNotFound<proto::TaskSpec>);
-    self_->request(gcs_, std::chrono::seconds(30), atoms::lineage_get::value, object_id)
-        .then(std::move(ok), std::move(fail));
+    Ask(gcs_, std::chrono::seconds(30), std::move(done), DecodeOrNotFound<proto::TaskSpec>,
+        atoms::lineage_get::value, object_id);
   }
   void LocateNow(const std::vector<std::string>& ids,
                  Reply<std::vector<proto::Location>> done) override {
-    auto [ok, fail] = Answer(self_, std::move(done), [](const std::string& bytes) {
-      return StatusOr<std::vector<proto::Location>>(
-          proto::Decode<std::vector<proto::Location>>(bytes));
-    });
-    self_->request(gcs_, std::chrono::seconds(10), atoms::locs_now::value, proto::Encode(ids))
-        .then(std::move(ok), std::move(fail));
+    Ask(gcs_, std::chrono::seconds(10), std::move(done),
+        proto::Decode<std::vector<proto::Location>>, atoms::locs_now::value, proto::Encode(ids));
   }
 
   // -- Outbox: other nodes -------------------------------------------------------
@@ -258,6 +234,18 @@ class Shell final : public Outbox, public Timer {
   const object_manager::ObjectManagerActor& om() const { return om_; }
 
  private:
+  /// A request whose answer is one encoded payload: `decode` turns it into the
+  /// value (or a Status) for `done`; a failed request becomes its Status.
+  template <class T, class Dest, class Timeout, class Decode, class... Ts>
+  void Ask(const Dest& dest, Timeout timeout, Reply<T> done, Decode decode, Ts&&... xs) {
+    self_->request(dest, timeout, std::forward<Ts>(xs)...)
+        .then(safe::Guard(self_, "raylet",
+                          [done, decode](const std::string& bytes) {
+                            done(StatusOr<T>(decode(bytes)));
+                          }),
+              safe::Guard(self_, "raylet", [done](caf::error& err) { done(net::ToStatus(err)); }));
+  }
+
   Self self_;
   gcs::GcsActor gcs_;
   object_manager::ObjectManagerActor om_;
