@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "actors/net/atoms.h"
+#include "actors/common/address.h"
 #include "actors/common/ids.h"
 #include "actors/net/errors.h"
 #include "actors/net/net.h"
@@ -80,22 +81,14 @@ void RemoveStaleSegments(const std::string& directory) {
 /// Asks the head's raylet for the GCS handle; null with `*error` set on failure.
 caf::actor FindGcs(caf::actor_system& system, const std::string& head,
                    std::string* error) {
-  auto colon = head.rfind(':');
-  int port = 0;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(head.substr(colon + 1));
-    } catch (...) {
-      port = 0;
-    }
-  }
-  if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535) {
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(head, &host, &port)) {
     *error = "invalid head address '" + head + "': expected host:port";
     return nullptr;
   }
   std::string why;
-  auto raylet = net::Connect(system, head.substr(0, colon), static_cast<uint16_t>(port),
-                             std::chrono::seconds(30), &why);
+  auto raylet = net::Connect(system, host, port, std::chrono::seconds(30), &why);
   if (!raylet) {
     *error = why;
     return nullptr;

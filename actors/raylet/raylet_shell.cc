@@ -5,25 +5,16 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/common/address.h"
 #include "actors/common/logging.h"
 
 namespace ray::raylet::shell {
-namespace {
-
-std::pair<std::string, uint16_t> SplitAddress(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return {address, 0};
-  return {address.substr(0, colon),
-          static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1))};
-}
-
-}  // namespace
 
 void Shell::ConnectToPeer(const std::string& address) {
-  auto [host, port] = SplitAddress(address);
-  if (port == 0) return;
-  self_->system().spawn<caf::detached + caf::hidden>([host = host, port = port](
-                                                         caf::blocking_actor* b) {
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(address, &host, &port)) return;
+  self_->system().spawn<caf::detached + caf::hidden>([host, port](caf::blocking_actor* b) {
     std::string why;
     if (!net::Connect(b->system(), host, port, std::chrono::seconds(10), &why)) {
       RAY_LOG(Warning) << "no direct connection to a peer node (its traffic goes through the head): "
@@ -137,8 +128,10 @@ void Shell::Heartbeat() {
 void Shell::Reconnect() {
   // Blocking connects run in a detached actor, never in the raylet.
   caf::actor me = caf::actor_cast<caf::actor>(self_);
-  auto [host, port] = SplitAddress(head_);
-  self_->system().spawn<caf::detached>([me, host = host, port = port](caf::blocking_actor* b) {
+  std::string host;
+  uint16_t port = 0;
+  SplitHostPort(head_, &host, &port);  // checked when the node joined (node::Start)
+  self_->system().spawn<caf::detached>([me, host, port](caf::blocking_actor* b) {
     std::string why;
     auto raylet = net::Connect(b->system(), host, port, std::chrono::seconds(5), &why);
     caf::actor gcs;

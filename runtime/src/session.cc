@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "actors/common/address.h"
 #include "actors/common/auth.h"
 #include "actors/common/ids.h"
 #include "actors/common/self_exe.h"
@@ -20,20 +21,6 @@ namespace {
 
 constexpr auto kConnectTimeout = std::chrono::seconds(30);
 constexpr auto kProbeTimeout = std::chrono::seconds(5);
-
-bool SplitAddress(const std::string& address, std::string* host, uint16_t* port) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = address.substr(0, colon);
-  try {
-    int p = std::stoi(address.substr(colon + 1));
-    if (p <= 0 || p > 65535) return false;
-    *port = static_cast<uint16_t>(p);
-  } catch (...) {
-    return false;
-  }
-  return !host->empty();
-}
 
 /// Authentication and TLS of a driver (workers read the same variables).
 bool SecureDriver(const RayConfig& config, const std::string& address, std::string* error) {
@@ -118,7 +105,7 @@ bool Session::StartDriver(const RayConfig& config, const std::string& address,
     if (!node_) return false;
     host = options.host;
     port = node_->port;
-  } else if (!SplitAddress(address, &host, &port)) {
+  } else if (!SplitHostPort(address, &host, &port)) {
     *error = "invalid address '" + address + "': expected host:port";
     return false;
   } else if (const char* head_only = HeadOnlyOption(config)) {
@@ -161,7 +148,7 @@ bool Session::StartWorker(const std::string& address, const std::string& worker_
   client_id_ = worker_id;
   std::string host;
   uint16_t port = 0;
-  if (!SplitAddress(address, &host, &port)) {
+  if (!SplitHostPort(address, &host, &port)) {
     *error = "invalid node address '" + address + "'";
     return false;
   }

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "actors/common/address.h"
 #include "actors/net/atoms.h"
 #include "actors/common/auth.h"
 #include "actors/common/ids.h"
@@ -125,9 +126,9 @@ int LineageCommand(int argc, char** argv) {
                     " hex digits (ObjectRef::Hex())",
                 kExitUsage);
   }
-  auto colon = address.rfind(':');
-  int port = colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) {
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(address, &host, &port)) {
     return Fail("lineage", "invalid address '" + address + "': expected HOST:PORT", kExitUsage);
   }
   auth::Settings auth;
@@ -140,8 +141,7 @@ int LineageCommand(int argc, char** argv) {
   caf::actor_system_config config;
   net::Configure(config, 2);
   caf::actor_system system{config};
-  auto raylet = net::Connect(system, address.substr(0, colon), static_cast<uint16_t>(port),
-                             std::chrono::seconds(10), &why);
+  auto raylet = net::Connect(system, host, port, std::chrono::seconds(10), &why);
   if (!raylet) return Fail("lineage", why, kExitFailure);
   caf::actor gcs;
   std::string refused;
