@@ -76,7 +76,10 @@ struct FakeOutbox : Outbox {
   void LookupJob(const std::string& id, Reply<proto::JobInfo> done) override {
     job_lookups[id] = std::move(done);
   }
-  void FetchCode(const std::string&, Reply<proto::CodePackage>) override {}
+  std::map<std::string, Reply<proto::CodePackage>> code_fetches;
+  void FetchCode(const std::string& id, Reply<proto::CodePackage> done) override {
+    code_fetches[id] = std::move(done);
+  }
   void FetchLineage(const std::string& id, Reply<proto::TaskSpec> done) override {
     lineage_fetches[id] = std::move(done);
   }
@@ -133,7 +136,8 @@ struct FakeHost : WorkerHost {
   void Signal(pid_t pid, int sig) override { signals.emplace_back(pid, sig); }
   void KillAll() override {}
   bool Usable(const std::string&, bool) override { return files_exist; }
-  Status InstallCode(const std::string&, const proto::CodePackage&) override { return Status::Ok(); }
+  Status install = Status::Ok();
+  Status InstallCode(const std::string&, const proto::CodePackage&) override { return install; }
 };
 
 struct FakeTimer : Timer {
@@ -371,6 +375,27 @@ TEST_F(RayletCoreTest, MissingShimFailsTasksSayingWhatIsMissing) {
   timer_.Advance(std::chrono::milliseconds(0));
   EXPECT_NE(ErrorOf(t.return_ids[0]).find("/bin/driver is missing"), std::string::npos)
       << ErrorOf(t.return_ids[0]);
+  EXPECT_TRUE(host_.launches.empty());
+}
+
+TEST_F(RayletCoreTest, TasksOfAJobWhoseShippedCodeCannotBeWrittenFailSayingWhy) {
+  Start({{"CPU", 1}});
+  auto t = Task("elsewhere");
+  t.job_id = "J002";  // its driver is on another node and ships its code
+  core_->Submit(t);
+  ASSERT_EQ(out_.job_lookups.count("J002"), 1u);
+  proto::JobInfo info;
+  info.job_id = "J002";
+  info.executable = "/bin/driver";
+  info.ships_code = true;
+  info.driver_node = "node-B";
+  out_.job_lookups.at("J002")(info);
+  host_.install = Status(Errc::kIoError, "cannot write shipped code to /tmp/session/code/x");
+  out_.code_fetches.at("J002")(proto::CodePackage{{"driver", "\x7f" "ELF"}});
+  EXPECT_NE(ErrorOf(t.return_ids[0]).find("cannot start workers of this job: cannot write"),
+            std::string::npos)
+      << ErrorOf(t.return_ids[0]);
+  EXPECT_TRUE(core_->state().job_lookups.empty()) << "a later task asks the GCS again";
   EXPECT_TRUE(host_.launches.empty());
 }
 
