@@ -19,6 +19,7 @@
 #include "actors/interfaces/raylet.h"
 #include "actors/net/atoms.h"
 #include "actors/net/errors.h"
+#include "actors/net/net.h"
 #include "actors/net/safe_behavior.h"
 
 namespace ray::gcs {
@@ -274,6 +275,61 @@ auto ObjectHandlers(Self self) {
       });
 }
 
+/// An observe query waiting for the nodes' reports.
+struct Gather {
+  caf::response_promise promise;
+  std::string kind;
+  std::vector<Core::NodeReport> reports;
+  size_t pending = 0;
+};
+
+void Collected(Self self, const std::shared_ptr<Gather>& gather, Core::NodeReport report) {
+  gather->reports.push_back(std::move(report));
+  if (--gather->pending > 0) return;
+  gather->promise.deliver(self->state.core->Report(gather->kind, gather->reports));
+}
+
+/// Asks every member's raylet (or the one args name) and answers with the
+/// Core's report of what came back; a node that does not answer in time is
+/// reported as such.
+caf::result<std::string> Observe(Self self, const std::string& kind, const std::string& args) {
+  auto& st = self->state;
+  std::vector<std::string> targets = st.core->ObserveTargets(args);
+  if (targets.empty()) return st.core->Report(kind, {});
+  auto gather = std::make_shared<Gather>();
+  gather->promise = self->make_response_promise();
+  gather->kind = kind;
+  gather->pending = targets.size();
+  // gdb takes a few seconds per process; the other reports are quick.
+  auto timeout = kind == "stack" ? std::chrono::seconds(120) : std::chrono::seconds(10);
+  for (const auto& id : targets) {
+    auto link = st.links.find(id);
+    if (link == st.links.end()) {
+      Collected(self, gather, {id, "", "not connected"});
+      continue;
+    }
+    self->request(link->second.raylet, timeout, atoms::observe::value, kind, args)
+        .then([=](std::string& json) { Collected(self, gather, {id, std::move(json), ""}); },
+              [=](caf::error& e) { Collected(self, gather, {id, "", net::Describe(e)}); });
+  }
+  return caf::delegated<std::string>();
+}
+
+/// Profile events and the cluster queries of the CLI (and the dashboard).
+auto ObserveHandlers(Self self) {
+  return std::make_tuple(
+      [=](atoms::ev_add, const std::string& node_id, uint32_t count, const std::string& batch) {
+        self->state.core->AddEvents(node_id, count, batch);
+      },
+      [=](atoms::ev_get, const std::string& job_id) -> std::string {
+        return self->state.core->QueryEvents(job_id);
+      },
+      [=](atoms::observe, const std::string& kind,
+          const std::string& args) -> caf::result<std::string> {
+        return Observe(self, kind, args);
+      });
+}
+
 caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, GcsOptions options) {
   auto& st = self->state;
   st.store = std::move(store);
@@ -284,7 +340,8 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::MetaStore> store, Gcs
       [self](auto... handlers) {
         return safe::Implement<GcsActor>(self, "gcs", std::move(handlers)...);
       },
-      std::tuple_cat(TableHandlers(self), NodeHandlers(self), ObjectHandlers(self)));
+      std::tuple_cat(TableHandlers(self), NodeHandlers(self), ObjectHandlers(self),
+                     ObserveHandlers(self)));
 }
 
 }  // namespace

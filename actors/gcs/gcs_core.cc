@@ -42,7 +42,8 @@ Core::Core(storage::MetaStore* store, Outbox* outbox, const Clock* clock, GcsOpt
       outbox_(outbox),
       clock_(clock),
       options_(options),
-      lineage_(store, options.max_memory) {}
+      lineage_(store, options.max_memory),
+      events_(store, static_cast<uint64_t>(options.EventsCap())) {}
 
 Status Core::Logged(Status status) {
   if (!status.ok()) RAY_LOG(Error) << "gcs: " << status.ToString();

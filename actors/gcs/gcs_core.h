@@ -18,6 +18,7 @@
 #include "actors/gcs/gcs_directory.h"
 #include "actors/gcs/gcs_lineage.h"
 #include "actors/gcs/gcs_options.h"
+#include "storage/events/event_log.h"
 #include "storage/meta/meta_store.h"
 
 namespace ray::gcs {
@@ -148,6 +149,28 @@ class Core {
 
   Stats GetStats() const;
 
+  // -- observability (gcs_observe.cc) --
+  /// Stores a batch of profile events (an encoded events::Batch of `count`
+  /// events) that came through node `node_id`'s raylet.
+  Status AddEvents(const std::string& node_id, uint32_t count, const std::string& batch);
+  /// The encoded events::EventsReply: every stored batch (only the events of
+  /// `job_id` when it is not empty), the node addresses and the dropped count.
+  std::string QueryEvents(const std::string& job_id) const;
+  /// A node's answer to an observe query: its JSON report, or why there is none.
+  struct NodeReport {
+    std::string node_id;
+    std::string json;   // empty when it did not answer
+    std::string error;
+  };
+  /// The cluster's report for `ray status` ("status"), `ray memory`
+  /// ("memory"), `ray stack` ("stack") or `ray logs` ("logs"): the nodes'
+  /// reports with what the GCS knows (members, dead nodes, actors, lineage).
+  /// JSON text; its schema is in docs/cli.md.
+  std::string Report(const std::string& kind, const std::vector<NodeReport>& nodes) const;
+  /// The live members an observe query with JSON `args` goes to: all, or the
+  /// one whose id starts with (hex) or whose address is args["node"].
+  std::vector<std::string> ObserveTargets(const std::string& args) const;
+
  private:
   struct Member {
     proto::NodeRecord record;
@@ -170,6 +193,12 @@ class Core {
   LineageTable lineage_;
   ObjectDirectory directory_;
   std::map<std::string, Member> nodes_;
+  struct DeadNode {
+    proto::NodeRecord record;
+    std::string reason;
+  };
+  std::map<std::string, DeadNode> dead_nodes_;  // since this GCS started
+  storage::EventLog events_;
   std::map<CodeToken, CodeWaiter> code_waiters_;
 };
 

@@ -40,6 +40,7 @@ Status Core::RegisterNode(proto::NodeRecord record, bool reachable) {
   if (!store_->Put(kNodeTable, record.node_id, proto::Encode(record), &error)) {
     Logged(Status(Errc::kIoError, "cannot store node " + ids::Hex(record.node_id) + ": " + error));
   }
+  dead_nodes_.erase(record.node_id);
   nodes_[record.node_id] = Member{record, clock_->Now()};
   if (!record.is_head) {
     RAY_LOG(Info) << "node " << ids::Hex(record.node_id) << " (" << record.address << ") joined; "
@@ -97,6 +98,7 @@ void Core::RemoveNode(const std::string& node_id, const std::string& reason) {
   if (it == nodes_.end()) return;
   proto::NodeRecord record = std::move(it->second.record);
   nodes_.erase(it);
+  dead_nodes_[node_id] = DeadNode{record, reason};
   if (record.is_head) {
     RAY_LOG(Debug) << "head node " << ids::Hex(node_id) << " left: " << reason;
   } else {

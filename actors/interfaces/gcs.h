@@ -46,6 +46,14 @@ using GcsActor = caf::typed_actor<
     caf::reacts_to<atoms::lineage, std::string>,
     caf::reacts_to<atoms::released, std::string>,
     caf::replies_to<atoms::lineage_get, std::string>::with<std::string>,
+    // -- observability
+    /// (node id, event count, events::Batch) from a raylet.
+    caf::reacts_to<atoms::ev_add, std::string, uint32_t, std::string>,
+    /// job id (empty: all) -> events::EventsReply.
+    caf::replies_to<atoms::ev_get, std::string>::with<std::string>,
+    /// (kind, JSON args) -> JSON: the cluster's report, from the GCS's tables
+    /// and every live raylet's (docs/cli.md).
+    caf::replies_to<atoms::observe, std::string, std::string>::with<std::string>,
     // -- its own process
     caf::reacts_to<check_atom>,
     caf::reacts_to<code_timeout_atom>>;

@@ -36,6 +36,9 @@ using ObjectManagerActor = caf::typed_actor<
     caf::reacts_to<atoms::unpin, std::string, std::string>,
     caf::reacts_to<atoms::gone, std::string>,
     caf::replies_to<atoms::stats>::with<std::string>,
+    /// (kind, JSON args) -> JSON: the store's part of the node's report ("status": use and
+    /// capacity; "memory": every object held).
+    caf::replies_to<atoms::observe, std::string, std::string>::with<std::string>,
     // -- other nodes
     caf::reacts_to<atoms::node_add, std::string, caf::actor>,
     caf::reacts_to<atoms::node_del, std::string>,

@@ -25,6 +25,7 @@ using hb_start_atom = caf::atom_constant<caf::atom("hb_start")>;
 using hb_tick_atom = caf::atom_constant<caf::atom("hb_tick")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using gcs_back_atom = caf::atom_constant<caf::atom("gcs_back")>;
+using stack_done_atom = caf::atom_constant<caf::atom("stack_done")>;
 
 using RayletActor = caf::typed_actor<
     // -- drivers and workers of this node
@@ -48,6 +49,13 @@ using RayletActor = caf::typed_actor<
     caf::reacts_to<atoms::kill, std::string, bool>,
     caf::replies_to<atoms::stats>::with<std::string>,
     caf::reacts_to<atoms::shutdown>,
+    /// (event count, events::Batch) of a process of this node, passed on to the GCS.
+    caf::replies_to<atoms::ev_add, uint32_t, std::string>::with<bool>,
+    /// Flushes the events of this node's workers (and its own) to the GCS; true when done.
+    caf::replies_to<atoms::ev_flush>::with<bool>,
+    /// (kind, JSON args) -> JSON: this node's report for `ray status`, `memory`,
+    /// `stack` or `logs` (docs/cli.md).
+    caf::replies_to<atoms::observe, std::string, std::string>::with<std::string>,
     // -- other nodes and the GCS
     /// (NodeRecord, raylet, object manager) / (node id, reason), from the GCS.
     caf::reacts_to<atoms::node_add, std::string, caf::actor, caf::actor>,
@@ -66,7 +74,9 @@ using RayletActor = caf::typed_actor<
     caf::reacts_to<hb_start_atom, std::string>,
     caf::reacts_to<hb_tick_atom>,
     caf::reacts_to<reconnect_atom>,
-    caf::reacts_to<gcs_back_atom, caf::actor>>;
+    caf::reacts_to<gcs_back_atom, caf::actor>,
+    /// (token, JSON) from the thread that ran gdb for an observe("stack").
+    caf::reacts_to<stack_done_atom, uint64_t, std::string>>;
 
 }  // namespace ray::raylet
 

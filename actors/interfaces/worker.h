@@ -18,7 +18,9 @@ using WorkerBehind = caf::typed_actor<
     /// -> vector<task id>: the queued tasks it gave back (not started).
     caf::replies_to<atoms::steal>::with<std::string>,
     /// The raylet has its last reply: the process exits.
-    caf::reacts_to<atoms::exit_now>>;
+    caf::reacts_to<atoms::exit_now>,
+    /// Sends its recorded events to the raylet (ev_add) before answering.
+    caf::replies_to<atoms::ev_flush>::with<bool>>;
 
 /// What the worker's address accepts.
 using WorkerActor = WorkerBehind::extend<

@@ -65,6 +65,11 @@ using set_raylet = caf::atom_constant<caf::atom("set_rlt")>; // node -> om: rayl
 using released = caf::atom_constant<caf::atom("released")>; // raylet -> GCS: ids owners dropped
 using set_gcs = caf::atom_constant<caf::atom("set_gcs")>;    // raylet -> om: the restarted GCS
 using results = caf::atom_constant<caf::atom("results")>;    // raylet -> driver: small results of its tasks
+// Observability: profile events and the cluster queries of `ray status/memory/stack/logs`.
+using ev_add = caf::atom_constant<caf::atom("ev_add")>;      // process -> raylet -> GCS: events::Batch
+using ev_get = caf::atom_constant<caf::atom("ev_get")>;      // -> GCS: job id -> events::EventsReply
+using ev_flush = caf::atom_constant<caf::atom("ev_flush")>;  // raylet -> worker, driver -> raylet: flush now
+using observe = caf::atom_constant<caf::atom("observe")>;    // -> GCS/raylet/om: kind, JSON args -> JSON
 
 }  // namespace ray::atoms
 

@@ -26,6 +26,8 @@ namespace {
 
 /// CAF 0.17 has no node-down event: a request to a hung peer ends only here.
 constexpr auto kTransferTimeout = std::chrono::seconds(60);
+/// Most objects one node lists for `ray memory` (the totals count them all).
+constexpr size_t kMemoryListLimit = 10000;
 
 std::string EncodeCreate(const StatusOr<int64_t>& offset) {
   proto::CreateReply reply;
@@ -276,6 +278,9 @@ caf::behavior Behavior(Self self, std::shared_ptr<storage::ShmStore> store,
       },
       [=](atoms::gone, const std::string& client) { core().ClientGone(client); },
       [=](atoms::stats) -> std::string { return core().Stats(); },
+      [=](atoms::observe, const std::string& kind, const std::string&) -> std::string {
+        return core().Report(kind, kMemoryListLimit);
+      },
       // -- the Core's timers ---------------------------------------------------
       [=](timeout_atom, uint64_t token) { core().OnTimer({Kind::kWaiter, token}); },
       [=](create_timeout_atom, uint64_t token) { core().OnTimer({Kind::kCreate, token}); },

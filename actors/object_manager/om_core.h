@@ -137,6 +137,9 @@ class Core {
   void ClientGone(const std::string& client);
   /// (stats): "objects=N shm_bytes=B pinned=P evicted=E freed=F pulled_bytes=T".
   std::string Stats() const;
+  /// (observe) JSON: "status": use and capacity; "memory": that and up to
+  /// `limit` objects with size, where, pins and whether the owner holds a ref.
+  std::string Report(const std::string& kind, size_t limit) const;
   void OnTimer(Timer::Event event);
 
   // -- the node's other actors ------------------------------------------------
@@ -191,6 +194,7 @@ class Core {
     uint64_t next = 0;    // next byte to request
     uint64_t received = 0;
     std::map<uint64_t, uint64_t> inflight;  // offset -> length of chunks requested
+    int64_t started_us = 0;  // wall clock, for the transfer event
   };
   struct Waiter {
     std::vector<std::string> ids;

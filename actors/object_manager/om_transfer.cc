@@ -6,6 +6,7 @@
 
 #include "actors/common/ids.h"
 #include "actors/object_manager/om_core.h"
+#include "actors/common/profile_events.h"
 
 namespace ray::object_manager {
 namespace {
@@ -172,6 +173,7 @@ void Core::Relocate(const std::string& id, const std::string& node, const std::s
 void Core::StartPull(const std::string& id, const std::string& node) {
   if (IsReady(id) || pulls_.count(id) || !peers_.count(node)) return;
   pulls_[id].node = node;
+  pulls_[id].started_us = events::NowMicros();
   outbox_->RequestPull(node, id);
 }
 
@@ -254,6 +256,17 @@ void Core::FinishPull(const std::string& id) {
   entry.size = p->second.size;
   std::string node = std::move(p->second.node);
   pulled_bytes_ += entry.size;
+  if (events::Recorder::Instance().enabled()) {
+    events::Event event;
+    event.type = "transfer";
+    event.source = static_cast<uint8_t>(events::Source::kNode);
+    event.start_us = p->second.started_us;
+    event.end_us = events::NowMicros();
+    event.tid = events::ThreadId();
+    event.extra = {{"object_id", ids::Hex(id)}, {"bytes", std::to_string(entry.size)},
+                   {"from_node", ids::Hex(node)}, {"to_node", ids::Hex(options_.node_id)}};
+    events::Recorder::Instance().Record(std::move(event));
+  }
   unsealed_.erase(id);
   pulls_.erase(p);
   if (peers_.count(node)) outbox_->EndPull(node, id);

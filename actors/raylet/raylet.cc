@@ -41,7 +41,18 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       [=](atoms::fwd_done, const std::string& task_id, const std::string& entries) {
         core->OnPeerResults(task_id, proto::Decode<std::vector<proto::ObjectEntry>>(entries));
       },
-      [=](atoms::job_end, const std::string& job_id) { core->OnJobEnded(job_id); },
+      [=](atoms::job_end, const std::string& job_id) { sh->EndJob(job_id); },
+      [=](atoms::ev_add, uint32_t count, const std::string& batch) {
+        return sh->AddEvents(count, batch);
+      },
+      [=](atoms::ev_flush) { return sh->FlushEvents(); },
+      [=](atoms::observe, const std::string& kind, const std::string& args) {
+        return sh->Observe(kind, args);
+      },
+      [=](stack_done_atom, uint64_t token, const std::string& json_text) {
+        safe::RequireLocal(self);
+        sh->OnStacks(token, json_text);
+      },
       [=](atoms::gcs_of, const std::string&) -> caf::result<std::string, caf::actor> {
         // The connection's auth handshake (net.h) already proved the token.
         return {std::string(), caf::actor_cast<caf::actor>(sh->gcs())};

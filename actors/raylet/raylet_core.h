@@ -244,6 +244,18 @@ struct State {
   uint64_t tasks_done = 0;
 };
 
+/// A live worker as `ray status` and `ray stack` show it.
+struct WorkerView {
+  std::string worker_id;
+  pid_t pid = -1;
+  std::string job_id;
+  std::string state;        // STARTING, IDLE, BUSY, BLOCKED (in ray::Get)
+  std::string actor_id;     // empty for a task worker
+  std::string actor_class;  // the actor's factory
+  std::string task_id;      // the task or actor call it runs (via the raylet)
+  std::string function;
+};
+
 /// How a driver reaches an actor's worker (answer to actor_ep).
 struct ActorRouteAnswer {
   proto::ActorRoute route = proto::ActorRoute::kRaylet;
@@ -287,6 +299,13 @@ class Core {
   void Shutdown();
   /// The raylet's actor ended (nothing can be sent any more): workers are killed.
   void OnExit();
+
+  // -- observe.cc: what `ray status` and `ray stack` show ----------------------
+  /// JSON: resources, pending and infeasible demand by shape, actors, workers.
+  std::string StatusJson() const;
+  std::vector<WorkerView> Workers() const;
+  /// Could any node of the cluster (this one or a peer) ever run `shape`?
+  bool FitsAnywhere(const ResourceRequest& shape) const;
 
   // -- tasks.cc: tasks and actors on this node -------------------------------
   void Submit(proto::TaskSpec spec);

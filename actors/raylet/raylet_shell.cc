@@ -97,6 +97,10 @@ void Shell::StartHeartbeats(const std::string& record) {
 }
 
 void Shell::Heartbeat() {
+  if (Now() - last_events_flush_ >= std::chrono::seconds(1)) {
+    last_events_flush_ = Now();
+    FlushOwnEvents();
+  }
   auto again = [this] {
     self_->delayed_send(self_, std::chrono::milliseconds(heartbeat_ms_), hb_tick_atom::value);
   };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <functional>
 #include <memory>
@@ -231,9 +232,27 @@ class Shell final : public Outbox, public Timer {
            " dropped_messages=" + std::to_string(safe::Dropped());
   }
   const gcs::GcsActor& gcs() const { return gcs_; }
+
+  // -- raylet_observe.cc: profile events and observe queries -------------------------
+  /// (ev_add) from a process of this node: on to the GCS, with this node's id.
+  bool AddEvents(uint32_t count, const std::string& batch);
+  /// The node process's own events (raylet, object manager), when it is a raynode.
+  void FlushOwnEvents();
+  /// (ev_flush): every worker's events and this process's go to the GCS; true then.
+  caf::result<bool> FlushEvents();
+  /// (job_end): the job's workers flush their events, then the core ends the job.
+  void EndJob(const std::string& job_id);
+  caf::result<std::string> Observe(const std::string& kind, const std::string& args);
+  /// A stack capture thread finished (stack_done).
+  void OnStacks(uint64_t token, const std::string& json_text);
   const object_manager::ObjectManagerActor& om() const { return om_; }
 
  private:
+  /// Asks each of these workers to flush its events (kFlushWait at most), then runs `done`.
+  void FlushWorkers(const std::vector<std::string>& worker_ids, std::function<void()> done);
+  caf::result<std::string> Stacks();
+  caf::result<std::string> Logs(const nlohmann::json& args);
+
   /// A request whose answer is one encoded payload: `decode` turns it into the
   /// value (or a Status) for `done`; a failed request becomes its Status.
   template <class T, class Dest, class Timeout, class Decode, class... Ts>
@@ -259,6 +278,9 @@ class Shell final : public Outbox, public Timer {
   std::unordered_map<std::string, PeerHandles> peers_;
   std::unordered_map<uint64_t, std::function<void()>> timers_;
   uint64_t next_timer_ = 1;
+  std::unordered_map<uint64_t, caf::response_promise> stack_promises_;
+  uint64_t next_stack_ = 1;
+  std::chrono::steady_clock::time_point last_events_flush_{};
   // The launcher outlives the core, which calls it.
   std::unique_ptr<WorkerLauncher> launcher_;
   std::unique_ptr<Core> core_;

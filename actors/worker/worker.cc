@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "actors/common/profile_events.h"
 #include "actors/net/atoms.h"
 #include "actors/interfaces/raylet.h"
 #include "actors/interfaces/worker.h"
@@ -132,7 +133,17 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
       self, "worker",
       // exec and direct are queued by the front door (Spawn).
       [=](atoms::steal) -> std::string { return proto::Encode(self->state.queue->Steal()); },
-      [=](atoms::exit_now) { self->quit(); });
+      [=](atoms::exit_now) { self->quit(); },
+      [=](atoms::ev_flush) {
+        // Sent before the answer, on the same connection: the raylet has the
+        // events when it hears the answer.
+        events::Batch batch = events::Recorder::Instance().Take();
+        if (!batch.events.empty() || batch.dropped > 0) {
+          self->send(self->state.raylet, atoms::ev_add::value,
+                     static_cast<uint32_t>(batch.events.size()), proto::Encode(batch));
+        }
+        return true;
+      });
 }
 
 }  // namespace

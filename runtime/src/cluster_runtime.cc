@@ -3,12 +3,25 @@
 #include <algorithm>
 
 #include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
 #include "actors/net/atoms.h"
 #include "ray/api.h"
 #include "runtime/src/buffers.h"
 #include "runtime/src/errors.h"
 
 namespace ray::runtime {
+namespace {
+
+/// Names the submitted task in its submit_task event.
+void NoteSubmit(events::Scoped& event, const proto::TaskSpec& spec) {
+  if (!event.active()) return;
+  event.event().task_id = spec.task_id;
+  event.event().job_id = spec.job_id;
+  event.event().actor_id = spec.actor_id;
+  event.event().function = spec.function;
+}
+
+}  // namespace
 namespace {
 
 /// Bytes read in place from the shared-memory store; unpins the object when destroyed.
@@ -113,6 +126,7 @@ proto::TaskSpec ClusterRuntime::NewSpec(proto::TaskKind kind, const std::string&
 std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
                                                     std::vector<internal::TaskArg> args,
                                                     const internal::CallOptions& options) {
+  events::Scoped event("submit_task");
   proto::TaskSpec spec = NewSpec(proto::TaskKind::kNormal, function, std::move(args),
                                  std::max(1, options.num_returns));
   spec.resources = options.resources;
@@ -124,12 +138,14 @@ std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
   std::vector<std::string> ids = spec.return_ids;
   refs_.MarkSubmitted(ids, /*await_push=*/session_.is_driver());
   session_.Submit(spec);
+  NoteSubmit(event, spec);
   return ids;
 }
 
 std::string ClusterRuntime::CreateActor(const std::string& factory,
                                         std::vector<internal::TaskArg> args,
                                         const internal::ActorOptions& options) {
+  events::Scoped event("submit_task");
   proto::TaskSpec spec = NewSpec(proto::TaskKind::kActorCreation, factory, std::move(args), 0);
   spec.actor_id = spec.task_id;
   spec.resources = options.resources;  // actors hold only what they ask for (default none)
@@ -142,6 +158,7 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
     throw RayException("an actor named '" + options.name + "' already exists");
   }
   session_.Submit(spec);
+  NoteSubmit(event, spec);
   return spec.actor_id;
 }
 
@@ -149,6 +166,7 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
                                                          const std::string& method,
                                                          std::vector<internal::TaskArg> args,
                                                          const internal::CallOptions& options) {
+  events::Scoped event("submit_task");
   proto::TaskSpec spec = NewSpec(proto::TaskKind::kActorMethod, method, std::move(args),
                                  std::max(1, options.num_returns));
   spec.actor_id = actor_id;
@@ -161,6 +179,7 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
     refs_.KeepResults(std::move(failed), /*owner_only=*/true);
     return ids;
   }
+  NoteSubmit(event, spec);
   if (session_.is_driver()) {
     direct_.Route(std::move(spec));
   } else {
@@ -239,6 +258,7 @@ proto::ObjectEntry ClusterRuntime::StoreResult(const std::string& id,
 }
 
 std::string ClusterRuntime::Put(const internal::SerializedObject& object) {
+  events::Scoped event("ray.put");
   std::string id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -250,6 +270,9 @@ std::string ClusterRuntime::Put(const internal::SerializedObject& object) {
     refs_.CacheLocally(id, std::make_shared<InlineBuffer>(entry.data));
   }
   session_.Put(entry);
+  if (event.active()) {
+    event.event().extra = {{"object_id", ids::Hex(id)}, {"bytes", std::to_string(object.size)}};
+  }
   return id;
 }
 
@@ -262,6 +285,8 @@ std::pair<const char*, size_t> ClusterRuntime::ArgBytes(const proto::ObjectEntry
 
 std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
     const std::vector<std::string>& ids, int64_t timeout_ms) {
+  events::Scoped event("ray.get");
+  if (event.active()) event.event().extra = {{"num_objects", std::to_string(ids.size())}};
   std::vector<std::shared_ptr<internal::ObjectBuffer>> out;
   if (refs_.GetCached(ids, &out)) return out;  // every object small and already here
   if (session_.is_driver() && refs_.GetPushed(ids, &timeout_ms, &out)) return out;
@@ -326,6 +351,11 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::ReadEntries
 
 std::vector<bool> ClusterRuntime::Wait(const std::vector<const std::string*>& ids,
                                        int num_objects, int64_t timeout_ms) {
+  events::Scoped event("ray.wait");
+  if (event.active()) {
+    event.event().extra = {{"num_objects", std::to_string(ids.size())},
+                           {"num_returns", std::to_string(num_objects)}};
+  }
   // Objects never become unready: what this process already saw ready needs no
   // round trip, and only the others are asked about.
   std::vector<bool> ready(ids.size(), false);

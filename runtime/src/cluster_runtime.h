@@ -84,6 +84,11 @@ class ClusterRuntime : public internal::RuntimeInterface {
   void NoteNestedRef(const std::string& id) override { refs_.NoteNestedRef(id); }
   std::string ObjectStoreStats() override;
   std::string RuntimeStats() override;
+  std::string QueryEvents(const std::string& job_id) override {
+    return session_.QueryEvents(job_id);
+  }
+  /// This process's events to its raylet, and wait until it has them.
+  void FlushEvents() { session_.FlushEvents(true); }
 
   // -- used by the worker's task executor -------------------------------------
   /// Sets the running task: ids of nested tasks/puts derive from it.

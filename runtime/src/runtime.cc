@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
 #include "actors/common/logging.h"
 #include "ray/api.h"
 #include "runtime/src/cluster_runtime.h"
@@ -203,6 +204,11 @@ void Init(RayConfig& config) {
   logging::Level level = logging::Level::kInfo;
   logging::ParseLevel(config.logging_level, &level);
   logging::Configure(config.configure_logging ? level : logging::Level::kOff, config.logging_format);
+  if (config.enable_timeline) {
+    events::Recorder::Instance().SetEnabled(*config.enable_timeline);
+    // The embedded node's workers inherit it.
+    setenv("RAY_ENABLE_TIMELINE", *config.enable_timeline ? "1" : "0", 1);
+  }
   std::string address = !config.address.empty() ? config.address : config.redis_address;
   if (address.empty() && !config.local_mode) {
     if (const char* env = std::getenv("RAY_ADDRESS")) address = env;

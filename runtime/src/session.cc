@@ -129,6 +129,7 @@ bool Session::StartDriver(const RayConfig& config, const std::string& address,
   }
   SpawnAnchor(std::move(inbox));
   if (!Connect(host, port, hello, anchor_, error)) return false;
+  StartEvents("driver");
   if (hello.ships_code) caf::anon_send(Gcs(), atoms::code_put::value, job_id_, proto::Encode(code));
   return true;
 }
@@ -161,7 +162,39 @@ bool Session::StartWorker(const std::string& address, const std::string& worker_
   proto::Hello hello;
   hello.client_id = worker_id;
   hello.pid = getpid();
-  return Handshake(hello, handles.front, error);
+  if (!Handshake(hello, handles.front, error)) return false;
+  StartEvents("worker");
+  return true;
+}
+
+void Session::StartEvents(const char* component_type) {
+  events::Recorder::Instance().SetIdentity(component_type, client_id_, is_driver() ? job_id_ : "");
+  flusher_.Start([raylet = raylet_](events::Batch batch) {
+    caf::anon_send(raylet, atoms::ev_add::value, static_cast<uint32_t>(batch.events.size()),
+                   proto::Encode(batch));
+  });
+}
+
+void Session::FlushEvents(bool wait) {
+  if (!raylet_) return;
+  EventFlusher::FlushNow([&](events::Batch batch) {
+    if (!wait) {
+      caf::anon_send(raylet_, atoms::ev_add::value, static_cast<uint32_t>(batch.events.size()),
+                     proto::Encode(batch));
+      return;
+    }
+    Ask<bool>(raylet_, std::chrono::seconds(5), "cannot flush events: ", atoms::ev_add::value,
+              static_cast<uint32_t>(batch.events.size()), proto::Encode(batch));
+  });
+  // A driver's query waits for the node's workers too; a worker's own flush must not.
+  if (wait && is_driver()) {
+    Ask<bool>(raylet_, std::chrono::seconds(5), "cannot flush events: ", atoms::ev_flush::value);
+  }
+}
+
+std::string Session::QueryEvents(const std::string& job_id) {
+  FlushEvents(true);
+  return AskGcs<std::string>("cannot read the events from the GCS: ", atoms::ev_get::value, job_id);
 }
 
 void Session::SpawnAnchor(DriverInbox inbox) {
@@ -251,6 +284,12 @@ void Session::WaitReady() {
 
 void Session::Shutdown() {
   if (!system_) return;
+  flusher_.Stop();
+  try {
+    FlushEvents(true);  // a driver's last events, before its job ends
+  } catch (const std::exception&) {
+    // The node is gone: nothing to send them to.
+  }
   if (store_) {
     std::lock_guard<std::mutex> lock(store_->mu);
     store_->open = false;

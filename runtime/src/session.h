@@ -26,6 +26,7 @@
 #include "ray/api/ray_config.h"
 #include "ray/api/ray_exception.h"
 #include "runtime/src/direct_calls.h"
+#include "runtime/src/event_flusher.h"
 #include "runtime/src/reference_counter.h"
 #include "storage/object_store/shm_store.h"
 
@@ -90,6 +91,11 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   void Shutdown();
   /// Blocks until the handshake with the node is complete.
   void WaitReady();
+  /// This process's events to the raylet now; with `wait`, until it has them
+  /// and its workers' too (ev_flush), so that a query sees them.
+  void FlushEvents(bool wait);
+  /// The cluster's events (an encoded events::EventsReply) from the GCS.
+  std::string QueryEvents(const std::string& job_id);
 
   caf::actor_system& system() { return *system_; }
   const raylet::RayletActor& raylet() const { return raylet_; }
@@ -128,6 +134,8 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   bool Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
                const caf::actor& client, std::string* error);
   bool Handshake(const proto::Hello& hello, const caf::actor& client, std::string* error);
+  /// Names this process in its events and starts flushing them.
+  void StartEvents(const char* component_type);
   /// The driver's identity for the raylet (its death ends the job): a front
   /// door for what `inbox` takes, and the actor behind it for requests.
   void SpawnAnchor(DriverInbox inbox);
@@ -143,6 +151,7 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   caf::actor anchor_;
   caf::actor anchor_back_;
   std::shared_ptr<StoreClient> store_;
+  EventFlusher flusher_;
   std::string client_id_;
   std::string job_id_;
 

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
 #include "actors/common/logging.h"
 #include "actors/worker/worker.h"
 #include "ray/api.h"
@@ -25,6 +26,44 @@
 
 namespace ray::runtime {
 namespace {
+
+/// The profile event of one task: its phases' ends are noted as they pass,
+/// and the event is recorded once the results are stored.
+class TaskEvent {
+ public:
+  TaskEvent(const proto::TaskSpec& spec, const std::string& name)
+      : record_(events::Recorder::Instance().enabled()) {
+    if (!record_) return;
+    event_.start_us = events::NowMicros();
+    event_.type = "task";
+    event_.task_id = spec.task_id;
+    event_.job_id = spec.job_id;
+    event_.actor_id = spec.actor_id;
+    event_.function = name;
+    event_.attempt = spec.attempts;
+  }
+  void ArgumentsDone() {
+    if (record_) event_.args_end_us = events::NowMicros();
+  }
+  void ExecutionDone() {
+    if (record_) event_.exec_end_us = events::NowMicros();
+  }
+  void Failed(const proto::ErrorInfo& info) {
+    if (!record_) return;
+    if (event_.exec_end_us == 0) event_.exec_end_us = events::NowMicros();
+    event_.extra = {{"error_type", info.exception_type}, {"error_message", info.message}};
+  }
+  void Finish() {
+    if (!record_) return;
+    event_.end_us = events::NowMicros();
+    event_.tid = events::ThreadId();
+    events::Recorder::Instance().Record(std::move(event_));
+  }
+
+ private:
+  bool record_;
+  events::Event event_;
+};
 
 class Executor : public worker::TaskExecutor {
  public:
@@ -39,9 +78,11 @@ class Executor : public worker::TaskExecutor {
     reply.task_id = spec.task_id;
     reply.worker_id = worker_id_;
     std::string name = spec.name.empty() ? spec.function : spec.name;
+    TaskEvent event(spec, name);
     runtime_->WaitReady();
     SetVisibleGpus(request);
     runtime_->BeginTask(request);
+    events::TaskScope task_scope(spec.task_id, spec.job_id, spec.actor_id);
     std::vector<internal::SerializedObject> results;
     try {
       std::vector<internal::ArgView> args;
@@ -55,6 +96,7 @@ class Executor : public worker::TaskExecutor {
         }
       }
       auto& fm = internal::FunctionManager::Instance();
+      event.ArgumentsDone();
       switch (spec.Kind()) {
         case proto::TaskKind::kNormal: {
           const internal::Invoker* f = fm.GetInvoker(spec.function);
@@ -76,12 +118,14 @@ class Executor : public worker::TaskExecutor {
           break;
         }
       }
+      event.ExecutionDone();
       for (size_t i = 0; i < spec.return_ids.size(); ++i) {
         if (i >= results.size()) throw RayException("task returned too few values");
         reply.results.push_back(runtime_->StoreResult(spec.return_ids[i], results[i]));
       }
     } catch (...) {
       proto::ErrorInfo info = CurrentExceptionInfo(name);
+      event.Failed(info);
       reply.user_error = true;
       reply.results.clear();
       if (spec.Kind() == proto::TaskKind::kActorCreation) {
@@ -90,6 +134,7 @@ class Executor : public worker::TaskExecutor {
       for (const auto& id : spec.return_ids) reply.results.push_back(ErrorEntry(id, info));
     }
     reply.exit_actor = runtime_->EndTask();
+    event.Finish();
     if (spec.max_calls > 0 && ++calls_[spec.function] >= spec.max_calls) reply.exiting = true;
     return reply;
   }
@@ -175,6 +220,11 @@ int WorkerMain() {
     caf::scoped_actor self{raw->system(), true};
     self->monitor(worker);
     self->receive([](const caf::down_msg&) {});
+  }
+  try {
+    raw->FlushEvents();  // the last tasks' events, before the process goes
+  } catch (const std::exception&) {
+    // The node is gone.
   }
   // Skip the user's static destructors and atexit handlers: this process only served tasks.
   std::cout.flush();

@@ -27,6 +27,17 @@ int CreateTlsCertsCommand(int argc, char** argv);
 /// `ray lineage`: prints an object's lineage from the cluster's GCS.
 int LineageCommand(int argc, char** argv);
 
+/// `ray timeline`: writes the cluster's events as a Chrome trace.
+int TimelineCommand(int argc, char** argv);
+/// `ray status`: nodes, resources, demand, actors, object stores.
+int StatusCommand(int argc, char** argv);
+/// `ray memory`: the objects in the cluster's stores.
+int MemoryCommand(int argc, char** argv);
+/// `ray stack`: every worker's stacks.
+int StackCommand(int argc, char** argv);
+/// `ray logs`: workers' log files.
+int LogsCommand(int argc, char** argv);
+
 /// A command of Ray's CLI that this runtime does not have yet.
 int UnsupportedCommand(const std::string& name, int argc, char** argv);
 

@@ -1,20 +1,15 @@
 // `ray lineage`: prints how an object was made, from the lineage log in the
 // running cluster's GCS: its producing task, and recursively the tasks that
 // made that task's arguments.
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-
 #include <cstdlib>
 #include <iostream>
 #include <set>
 #include <string>
 
-#include "actors/common/address.h"
-#include "actors/net/atoms.h"
-#include "actors/common/auth.h"
 #include "actors/common/ids.h"
-#include "actors/net/net.h"
 #include "actors/common/protocol.h"
+#include "actors/net/atoms.h"
+#include "tools/ray/cluster_client.h"
 #include "tools/ray/commands.h"
 
 namespace po = boost::program_options;
@@ -24,8 +19,7 @@ namespace {
 
 class Printer {
  public:
-  Printer(caf::actor_system& system, caf::actor gcs, int max_depth)
-      : system_(system), gcs_(std::move(gcs)), max_depth_(max_depth) {}
+  Printer(ClusterClient* client, int max_depth) : client_(client), max_depth_(max_depth) {}
 
   /// Prints `object_id` and what made it; false when the GCS did not answer.
   bool Object(const std::string& object_id, const std::string& indent, int depth) {
@@ -36,11 +30,8 @@ class Printer {
     }
     std::string bytes;
     std::string failure;
-    caf::scoped_actor self{system_, true};
-    self->request(gcs_, std::chrono::seconds(10), atoms::lineage_get::value, object_id)
-        .receive([&](std::string& reply) { bytes = std::move(reply); },
-                 [&](caf::error& e) { failure = net::Describe(e); });
-    if (!failure.empty()) {
+    if (!client_->AskGcs(std::chrono::seconds(10), &bytes, &failure, atoms::lineage_get::value,
+                         object_id)) {
       std::cerr << "ray lineage: the GCS did not answer: " << failure << std::endl;
       return false;
     }
@@ -82,8 +73,7 @@ class Printer {
   }
 
  private:
-  caf::actor_system& system_;
-  caf::actor gcs_;
+  ClusterClient* client_;
   int max_depth_;
   std::set<std::string> seen_;
 };
@@ -116,8 +106,6 @@ int LineageCommand(int argc, char** argv) {
     std::cout << desc << std::endl;
     return 0;
   }
-  if (address.empty() && std::getenv("RAY_ADDRESS")) address = std::getenv("RAY_ADDRESS");
-  if (address.empty()) return Fail("lineage", "give --address HOST:PORT (or set RAY_ADDRESS)", kExitUsage);
   std::string object_id;
   if (object_hex.empty() || !ids::FromHex(object_hex, &object_id) ||
       object_id.size() != ids::kObjectIdSize) {
@@ -126,39 +114,9 @@ int LineageCommand(int argc, char** argv) {
                     " hex digits (ObjectRef::Hex())",
                 kExitUsage);
   }
-  std::string host;
-  uint16_t port = 0;
-  if (!SplitHostPort(address, &host, &port)) {
-    return Fail("lineage", "invalid address '" + address + "': expected HOST:PORT", kExitUsage);
-  }
-  auth::Settings auth;
-  std::string why;
-  if (!auth::Resolve(password, &auth, &why)) return Fail("lineage", why, kExitUsage);
-  net::SetAuth(auth);
-  net::TlsSettings tls;
-  if (!net::ResolveTls({}, &tls, &why)) return Fail("lineage", why, kExitUsage);
-  net::SetTls(tls);
-  caf::actor_system_config config;
-  net::Configure(config, 2);
-  caf::actor_system system{config};
-  auto raylet = net::Connect(system, host, port, std::chrono::seconds(10), &why);
-  if (!raylet) return Fail("lineage", why, kExitFailure);
-  caf::actor gcs;
-  std::string refused;
-  {
-    caf::scoped_actor self{system, true};
-    self->request(raylet, std::chrono::seconds(10), atoms::gcs_of::value, std::string())
-        .receive(
-            [&](std::string& why, caf::actor& handle) {
-              refused = why;
-              gcs = handle;
-            },
-            [&](caf::error& e) { refused = net::Describe(e); });
-  }
-  if (!refused.empty() || !gcs) {
-    return Fail("lineage", "the node at " + address + " refused: " + refused, kExitFailure);
-  }
-  Printer printer(system, gcs, depth);
+  ClusterClient client;
+  if (int code = client.Connect("lineage", address, password); code != 0) return code;
+  Printer printer(&client, depth);
   return printer.Object(object_id, "", 0) ? 0 : kExitFailure;
 }
 

@@ -24,8 +24,11 @@ const Command kCommands[] = {
     {"exec", "run a command on a cluster's head (not supported yet)"},
     {"attach", "open a shell on a cluster's head (not supported yet)"},
     {"get_head_ip", "print a cluster's head IP (not supported yet)"},
-    {"stack", "print the stacks of this host's Ray processes (not supported yet)"},
-    {"timeline", "dump a task timeline (not supported yet)"},
+    {"status", "show the cluster's nodes, resources, demand, actors and object stores"},
+    {"memory", "list the objects in the cluster's object stores"},
+    {"stack", "print every worker's thread stacks, on every node"},
+    {"logs", "print (or --follow) a worker's log, from any host"},
+    {"timeline", "write the cluster's timeline as a Chrome trace (Perfetto)"},
 };
 
 void PrintUsage(std::ostream& out) {
@@ -59,6 +62,11 @@ int main(int argc, char** argv) {
   if (name == "lineage") return LineageCommand(argc - 1, argv + 1);
   if (name == "get-auth-token") return GetAuthTokenCommand(argc - 1, argv + 1);
   if (name == "create-tls-certs") return CreateTlsCertsCommand(argc - 1, argv + 1);
+  if (name == "timeline") return TimelineCommand(argc - 1, argv + 1);
+  if (name == "status") return StatusCommand(argc - 1, argv + 1);
+  if (name == "memory") return MemoryCommand(argc - 1, argv + 1);
+  if (name == "stack") return StackCommand(argc - 1, argv + 1);
+  if (name == "logs") return LogsCommand(argc - 1, argv + 1);
   for (const Command& command : kCommands) {
     if (name == command.name) return UnsupportedCommand(name, argc - 1, argv + 1);
   }

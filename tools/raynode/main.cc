@@ -16,6 +16,7 @@
 
 #include "actors/common/auth.h"
 #include "actors/common/logging.h"
+#include "actors/common/profile_events.h"
 #include "actors/net/net.h"
 #include "actors/common/self_exe.h"
 #include "actors/node/node.h"
@@ -205,6 +206,8 @@ int Run(const Flags& f, const ray::node::NodeOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The raylet flushes this process's events (raylet, object manager) itself.
+  ray::events::Recorder::Instance().SetIdentity("node", "");
   Flags flags;
   po::options_description desc = Describe(&flags);
   po::variables_map vm;

@@ -66,6 +66,12 @@ struct RayConfig {
   /// Most nodes the embedded head accepts.
   std::optional<int> redis_max_clients;
 
+  /// Record profile events (tasks, ray.get/put/wait, submissions, ray::Profile
+  /// spans) for ray::Timeline and `ray timeline`. Unset: on, unless the
+  /// environment has RAY_ENABLE_TIMELINE=0. Workers of an embedded cluster
+  /// follow this; those of a `ray start` node follow that node's environment.
+  std::optional<bool> enable_timeline;
+
   // -- seed options not supported yet: Init rejects a non-default value, naming it --
   std::optional<bool> redirect_worker_output;
   std::optional<bool> redirect_output;

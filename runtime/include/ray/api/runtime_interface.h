@@ -92,6 +92,12 @@ class RuntimeInterface {
   virtual std::string ObjectStoreStats() { return std::string(); }
   /// This process's and its raylet's counters ("direct_calls_sent=N workers=..."); empty in local mode.
   virtual std::string RuntimeStats() { return std::string(); }
+  /// The cluster's profile events (an encoded events::EventsReply) of `job_id`
+  /// (empty: all), after flushing this process's and its node's.
+  virtual std::string QueryEvents(const std::string& job_id) {
+    (void)job_id;
+    return std::string();
+  }
 };
 
 /// The runtime of this process; throws RayException when Init has not run.

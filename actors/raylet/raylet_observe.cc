@@ -1,0 +1,239 @@
+// The raylet shell's part of observability: passing profile events on to the
+// GCS, flushing workers' events (before a job's workers are killed, and when
+// asked), and this node's answers to `ray status`, `memory`, `stack` and
+// `logs` (schema: docs/cli.md). gdb runs on a thread of its own, never on the
+// actor's.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
+#include "actors/raylet/raylet_shell.h"
+
+namespace ray::raylet::shell {
+namespace {
+
+using nlohmann::json;
+
+/// How long a worker has to answer ev_flush before its job's end goes on.
+constexpr auto kFlushWait = std::chrono::milliseconds(1000);
+/// Most bytes of a log returned at once.
+constexpr int64_t kMaxLogBytes = 4 << 20;
+
+/// Runs `command` (built here from numbers only) and returns its output.
+std::string Run(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "cannot run: " + command;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  pclose(pipe);
+  return out;
+}
+
+bool OnPath(const char* tool) {
+  return Run(std::string("command -v ") + tool + " 2>/dev/null").find(tool) != std::string::npos;
+}
+
+/// Every thread's stack of process `pid`, function names demangled: gdb in
+/// batch mode, else eu-stack.
+std::string CaptureStack(pid_t pid) {
+  const std::string p = std::to_string(pid);
+  if (OnPath("gdb")) {
+    return Run("timeout 60 gdb -p " + p +
+               " -batch -nx -q -ex 'set pagination off' -ex 'set print demangle on'"
+               " -ex 'thread apply all bt' 2>&1 </dev/null");
+  }
+  if (OnPath("eu-stack")) return Run("timeout 60 eu-stack -p " + p + " 2>&1 </dev/null");
+  return "neither gdb nor eu-stack is installed on this node (apt-get install gdb)";
+}
+
+/// The last `tail` lines of the bytes read (all when tail < 0).
+std::string LastLines(const std::string& text, int64_t tail) {
+  if (tail < 0) return text;
+  size_t end = text.size();
+  if (end > 0 && text[end - 1] == '\n') --end;
+  size_t pos = end;
+  for (int64_t lines = 0; pos > 0; --pos) {
+    if (text[pos - 1] == '\n' && ++lines == tail) break;
+  }
+  return text.substr(pos);
+}
+
+json ReadLog(const std::string& path, int64_t offset, int64_t tail) {
+  json file = {{"path", path}};
+  std::error_code ec;
+  auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  if (ec) {
+    file["error"] = "no such log: " + path;
+    return file;
+  }
+  int64_t from = offset >= 0 ? std::min(offset, size) : std::max<int64_t>(0, size - kMaxLogBytes);
+  int64_t len = std::min(size - from, kMaxLogBytes);
+  std::string text(static_cast<size_t>(len), '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(from);
+  in.read(text.data(), len);
+  text.resize(static_cast<size_t>(in.gcount()));
+  file["size"] = size;
+  file["offset"] = from + static_cast<int64_t>(text.size());  // where a --follow goes on
+  file["text"] = offset >= 0 ? text : LastLines(text, tail);
+  return file;
+}
+
+}  // namespace
+
+bool Shell::AddEvents(uint32_t count, const std::string& batch) {
+  self_->send(gcs_, atoms::ev_add::value, core_->state().options.node_id, count, batch);
+  return true;
+}
+
+void Shell::FlushOwnEvents() {
+  auto& recorder = events::Recorder::Instance();
+  // A driver with an embedded node flushes the process's events itself.
+  if (recorder.component_type() != "node") return;
+  events::Batch batch = recorder.Take();
+  if (batch.events.empty() && batch.dropped == 0) return;
+  AddEvents(static_cast<uint32_t>(batch.events.size()), proto::Encode(batch));
+}
+
+void Shell::FlushWorkers(const std::vector<std::string>& worker_ids, std::function<void()> done) {
+  auto left = std::make_shared<size_t>(0);
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  std::vector<worker::WorkerActor> targets;
+  for (const auto& id : worker_ids) {
+    if (auto w = workers_.find(id); w != workers_.end()) targets.push_back(w->second);
+  }
+  if (targets.empty()) {
+    (*finish)();
+    return;
+  }
+  *left = targets.size();
+  auto one_done = [left, finish] {
+    if (--*left == 0) (*finish)();
+  };
+  for (auto& target : targets) {
+    self_->request(target, kFlushWait, atoms::ev_flush::value)
+        .then([one_done](bool) { one_done(); }, [one_done](caf::error&) { one_done(); });
+  }
+}
+
+caf::result<bool> Shell::FlushEvents() {
+  FlushOwnEvents();
+  std::vector<std::string> ids;
+  for (const auto& w : core_->Workers()) ids.push_back(w.worker_id);
+  auto promise = self_->make_response_promise();
+  FlushWorkers(ids, [promise]() mutable { promise.deliver(true); });
+  return caf::delegated<bool>();
+}
+
+void Shell::EndJob(const std::string& job_id) {
+  // Its workers are killed: their last events go to the GCS first.
+  std::vector<std::string> ids;
+  for (const auto& w : core_->Workers()) {
+    if (w.job_id == job_id) ids.push_back(w.worker_id);
+  }
+  FlushWorkers(ids, [this, job_id] { core_->OnJobEnded(job_id); });
+}
+
+caf::result<std::string> Shell::Observe(const std::string& kind, const std::string& args) {
+  json parsed = json::parse(args.empty() ? "{}" : args, nullptr, false);
+  if (!parsed.is_object()) parsed = json::object();
+  if (kind == "status" || kind == "memory") {
+    auto promise = self_->make_response_promise();
+    std::string mine = kind == "status" ? core_->StatusJson() : "{}";
+    self_->request(om_, std::chrono::seconds(10), atoms::observe::value, kind, args)
+        .then(
+            [promise, mine, kind](std::string& store) mutable {
+              json out = json::parse(mine, nullptr, false);
+              json part = json::parse(store, nullptr, false);
+              if (kind == "status") out["object_store"] = part;
+              else out = part;
+              promise.deliver(out.dump());
+            },
+            [promise](caf::error& e) mutable { promise.deliver(e); });
+    return caf::delegated<std::string>();
+  }
+  if (kind == "stack") return Stacks();
+  if (kind == "flush") {
+    // Every process of this node flushes its events: a query then sees them.
+    FlushOwnEvents();
+    std::vector<std::string> ids;
+    for (const auto& w : core_->Workers()) ids.push_back(w.worker_id);
+    auto promise = self_->make_response_promise();
+    FlushWorkers(ids, [promise]() mutable { promise.deliver(std::string("{}")); });
+    return caf::delegated<std::string>();
+  }
+  if (kind == "logs") return Logs(parsed);
+  return net::MakeError(Status(Errc::kInvalidArgument,
+                               "unknown observe kind '" + kind +
+                                   "' (status, memory, stack, logs or flush)"));
+}
+
+caf::result<std::string> Shell::Stacks() {
+  uint64_t token = next_stack_++;
+  stack_promises_.emplace(token, self_->make_response_promise());
+  std::vector<WorkerView> workers = core_->Workers();
+  caf::actor me = caf::actor_cast<caf::actor>(self_);
+  caf::actor_system* system = &self_->system();
+  std::thread([me, system, token, workers] {
+    json out = json::array();
+    for (const auto& w : workers) {
+      if (w.pid <= 0) continue;
+      out.push_back({{"pid", w.pid}, {"worker_id", ids::Hex(w.worker_id)},
+                     {"job_id", ids::Hex(w.job_id)}, {"state", w.state},
+                     {"actor_id", ids::Hex(w.actor_id)}, {"actor_class", w.actor_class},
+                     {"task_id", ids::Hex(w.task_id)}, {"function", w.function},
+                     {"stack", CaptureStack(w.pid)}});
+    }
+    // From an actor of this process: stack_done is refused from anywhere else.
+    caf::scoped_actor sender{*system, true};
+    sender->send(me, stack_done_atom::value, token, json{{"workers", out}}.dump());
+  }).detach();
+  return caf::delegated<std::string>();
+}
+
+void Shell::OnStacks(uint64_t token, const std::string& json_text) {
+  auto it = stack_promises_.find(token);
+  if (it == stack_promises_.end()) return;
+  it->second.deliver(json_text);
+  stack_promises_.erase(it);
+}
+
+caf::result<std::string> Shell::Logs(const json& args) {
+  const std::string dir = core_->state().options.session_dir + "/logs";
+  int64_t tail = args.contains("tail") && args["tail"].is_number_integer() ? args["tail"].get<int64_t>() : 100;
+  auto offset_of = [&](const char* key) -> int64_t {
+    return args.contains(key) && args[key].is_number_integer() ? args[key].get<int64_t>() : -1;
+  };
+  json out = {{"log_dir", dir}};
+  if (args.contains("pid") && args["pid"].is_number_integer()) {
+    // The path is built from a number: nothing a client sends names a file.
+    const std::string base = dir + "/worker-" + std::to_string(args["pid"].get<int64_t>());
+    json out_log = ReadLog(base + ".out", offset_of("offset_out"), tail);
+    json err_log = ReadLog(base + ".err", offset_of("offset_err"), tail);
+    out_log["stream"] = "out";
+    err_log["stream"] = "err";
+    out["files"] = {out_log, err_log};
+    return out.dump();
+  }
+  json files = json::array();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    files.push_back({{"path", entry.path().string()}, {"size", entry.file_size(ec)}});
+  }
+  out["files"] = files;
+  return out.dump();
+}
+
+}  // namespace ray::raylet::shell

@@ -1,0 +1,249 @@
+// `ray status`, `memory`, `stack`, `logs` and `timeline` against a real
+// three-node cluster started with `ray start`, while observe_driver runs on
+// it (nested tasks across nodes, an actor that prints, ray::Profile spans, an
+// object in shared memory, a task blocked in a distinctively named function).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "tests/cli/cli_fixture.h"
+
+namespace ray::cli::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return json::parse(ss.str(), nullptr, false);
+}
+
+class ObserveTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    env_ = {{"HOME", temp_dir_ + "/home"}, {"RAY_AUTH_TOKEN", ""}};
+  }
+  void TearDown() override {
+    if (driver_ > 0) {
+      kill(driver_, SIGKILL);
+      waitpid(driver_, nullptr, 0);
+    }
+    CliTest::TearDown();
+  }
+
+  RunResult RayEnv(std::vector<std::string> args) { return Ray(std::move(args), env_); }
+
+  /// Three nodes: the head with node_a (2 CPUs), node_b and node_c (1 CPU each).
+  void StartCluster() {
+    const std::vector<std::string> common = {"--object-store-memory", "100000000", "--temp-dir",
+                                             temp_dir_};
+    std::vector<std::string> head = {"start", "--head", "--port", "0", "--num-cpus", "2",
+                                     "--resources", R"({"node_a": 1})"};
+    head.insert(head.end(), common.begin(), common.end());
+    RunResult started = RayEnv(head);
+    ASSERT_EQ(started.code, 0) << started.err;
+    address_ = Between(started.out, "listening on ", ",");
+    for (const char* resource : {"node_b", "node_c"}) {
+      std::vector<std::string> join = {"start", "--address=" + address_, "--num-cpus", "1",
+                                       "--resources", std::string("{\"") + resource + "\": 1}"};
+      join.insert(join.end(), common.begin(), common.end());
+      RunResult joined = RayEnv(join);
+      ASSERT_EQ(joined.code, 0) << joined.err;
+    }
+    env_["RAY_ADDRESS"] = address_;
+  }
+
+  /// Starts the driver and waits (up to 60 s) for what it reports.
+  json StartDriver() {
+    ready_ = temp_dir_ + "/ready.json";
+    release_ = temp_dir_ + "/release";
+    driver_ = StartBackground({OBSERVE_DRIVER_PATH, ready_, release_}, env_);
+    std::string line;
+    if (!WaitForLine(ready_, 60000, &line)) return json();
+    return json::parse(line, nullptr, false);
+  }
+
+  /// Lets the driver end its job, and waits for it.
+  int EndDriver() {
+    std::ofstream(release_) << "go\n";
+    int status = 0;
+    waitpid(driver_, &status, 0);
+    driver_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::map<std::string, std::string> env_;
+  std::string address_;
+  std::string ready_, release_;
+  pid_t driver_ = 0;
+};
+
+TEST_F(ObserveTest, CommandsNeedAnAddressAndSayHowToGiveOne) {
+  for (const char* command : {"status", "memory", "stack", "logs", "timeline"}) {
+    RunResult r = Ray({command}, {{"RAY_ADDRESS", ""}});
+    EXPECT_EQ(r.code, 2) << command;
+    EXPECT_THAT(r.err, HasSubstr("--address")) << command;
+    RunResult help = Ray({command, "--help"});
+    EXPECT_EQ(help.code, 0) << command;
+    EXPECT_THAT(help.out, HasSubstr("Usage: ray " + std::string(command))) << command;
+  }
+  RunResult bad = Ray({"status", "--address", "127.0.0.1:1", "--format", "yaml"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--format must be text or json"));
+  RunResult unreachable = Ray({"status", "--address", "127.0.0.1:1"}, {{"RAY_AUTH_TOKEN", "x"}});
+  EXPECT_EQ(unreachable.code, 1) << unreachable.err;
+}
+
+/// The trace's rows: tid -> thread name, and pid -> process name.
+struct TraceRows {
+  std::map<int, std::string> threads;
+  std::map<int, std::string> processes;
+};
+
+TraceRows RowsOf(const json& trace) {
+  TraceRows rows;
+  for (const auto& e : trace) {
+    if (e.value("ph", "") != "M") continue;
+    if (e.value("name", "") == "thread_name") rows.threads[e["tid"]] = e["args"]["name"];
+    if (e.value("name", "") == "process_name") rows.processes[e["pid"]] = e["args"]["name"];
+  }
+  return rows;
+}
+
+/// The "X" events of `cat` (and name, when given).
+std::vector<json> Spans(const json& trace, const std::string& cat, const std::string& name = "") {
+  std::vector<json> out;
+  for (const auto& e : trace) {
+    if (e.value("ph", "") == "X" && e.value("cat", "") == cat &&
+        (name.empty() || e.value("name", "") == name)) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+void CheckTrace(const json& trace, const json& ids, const std::string& head) {
+  ASSERT_TRUE(trace.is_array());
+  // Every span has numeric, non-negative ts and dur.
+  for (const auto& e : trace) {
+    if (e.value("ph", "") != "X") continue;
+    ASSERT_TRUE(e["ts"].is_number() && e["dur"].is_number()) << e.dump();
+    EXPECT_GE(e["ts"].get<double>(), 0) << e.dump();
+    EXPECT_GE(e["dur"].get<double>(), 0) << e.dump();
+  }
+  TraceRows rows = RowsOf(trace);
+  // Each task:execute lies inside its task, on the same row.
+  auto tasks = Spans(trace, "task");
+  ASSERT_FALSE(tasks.empty());
+  for (const auto& exec : Spans(trace, "task:execute")) {
+    bool inside = false;
+    for (const auto& task : tasks) {
+      inside |= task["args"]["task_id"] == exec["args"]["task_id"] && task["tid"] == exec["tid"] &&
+                task["ts"] <= exec["ts"] &&
+                exec["ts"].get<int64_t>() + exec["dur"].get<int64_t>() <=
+                    task["ts"].get<int64_t>() + task["dur"].get<int64_t>();
+    }
+    EXPECT_TRUE(inside) << exec.dump();
+  }
+  // The nested tasks show on the workers that ran them, on different nodes.
+  auto outer = Spans(trace, "task", "Outer");
+  auto inner = Spans(trace, "task", "Inner");
+  ASSERT_EQ(outer.size(), 1u);
+  ASSERT_EQ(inner.size(), 1u);
+  EXPECT_THAT(rows.threads[outer[0]["tid"]], HasSubstr("worker:" + std::to_string(ids["outer_pid"].get<int>())));
+  EXPECT_THAT(rows.threads[inner[0]["tid"]], HasSubstr("worker:" + std::to_string(ids["inner_pid"].get<int>())));
+  EXPECT_NE(outer[0]["pid"], inner[0]["pid"]);
+  auto say = Spans(trace, "task", "Talker::Say");
+  ASSERT_EQ(say.size(), 1u);
+  EXPECT_THAT(rows.threads[say[0]["tid"]], HasSubstr("worker:" + std::to_string(ids["actor_pid"].get<int>())));
+  EXPECT_EQ(say[0]["args"]["actor_id"], ids["actor_id"]);
+  // The ray.get inside Outer lies in its execution, on its row.
+  bool nested_get = false;
+  for (const auto& get : Spans(trace, "ray.get")) {
+    nested_get |= get["tid"] == outer[0]["tid"] && get["ts"] >= outer[0]["ts"];
+  }
+  EXPECT_TRUE(nested_get);
+  // ray::Profile spans, with their overrides and extra data, where they ran.
+  auto load = Spans(trace, "load");
+  ASSERT_EQ(load.size(), 1u);
+  EXPECT_EQ(load[0]["name"], "shard 3");
+  EXPECT_EQ(load[0]["cname"], "good");
+  EXPECT_EQ(load[0]["args"]["rows"], "1200");
+  EXPECT_GE(load[0]["dur"].get<int64_t>(), 15000);
+  EXPECT_THAT(rows.threads[load[0]["tid"]], HasSubstr("driver:"));
+  EXPECT_THAT(rows.processes[load[0]["pid"]], HasSubstr(head));
+  auto span = Spans(trace, "inner_work", "inner span");
+  ASSERT_EQ(span.size(), 1u);
+  EXPECT_EQ(span[0]["tid"], inner[0]["tid"]);
+  EXPECT_EQ(span[0]["args"]["task_id"], inner[0]["args"]["task_id"]);
+  auto failing = Spans(trace, "failing");
+  ASSERT_EQ(failing.size(), 1u);
+  EXPECT_EQ(failing[0]["args"]["exception_type"], "std::runtime_error");
+  EXPECT_EQ(failing[0]["args"]["exception_message"], "the span saw this");
+  EXPECT_FALSE(Spans(trace, "submit_task").empty());
+  EXPECT_FALSE(Spans(trace, "ray.put").empty());
+}
+
+TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
+  StartCluster();
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+
+  RunResult status = RayEnv({"status", "--format", "json"});
+  ASSERT_EQ(status.code, 0) << status.err;
+  json s = json::parse(status.out);
+  ASSERT_EQ(s["nodes"].size(), 3u);
+  for (const auto& node : s["nodes"]) EXPECT_EQ(node["state"], "ALIVE");
+  EXPECT_EQ(s["actors_by_state"]["ALIVE"], 1);
+  RunResult text = RayEnv({"status"});
+  EXPECT_THAT(text.out, HasSubstr("Alive:"));
+  EXPECT_THAT(text.out, HasSubstr(address_ + " (head)"));
+  EXPECT_THAT(text.out, HasSubstr("1/1 node_a"));  // the blocked task holds it
+
+  RunResult memory = RayEnv({"memory", "--format", "json"});
+  ASSERT_EQ(memory.code, 0) << memory.err;
+  bool found = false;
+  const json objects = json::parse(memory.out);
+  for (const auto& node : objects["nodes"]) {
+    for (const auto& o : node["report"].value("objects", json::array())) {
+      if (o["object_id"] != ids["object_id"]) continue;
+      found = true;
+      EXPECT_EQ(o["where"], "shared_memory");
+      EXPECT_GE(o["size"].get<int64_t>(), 3 << 20);
+      EXPECT_EQ(o["made_by"], "ray::Put");
+      EXPECT_TRUE(o["owner_holds_ref"].get<bool>());
+    }
+  }
+  EXPECT_TRUE(found) << memory.out;
+  EXPECT_THAT(RayEnv({"memory"}).out, HasSubstr(ids["object_id"].get<std::string>()));
+
+  RunResult stack = RayEnv({"stack"});
+  ASSERT_EQ(stack.code, 0) << stack.err;
+  EXPECT_THAT(stack.out, HasSubstr("ObserveTestBlockedInHere"));
+  EXPECT_THAT(stack.out, HasSubstr("running ObserveTestBlockedInHere"));
+
+  RunResult logs = RayEnv({"logs", "--actor", ids["actor_id"]});
+  ASSERT_EQ(logs.code, 0) << logs.err;
+  EXPECT_THAT(logs.out, HasSubstr("talker says observe-marker-7"));
+
+  ASSERT_EQ(EndDriver(), 0);
+  const std::string trace_path = temp_dir_ + "/trace.json";
+  RunResult timeline = RayEnv({"timeline", "-o", trace_path});
+  ASSERT_EQ(timeline.code, 0) << timeline.err;
+  EXPECT_THAT(timeline.out, HasSubstr("Trace file written to " + trace_path));
+  CheckTrace(ReadJson(trace_path), ids, address_);
+}
+
+}  // namespace
+}  // namespace ray::cli::testing

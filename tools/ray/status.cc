@@ -1,0 +1,161 @@
+// `ray status` and `ray memory`: the cluster's nodes, resources, demand,
+// actors and object stores, and the objects held, from the GCS's report
+// (schema: docs/cli.md). Ray 2.x's `ray status` and `ray memory` are the models.
+#include <ctime>
+#include <iostream>
+#include <map>
+
+#include "tools/ray/commands.h"
+#include "tools/ray/observe_common.h"
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+namespace ray::cli {
+namespace {
+
+std::string Amount(double value) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%g", value);
+  return buf;
+}
+
+/// "1/4 CPU, 0/1 GPU": used of total, per resource.
+std::string Usage(const json& node) {
+  std::string out;
+  const json& total = node.value("resources_total", json::object());
+  const json& avail = node.value("resources_available", json::object());
+  for (const auto& [name, amount] : total.items()) {
+    double used = amount.get<double>() - avail.value(name, amount.get<double>());
+    out += (out.empty() ? "" : ", ") + Amount(used) + "/" + Amount(amount.get<double>()) + " " + name;
+  }
+  return out.empty() ? "no resources" : out;
+}
+
+void PrintNodes(const json& nodes) {
+  std::cout << "Node status\n" << std::string(60, '-') << "\n";
+  for (const char* state : {"ALIVE", "DEAD"}) {
+    std::cout << (std::string(state) == "ALIVE" ? "Alive:\n" : "Dead:\n");
+    int count = 0;
+    for (const auto& node : nodes) {
+      if (node.value("state", "") != state) continue;
+      ++count;
+      std::cout << " " << node.value("node_id", "") << " " << node.value("address", "")
+                << (node.value("is_head", false) ? " (head)" : "");
+      if (std::string(state) == "DEAD") {
+        std::cout << "  -- " << node.value("death_reason", "") << "\n";
+        continue;
+      }
+      const json& report = node.value("report", json::object());
+      std::cout << "\n   resources: " << Usage(report.contains("resources_total") ? report : node)
+                << "\n";
+      if (report.contains("error")) std::cout << "   (no report: " << report.value("error", "") << ")\n";
+      if (report.contains("workers")) {
+        std::cout << "   workers: " << report["workers"].size() << ", tasks done: "
+                  << report.value("tasks_done", 0) << "\n";
+      }
+    }
+    if (count == 0) std::cout << " (none)\n";
+  }
+}
+
+void PrintDemand(const json& nodes) {
+  std::map<std::string, int> pending, infeasible;
+  for (const auto& node : nodes) {
+    const json& report = node.value("report", json::object());
+    for (const auto& [shape, n] : report.value("pending_demand", json::object()).items()) pending[shape] += n.get<int>();
+    for (const auto& [shape, n] : report.value("infeasible_demand", json::object()).items()) infeasible[shape] += n.get<int>();
+  }
+  std::cout << "Demands:\n";
+  if (pending.empty() && infeasible.empty()) std::cout << " (no resource demands)\n";
+  for (const auto& [shape, n] : pending) std::cout << " " << shape << ": " << n << " pending\n";
+  for (const auto& [shape, n] : infeasible) {
+    std::cout << " " << shape << ": " << n << " infeasible (no node has these resources)\n";
+  }
+}
+
+void PrintStatus(const json& report) {
+  char when[64];
+  std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+  std::cout << "======== Cluster status: " << when << " ========\n";
+  const json& nodes = report.value("nodes", json::array());
+  PrintNodes(nodes);
+  std::cout << "\nResources\n" << std::string(60, '-') << "\n";
+  PrintDemand(nodes);
+  std::cout << "Actors:\n";
+  const json& by_state = report.value("actors_by_state", json::object());
+  if (by_state.empty()) std::cout << " (none)\n";
+  for (const auto& [state, n] : by_state.items()) std::cout << " " << state << ": " << n << "\n";
+  std::cout << "Object store:\n";
+  for (const auto& node : nodes) {
+    const json& store = node.value("report", json::object()).value("object_store", json::object());
+    if (store.empty()) continue;
+    std::cout << " " << ShortId(node.value("node_id", "")) << " " << node.value("address", "")
+              << ": " << HumanBytes(store.value("used_bytes", 0.0)) << " / "
+              << HumanBytes(store.value("capacity_bytes", 0.0)) << " used, "
+              << store.value("objects", 0) << " objects\n";
+  }
+  const json& events = report.value("events", json::object());
+  std::cout << "Profile events: " << events.value("records", 0) << " batches, "
+            << HumanBytes(events.value("bytes", 0.0)) << " of "
+            << HumanBytes(events.value("cap_bytes", 0.0)) << ", " << events.value("dropped", 0)
+            << " dropped\n";
+}
+
+void PrintMemory(const json& report) {
+  std::cout << "======== Object references status ========\n";
+  size_t total_objects = 0;
+  for (const auto& node : report.value("nodes", json::array())) {
+    if (node.value("state", "") != "ALIVE") continue;
+    const json& r = node.value("report", json::object());
+    const json& store = r.value("store", json::object());
+    std::cout << "\n--- Node " << node.value("node_id", "") << " (" << node.value("address", "")
+              << ") ---\n";
+    if (r.contains("error")) {
+      std::cout << "(no report: " << r.value("error", "") << ")\n";
+      continue;
+    }
+    std::cout << "Used: " << HumanBytes(store.value("used_bytes", 0.0)) << " of "
+              << HumanBytes(store.value("capacity_bytes", 0.0)) << " shared memory; "
+              << HumanBytes(store.value("shared_memory_bytes", 0.0)) << " in shared-memory objects, "
+              << HumanBytes(store.value("inline_bytes", 0.0)) << " inline; " << r.value("total", 0)
+              << " objects" << (r.value("listed", 0) < r.value("total", 0) ? " (first " + std::to_string(r.value("listed", 0)) + " listed)" : "")
+              << "\n";
+    total_objects += r.value("total", 0);
+    printf("%-40s %10s %-14s %4s %-9s %-24s %s\n", "OBJECT_ID", "SIZE", "WHERE", "PINS",
+           "OWNER_REF", "MADE_BY", "OWNER");
+    for (const auto& o : r.value("objects", json::array())) {
+      printf("%-40s %10s %-14s %4d %-9s %-24s %s\n", o.value("object_id", "").c_str(),
+             HumanBytes(o.value("size", 0.0)).c_str(), o.value("where", "").c_str(),
+             o.value("pins", 0), o.value("owner_holds_ref", false) ? "yes" : "released",
+             o.value("made_by", "?").c_str(), ShortId(o.value("owner", "")).c_str());
+    }
+    fflush(stdout);
+  }
+  std::cout << "\nTotal: " << total_objects << " objects\n";
+}
+
+}  // namespace
+
+int StatusCommand(int argc, char** argv) {
+  return ReportCommand(
+      "status", "status",
+      "Usage: ray status [--address HOST:PORT] [--format text|json]\n"
+      "Shows the cluster: nodes (alive and dead, resources used/total), the resource\n"
+      "demand waiting (pending and infeasible shapes), actors by state, and each node's\n"
+      "object store. Options",
+      PrintStatus, argc, argv);
+}
+
+int MemoryCommand(int argc, char** argv) {
+  return ReportCommand(
+      "memory", "memory",
+      "Usage: ray memory [--address HOST:PORT] [--format text|json]\n"
+      "Lists the objects in the cluster's object stores: id, size, where it is (shared\n"
+      "memory or inline), pins, whether its owner still holds a reference, the task that\n"
+      "made it and its owner, with totals per node. Options",
+      PrintMemory, argc, argv);
+}
+
+}  // namespace ray::cli
