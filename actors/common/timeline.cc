@@ -51,7 +51,8 @@ class Builder {
 
   json Build(Summary* summary) {
     for (const auto& stored : reply_.batches) {
-      for (const auto& event : stored.batch.events) Add(stored, event);
+      expanded_.push_back(stored.batch.Expand());
+      for (const auto& event : expanded_.back()) Add(stored, event);
     }
     for (auto& [key, row] : rows_) AddIdle(row);
     if (summary) {
@@ -118,6 +119,7 @@ class Builder {
     if (!event.actor_id.empty()) args["actor_id"] = ids::Hex(event.actor_id);
     if (!event.function.empty()) args["function_name"] = event.function;
     if (event.type == "task") args["attempt"] = event.attempt;
+    if (event.value >= 0) args[event.type == "ray.put" ? "bytes" : "num_objects"] = event.value;
     for (const auto& [key, value] : event.extra) {
       if (key == "name") *name = value;
       else if (key == "cname") *cname = value;
@@ -174,6 +176,7 @@ class Builder {
   std::map<std::string, int> node_pids_;
   std::map<std::tuple<std::string, int32_t, uint32_t>, Row> rows_;
   std::map<std::pair<std::string, int32_t>, int> threads_of_;
+  std::vector<std::vector<events::Event>> expanded_;  // what rows' task pointers point at
   std::vector<json> metadata_;
   std::vector<json> trace_;
   size_t spans_ = 0;

@@ -58,11 +58,8 @@ std::string Core::QueryEvents(const std::string& job_id) const {
     }
     dropped_by_processes += stored.batch.dropped;
     if (!job_id.empty()) {
-      auto& list = stored.batch.events;
-      list.erase(std::remove_if(list.begin(), list.end(),
-                                [&](const events::Event& e) { return e.job_id != job_id; }),
-                 list.end());
-      if (list.empty()) return true;
+      stored.batch.KeepJob(job_id);
+      if (stored.batch.events.empty()) return true;
     }
     reply.batches.push_back(std::move(stored));
     return true;

@@ -262,7 +262,6 @@ void Core::FinishPull(const std::string& id) {
     event.source = static_cast<uint8_t>(events::Source::kNode);
     event.start_us = p->second.started_us;
     event.end_us = events::NowMicros();
-    event.tid = events::ThreadId();
     event.extra = {{"object_id", ids::Hex(id)}, {"bytes", std::to_string(entry.size)},
                    {"from_node", ids::Hex(node)}, {"to_node", ids::Hex(options_.node_id)}};
     events::Recorder::Instance().Record(std::move(event));

@@ -136,10 +136,10 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
       [=](atoms::exit_now) { self->quit(); },
       [=](atoms::ev_flush) {
         // Sent before the answer, on the same connection: the raylet has the
-        // events when it hears the answer.
+        // events when it hears the answer. Anonymous: its `true` answers nobody.
         events::Batch batch = events::Recorder::Instance().Take();
         if (!batch.events.empty() || batch.dropped > 0) {
-          self->send(self->state.raylet, atoms::ev_add::value,
+          caf::anon_send(self->state.raylet, atoms::ev_add::value,
                      static_cast<uint32_t>(batch.events.size()), proto::Encode(batch));
         }
         return true;

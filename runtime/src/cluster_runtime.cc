@@ -12,13 +12,14 @@
 namespace ray::runtime {
 namespace {
 
-/// Names the submitted task in its submit_task event.
+/// Records the submit_task event, naming the submitted task.
 void NoteSubmit(events::Scoped& event, const proto::TaskSpec& spec) {
   if (!event.active()) return;
-  event.event().task_id = spec.task_id;
-  event.event().job_id = spec.job_id;
-  event.event().actor_id = spec.actor_id;
-  event.event().function = spec.function;
+  event.view().task_id = spec.task_id;
+  event.view().job_id = spec.job_id;
+  event.view().actor_id = spec.actor_id;
+  event.view().function = spec.function;
+  event.Finish();
 }
 
 }  // namespace
@@ -270,9 +271,7 @@ std::string ClusterRuntime::Put(const internal::SerializedObject& object) {
     refs_.CacheLocally(id, std::make_shared<InlineBuffer>(entry.data));
   }
   session_.Put(entry);
-  if (event.active()) {
-    event.event().extra = {{"object_id", ids::Hex(id)}, {"bytes", std::to_string(object.size)}};
-  }
+  event.view().value = static_cast<int64_t>(object.size);
   return id;
 }
 
@@ -286,7 +285,7 @@ std::pair<const char*, size_t> ClusterRuntime::ArgBytes(const proto::ObjectEntry
 std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::Get(
     const std::vector<std::string>& ids, int64_t timeout_ms) {
   events::Scoped event("ray.get");
-  if (event.active()) event.event().extra = {{"num_objects", std::to_string(ids.size())}};
+  event.view().value = static_cast<int64_t>(ids.size());
   std::vector<std::shared_ptr<internal::ObjectBuffer>> out;
   if (refs_.GetCached(ids, &out)) return out;  // every object small and already here
   if (session_.is_driver() && refs_.GetPushed(ids, &timeout_ms, &out)) return out;
@@ -352,10 +351,7 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::ReadEntries
 std::vector<bool> ClusterRuntime::Wait(const std::vector<const std::string*>& ids,
                                        int num_objects, int64_t timeout_ms) {
   events::Scoped event("ray.wait");
-  if (event.active()) {
-    event.event().extra = {{"num_objects", std::to_string(ids.size())},
-                           {"num_returns", std::to_string(num_objects)}};
-  }
+  event.view().value = static_cast<int64_t>(ids.size());
   // Objects never become unready: what this process already saw ready needs no
   // round trip, and only the others are asked about.
   std::vector<bool> ready(ids.size(), false);

@@ -96,7 +96,6 @@ ProfileSpan::~ProfileSpan() {
   if (!impl_) return;
   auto& event = impl_->event;
   event.end_us = events::NowMicros();
-  event.tid = events::ThreadId();
   --open_spans;
   if (std::uncaught_exceptions() > impl_->uncaught) {
     event.extra.emplace_back("exception_type", thrown_type.empty() ? "unknown" : thrown_type);

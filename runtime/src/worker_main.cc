@@ -31,6 +31,7 @@ namespace {
 /// and the event is recorded once the results are stored.
 class TaskEvent {
  public:
+  /// `spec` and `name` must outlive Finish.
   TaskEvent(const proto::TaskSpec& spec, const std::string& name)
       : record_(events::Recorder::Instance().enabled()) {
     if (!record_) return;
@@ -56,13 +57,12 @@ class TaskEvent {
   void Finish() {
     if (!record_) return;
     event_.end_us = events::NowMicros();
-    event_.tid = events::ThreadId();
     events::Recorder::Instance().Record(std::move(event_));
   }
 
  private:
   bool record_;
-  events::Event event_;
+  events::EventView event_;
 };
 
 class Executor : public worker::TaskExecutor {

@@ -2,6 +2,8 @@
 // advanced by hand, and a real MetaStore in a temporary directory.
 #include "actors/gcs/gcs_core.h"
 
+#include "actors/common/profile_events.h"
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -10,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "actors/common/ids.h"
 #include "temp_dir.h"
@@ -471,6 +475,109 @@ TEST_F(GcsCore, StatsKeepTheirWireFormat) {
                       "objects_located=1"),
             std::string::npos)
       << text;
+}
+
+// -- observability -----------------------------------------------------------------
+
+/// An encoded batch from a worker with one task event per job in `jobs`.
+std::string WorkerBatch(const std::vector<std::string>& jobs, int32_t pid = 42) {
+  events::Batch batch;
+  batch.component_type = "worker";
+  batch.pid = pid;
+  batch.base_us = 1000;
+  batch.strings = {"", "task"};
+  for (const auto& job : jobs) {
+    events::WireEvent e;
+    e.type = 1;
+    e.job = static_cast<uint32_t>(batch.strings.size());
+    batch.strings.push_back(job);
+    batch.events.push_back(e);
+  }
+  return proto::Encode(batch);
+}
+
+TEST_F(GcsCore, StoresEventBatchesWithTheirNodeAndFiltersThemByJob) {
+  Join("H", true);
+  ASSERT_TRUE(core_->AddEvents("H", 2, WorkerBatch({"job1", "job2"})).ok());
+  ASSERT_TRUE(core_->AddEvents("H", 1, WorkerBatch({"job2"}, 43)).ok());
+  auto all = proto::Decode<events::EventsReply>(core_->QueryEvents(""));
+  ASSERT_EQ(all.batches.size(), 2u);
+  EXPECT_EQ(all.batches[0].node_id, "H");
+  EXPECT_EQ(all.batches[0].batch.pid, 42);
+  EXPECT_EQ(all.batches[1].batch.pid, 43) << "oldest first";
+  ASSERT_EQ(all.nodes.size(), 1u);
+  EXPECT_EQ(all.nodes[0].second, "H:6379");
+  auto job1 = proto::Decode<events::EventsReply>(core_->QueryEvents("job1"));
+  ASSERT_EQ(job1.batches.size(), 1u) << "a batch without the job's events is left out";
+  auto events = job1.batches[0].batch.Expand();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].job_id, "job1");
+}
+
+TEST_F(GcsCore, EventsBeyondTheCapDropTheOldestAndSayHowMany) {
+  GcsOptions options;
+  options.events_max_bytes = 1;  // every new batch pushes out what came before
+  Start(options);
+  Join("H", true);
+  ASSERT_TRUE(core_->AddEvents("H", 2, WorkerBatch({"a", "b"})).ok());
+  ASSERT_TRUE(core_->AddEvents("H", 3, WorkerBatch({"a", "b", "c"})).ok());
+  auto reply = proto::Decode<events::EventsReply>(core_->QueryEvents(""));
+  EXPECT_TRUE(reply.batches.empty());
+  EXPECT_EQ(reply.dropped, 5u);
+}
+
+TEST_F(GcsCore, AMalformedStoredBatchIsSkippedNotFatal) {
+  Join("H", true);
+  ASSERT_TRUE(core_->AddEvents("H", 1, "not msgpack").ok());
+  ASSERT_TRUE(core_->AddEvents("H", 1, WorkerBatch({"job1"})).ok());
+  auto reply = proto::Decode<events::EventsReply>(core_->QueryEvents(""));
+  EXPECT_EQ(reply.batches.size(), 1u);
+}
+
+TEST_F(GcsCore, StatusReportHasEveryNodeAliveOrDeadAndActorsByState) {
+  GcsOptions options;
+  options.heartbeat_timeout_ms = 1000;
+  Start(options);
+  Join("H", true);
+  Join("A");
+  clock_.Advance(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(core_->Heartbeat("H", {{"CPU", 3}}).ok());
+  core_->CheckHeartbeats();
+  proto::ActorInfo alive{"actor1", "counter", "job1", "ALIVE", "Counter::Create", 0, "", "H"};
+  proto::ActorInfo dead{"actor2", "", "job1", "DEAD", "Counter::Create", 1, "it was killed", "H"};
+  ASSERT_TRUE(core_->UpdateActor(alive).ok());
+  ASSERT_TRUE(core_->UpdateActor(dead).ok());
+  auto report = nlohmann::json::parse(
+      core_->Report("status", {{"H", R"({"tasks_done": 7})", ""}}));
+  ASSERT_EQ(report["nodes"].size(), 2u);
+  EXPECT_EQ(report["nodes"][0]["state"], "ALIVE");
+  EXPECT_EQ(report["nodes"][0]["report"]["tasks_done"], 7);
+  EXPECT_EQ(report["nodes"][1]["state"], "DEAD");
+  EXPECT_THAT(report["nodes"][1]["death_reason"].get<std::string>(),
+              ::testing::HasSubstr("heartbeat"));
+  EXPECT_EQ(report["actors_by_state"]["ALIVE"], 1);
+  EXPECT_EQ(report["actors_by_state"]["DEAD"], 1);
+}
+
+TEST_F(GcsCore, ReportSaysWhichNodesDidNotAnswer) {
+  Join("H", true);
+  Join("A");
+  auto report = nlohmann::json::parse(core_->Report("memory", {{"A", "", "no answer in time"}}));
+  for (const auto& node : report["nodes"]) {
+    EXPECT_TRUE(node["report"].contains("error")) << node.dump();
+  }
+}
+
+TEST_F(GcsCore, ObserveQueriesGoToAllNodesOrTheOneNamed) {
+  Join("H", true);
+  Join("A");
+  EXPECT_EQ(core_->ObserveTargets("{}").size(), 2u);
+  EXPECT_EQ(core_->ObserveTargets(R"({"node": "A:6379"})"), std::vector<std::string>{"A"});
+  EXPECT_EQ(core_->ObserveTargets(R"({"node": "41"})"), std::vector<std::string>{"A"})
+      << "a prefix of the hex id ('A' is 0x41)";
+  EXPECT_TRUE(core_->ObserveTargets(R"({"node": "nowhere"})").empty());
+  EXPECT_EQ(core_->ObserveTargets(R"({"node": 5})").size(), 2u) << "a non-string is ignored";
+  EXPECT_EQ(core_->ObserveTargets("not json").size(), 2u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "actors/raylet/raylet_core.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <algorithm>
@@ -746,6 +747,46 @@ TEST_F(RayletCoreTest, ADriverExitEndsItsActorsAndKillsItsWorkers) {
   EXPECT_EQ(host_.signals.back().second, SIGKILL);
   core_->Submit(Task("after"));
   EXPECT_EQ(host_.launches.size(), 1u) << "nothing of a finished job starts again";
+}
+
+// -- what `ray status` and `ray stack` show ------------------------------------------
+
+TEST_F(RayletCoreTest, StatusSplitsWaitingDemandIntoPendingAndInfeasibleShapes) {
+  Start({{"CPU", 1}});
+  AddPeer("node-B", {{"CPU", 2}});
+  auto big = Task("big", 8), small = Task("small", 1), next = Task("next", 1);
+  core_->Submit(big);
+  core_->Submit(small);
+  core_->Submit(next);
+  auto workers = ConnectWorkers();
+  ASSERT_EQ(workers.size(), 1u);
+  auto status = nlohmann::json::parse(core_->StatusJson());
+  EXPECT_EQ(status["infeasible_demand"]["{CPU: 8}"], 1) << status.dump();
+  EXPECT_EQ(status["resources_total"]["CPU"], 1.0);
+  EXPECT_EQ(status["resources_available"]["CPU"], 0.0);
+  // `next` waits here or was sent to node-B; either way nothing fits no node.
+  EXPECT_FALSE(status["infeasible_demand"].contains("{CPU: 1}"));
+  ASSERT_EQ(status["workers"].size(), 1u);
+  EXPECT_EQ(status["workers"][0]["state"], "BUSY");
+  EXPECT_EQ(status["workers"][0]["function"], "small");
+}
+
+TEST_F(RayletCoreTest, WorkersShowWhatEachRunsForRayStack) {
+  Start({{"CPU", 2}});
+  auto creation = ActorCreation("counter", 0);
+  core_->Submit(creation);
+  core_->Submit(Task("busy"));
+  ConnectWorkers();
+  std::map<std::string, WorkerView> by_function;
+  for (const auto& w : core_->Workers()) by_function[w.function] = w;
+  ASSERT_TRUE(by_function.count("busy"));
+  EXPECT_GT(by_function["busy"].pid, 0);
+  EXPECT_EQ(by_function["busy"].task_id, Task("busy").task_id);
+  bool actor_seen = false;
+  for (const auto& w : core_->Workers()) {
+    if (w.actor_id == creation.actor_id) actor_seen = w.actor_class == creation.function;
+  }
+  EXPECT_TRUE(actor_seen);
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ bool FindInEvents(ClusterClient* client, const std::string& prefix, bool actor, 
   auto reply = proto::Decode<events::EventsReply>(bytes);
   for (const auto& stored : reply.batches) {
     if (stored.batch.component_type != "worker") continue;
-    for (const auto& e : stored.batch.events) {
+    for (const auto& e : stored.batch.Expand()) {
       const std::string& id = actor ? e.actor_id : e.task_id;
       if (e.type != "task" || id.empty() || ids::Hex(id).rfind(prefix, 0) != 0) continue;
       *node = ids::Hex(stored.node_id);
