@@ -194,6 +194,14 @@ void Session::FlushEvents(bool wait) {
 
 std::string Session::QueryEvents(const std::string& job_id) {
   FlushEvents(true);
+  try {
+    // Every node's workers flush too (the GCS asks each raylet), so the last
+    // second of the other nodes is in the answer as well.
+    AskGcs<std::string>("cannot flush the cluster's events: ", atoms::observe::value,
+                        std::string("flush"), std::string("{}"));
+  } catch (const RayException&) {
+    // A node that does not answer in time: what the GCS has is still worth writing.
+  }
   return AskGcs<std::string>("cannot read the events from the GCS: ", atoms::ev_get::value, job_id);
 }
 

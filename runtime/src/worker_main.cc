@@ -185,6 +185,9 @@ void LoadCodeSearchPath(const std::string& joined) {
 int WorkerMain() {
   unsetenv("LD_PRELOAD");  // processes that user code starts are not workers
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // `ray stack`: the node's gdb (a child of the node) may attach to this
+  // worker even where Yama allows ptrace of descendants only (ptrace_scope 1).
+  prctl(PR_SET_PTRACER, getppid(), 0, 0, 0);
   const char* node_pid = std::getenv("RAY_NODE_PID");
   if (node_pid && getppid() != std::atoi(node_pid)) return 1;  // node already gone
   logging::ConfigureFromEnvironment();

@@ -2,7 +2,7 @@
 // cluster whose nodes have the custom resources node_a (head), node_b and
 // node_c: nested tasks across nodes, an actor that prints, a ray::Profile
 // span, an object kept in shared memory and a task blocked in a function
-// with a distinctive name. It writes what the test checks against to
+// with a distinctive name, and one that no node can run. It writes what the test checks against to
 // argv[1] (one JSON line), then waits until the file argv[2] exists.
 #include <ray/api.h>
 #include <sys/stat.h>
@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   std::vector<char> blob(3 << 20, 'x');
   auto kept = ray::Put(blob);
   auto blocked = ray::Task(ObserveTestBlockedInHere).SetResource("node_a", 1).Remote(600);
+  auto infeasible = ray::Task(ObserveTestBlockedInHere).SetNumGpus(8).Remote(1);  // no node has GPUs
   {
     auto span = ray::Profile("load", {{"name", "shard 3"}, {"cname", "good"}});
     span.SetAttribute("rows", "1200");

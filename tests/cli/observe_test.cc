@@ -206,10 +206,18 @@ TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
   ASSERT_EQ(s["nodes"].size(), 3u);
   for (const auto& node : s["nodes"]) EXPECT_EQ(node["state"], "ALIVE");
   EXPECT_EQ(s["actors_by_state"]["ALIVE"], 1);
+  int infeasible = 0;
+  for (const auto& node : s["nodes"]) {
+    for (const auto& [shape, n] : node["report"]["infeasible_demand"].items()) {
+      if (shape.find("GPU: 8") != std::string::npos) infeasible += n.get<int>();
+    }
+  }
+  EXPECT_EQ(infeasible, 1) << status.out;
   RunResult text = RayEnv({"status"});
   EXPECT_THAT(text.out, HasSubstr("Alive:"));
   EXPECT_THAT(text.out, HasSubstr(address_ + " (head)"));
   EXPECT_THAT(text.out, HasSubstr("1/1 node_a"));  // the blocked task holds it
+  EXPECT_THAT(text.out, HasSubstr("GPU: 8}: 1 infeasible"));
 
   RunResult memory = RayEnv({"memory", "--format", "json"});
   ASSERT_EQ(memory.code, 0) << memory.err;

@@ -62,9 +62,12 @@ void PrintNodes(const json& nodes) {
 void PrintDemand(const json& nodes) {
   std::map<std::string, int> pending, infeasible;
   for (const auto& node : nodes) {
-    const json& report = node.value("report", json::object());
-    for (const auto& [shape, n] : report.value("pending_demand", json::object()).items()) pending[shape] += n.get<int>();
-    for (const auto& [shape, n] : report.value("infeasible_demand", json::object()).items()) infeasible[shape] += n.get<int>();
+    const json report = node.value("report", json::object());
+    // Named copies: items() of a temporary would outlive it.
+    const json pending_here = report.value("pending_demand", json::object());
+    const json infeasible_here = report.value("infeasible_demand", json::object());
+    for (const auto& [shape, n] : pending_here.items()) pending[shape] += n.get<int>();
+    for (const auto& [shape, n] : infeasible_here.items()) infeasible[shape] += n.get<int>();
   }
   std::cout << "Demands:\n";
   if (pending.empty() && infeasible.empty()) std::cout << " (no resource demands)\n";

@@ -61,7 +61,8 @@ struct RayConfig {
   // The GCS is LevelDB, not Redis; these configure the embedded head (no address):
   /// LevelDB databases the GCS tables are spread over.
   std::optional<int> num_redis_shards;
-  /// Cap in bytes of the lineage log; the oldest records are evicted first.
+  /// Cap in bytes of the lineage log, and of the profile-event table (each);
+  /// the oldest records are evicted first.
   std::optional<int64_t> redis_max_memory;
   /// Most nodes the embedded head accepts.
   std::optional<int> redis_max_clients;
