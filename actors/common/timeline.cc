@@ -27,7 +27,7 @@ const char* DefaultColor(const std::string& type) {
       {"ray.put", "terrible"},
       {"ray.wait", "vsync_highlight_color"},
       {"transfer", "cq_build_passed"},
-      {"spill", "bad"},
+      {"evict", "bad"},
       {"rebuild", "yellow"},
   };
   auto it = colors.find(type);

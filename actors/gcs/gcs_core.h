@@ -6,6 +6,8 @@
 #ifndef RAY_ACTORS_GCS_GCS_CORE_H_
 #define RAY_ACTORS_GCS_GCS_CORE_H_
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -182,6 +184,9 @@ class Core {
   };
 
   void RemoveNode(const std::string& node_id, const std::string& reason);
+  /// `ray memory`: each stored object gets who refers to it (from the nodes'
+  /// process reports) and what made it (from the lineage log).
+  void AnnotateObjects(nlohmann::json* report) const;
   void Deliver(const Answers& answers);
   /// Logs a failed status and passes it on.
   static Status Logged(Status status);

@@ -30,6 +30,49 @@ json NodeJson(const proto::NodeRecord& record, bool alive, const std::string& re
 
 }  // namespace
 
+void Core::AnnotateObjects(nlohmann::json* report) const {
+  // Who refers to each object, over every node's processes.
+  std::map<std::string, json> holders;
+  for (const auto& node : (*report)["nodes"]) {
+    if (!node.contains("report") || !node["report"].contains("processes")) continue;
+    for (const auto& process : node["report"]["processes"]) {
+      if (!process.is_object() || !process.contains("refs")) continue;
+      for (const auto& ref : process["refs"]) {
+        if (!ref.is_object() || !ref.contains("object_id")) continue;
+        holders[ref["object_id"].dump()].push_back(
+            {{"node_id", node.value("node_id", "")}, {"pid", process.value("pid", 0)},
+             {"component", process.value("component", "")},
+             {"local_refs", ref.value("local_refs", 0)}, {"owned", ref.value("owned", false)},
+             {"nested", ref.value("nested", false)}});
+      }
+    }
+  }
+  for (auto& node : (*report)["nodes"]) {
+    if (!node.contains("report") || !node["report"].contains("objects")) continue;
+    for (auto& object : node["report"]["objects"]) {
+      if (!object.contains("object_id") || !object["object_id"].is_string()) continue;
+      json refs = holders.count(object["object_id"].dump()) ? holders[object["object_id"].dump()]
+                                                             : json::array();
+      int count = 0;
+      for (const auto& h : refs) count += h.value("local_refs", 0);
+      object["ref_count"] = count;
+      object["references"] = refs;
+      for (const auto& h : refs) {
+        if (h.value("owned", false)) object["owner_process"] = h;
+      }
+      std::string id;
+      if (!ids::FromHex(object["object_id"].get<std::string>(), &id)) continue;
+      if (ids::IsPut(id)) {
+        object["made_by"] = "ray::Put";
+      } else if (auto spec = LineageOf(id)) {
+        object["made_by"] = spec->function;
+        object["job_id"] = ids::Hex(spec->job_id);
+        object["owner"] = ids::Hex(spec->caller_id);
+      }
+    }
+  }
+}
+
 Status Core::AddEvents(const std::string& node_id, uint32_t count, const std::string& batch) {
   // Stored as an encoded StoredBatch without decoding the batch: a msgpack
   // array of [node id, batch], the batch's bytes appended as they came.
@@ -129,28 +172,7 @@ std::string Core::Report(const std::string& kind, const std::vector<NodeReport>&
                      {"dropped", events_.dropped()},
                      {"cap_bytes", options_.EventsCap()}};
   }
-  if (kind == "memory") {
-    // Which task made each object, from the lineage log.
-    for (auto& node : out["nodes"]) {
-      if (!node.contains("report") || !node["report"].contains("objects")) continue;
-      for (auto& object : node["report"]["objects"]) {
-        std::string id;
-        if (!object.contains("object_id") || !object["object_id"].is_string() ||
-            !ids::FromHex(object["object_id"].get<std::string>(), &id)) {
-          continue;
-        }
-        if (ids::IsPut(id)) {
-          object["made_by"] = "ray::Put";
-          continue;
-        }
-        if (auto spec = LineageOf(id)) {
-          object["made_by"] = spec->function;
-          object["job_id"] = ids::Hex(spec->job_id);
-          object["owner"] = ids::Hex(spec->caller_id);
-        }
-      }
-    }
-  }
+  if (kind == "memory") AnnotateObjects(&out);
   return out.dump();
 }
 

@@ -20,7 +20,9 @@ using WorkerBehind = caf::typed_actor<
     /// The raylet has its last reply: the process exits.
     caf::reacts_to<atoms::exit_now>,
     /// Sends its recorded events to the raylet (ev_add) before answering.
-    caf::replies_to<atoms::ev_flush>::with<bool>>;
+    caf::replies_to<atoms::ev_flush>::with<bool>,
+    /// (kind, args) -> JSON: the ObjectRefs this process holds (`ray memory`).
+    caf::replies_to<atoms::observe, std::string, std::string>::with<std::string>>;
 
 /// What the worker's address accepts.
 using WorkerActor = WorkerBehind::extend<

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
 #include "actors/object_manager/om_core.h"
 
 namespace ray::object_manager {
@@ -142,6 +143,8 @@ int64_t Core::AllocateEvicting(uint64_t size) {
     if (obj.pins == 0 && obj.released) reclaimable += obj.entry.size;
   }
   std::vector<std::string> evicted_now;
+  const int64_t started_us = events::NowMicros();
+  const uint64_t evictions_before = evictions_;
   int64_t offset = reclaimable >= size ? -1 : store_->Allocate(size);
   while (offset < 0) {
     const std::string* victim = LeastRecentlyUsedEvictable();
@@ -157,6 +160,17 @@ int64_t Core::AllocateEvicting(uint64_t size) {
     evicted_.insert(id);
     ++evictions_;
     offset = store_->Allocate(size);
+  }
+  if (evictions_ > evictions_before && events::Recorder::Instance().enabled()) {
+    // This store does not spill to disk: it evicts released, unpinned objects (LRU).
+    events::Event event;
+    event.type = "evict";
+    event.source = static_cast<uint8_t>(events::Source::kNode);
+    event.start_us = started_us;
+    event.end_us = events::NowMicros();
+    event.value = static_cast<int64_t>(evictions_ - evictions_before);
+    event.extra = {{"for_bytes", std::to_string(size)}};
+    events::Recorder::Instance().Record(event);
   }
   if (!evicted_now.empty()) {  // the GCS forgets this node's copies
     outbox_->RemoveLocations(options_.node_id, evicted_now,

@@ -148,16 +148,15 @@ void Shell::EndJob(const std::string& job_id) {
 caf::result<std::string> Shell::Observe(const std::string& kind, const std::string& args) {
   json parsed = json::parse(args.empty() ? "{}" : args, nullptr, false);
   if (!parsed.is_object()) parsed = json::object();
-  if (kind == "status" || kind == "memory") {
+  if (kind == "memory") return Memory(args);
+  if (kind == "status") {
     auto promise = self_->make_response_promise();
-    std::string mine = kind == "status" ? core_->StatusJson() : "{}";
+    std::string mine = core_->StatusJson();
     self_->request(om_, std::chrono::seconds(10), atoms::observe::value, kind, args)
         .then(
-            [promise, mine, kind](std::string& store) mutable {
+            [promise, mine](std::string& store) mutable {
               json out = json::parse(mine, nullptr, false);
-              json part = json::parse(store, nullptr, false);
-              if (kind == "status") out["object_store"] = part;
-              else out = part;
+              out["object_store"] = json::parse(store, nullptr, false);
               promise.deliver(out.dump());
             },
             [promise](caf::error& e) mutable { promise.deliver(e); });
@@ -177,6 +176,59 @@ caf::result<std::string> Shell::Observe(const std::string& kind, const std::stri
   return net::MakeError(Status(Errc::kInvalidArgument,
                                "unknown observe kind '" + kind +
                                    "' (status, memory, stack, logs or flush)"));
+}
+
+namespace {
+
+/// A memory report waiting for the object manager's and the processes' parts.
+struct MemoryGather {
+  caf::response_promise promise;
+  json store = json::object();
+  json processes = json::array();
+  size_t pending = 0;
+  void Done() {
+    if (--pending > 0) return;
+    json out = store.is_object() ? store : json::object();
+    out["processes"] = std::move(processes);
+    promise.deliver(out.dump());
+  }
+};
+
+}  // namespace
+
+caf::result<std::string> Shell::Memory(const std::string& args) {
+  auto gather = std::make_shared<MemoryGather>();
+  gather->promise = self_->make_response_promise();
+  gather->pending = 1 + workers_.size() + drivers_.size();
+  self_->request(om_, std::chrono::seconds(10), atoms::observe::value, std::string("memory"), args)
+      .then(
+          [gather](std::string& store) {
+            gather->store = json::parse(store, nullptr, false);
+            gather->Done();
+          },
+          [gather](caf::error& e) {
+            gather->store = {{"error", "the object manager did not answer: " + net::Describe(e)}};
+            gather->Done();
+          });
+  // Each driver and worker of this node says which ObjectRefs it holds.
+  auto ask = [this, gather](const auto& dest, const std::string& component, const std::string& id) {
+    self_->request(dest, std::chrono::seconds(2), atoms::observe::value, std::string("refs"),
+                   std::string("{}"))
+        .then(
+            [gather, component, id](std::string& refs) {
+              json report = json::parse(refs, nullptr, false);
+              if (report.is_object()) {
+                report["component"] = component;
+                report["client_id"] = ids::Hex(id);
+                gather->processes.push_back(std::move(report));
+              }
+              gather->Done();
+            },
+            [gather](caf::error&) { gather->Done(); });  // gone meanwhile: it holds nothing
+  };
+  for (const auto& [id, worker] : workers_) ask(worker, "worker", id);
+  for (const auto& [id, driver] : drivers_) ask(driver, "driver", id);
+  return caf::delegated<std::string>();
 }
 
 caf::result<std::string> Shell::Stacks() {

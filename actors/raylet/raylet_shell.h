@@ -251,6 +251,8 @@ class Shell final : public Outbox, public Timer {
   /// Asks each of these workers to flush its events (kFlushWait at most), then runs `done`.
   void FlushWorkers(const std::vector<std::string>& worker_ids, std::function<void()> done);
   caf::result<std::string> Stacks();
+  /// The object manager's objects and every local process's ObjectRefs.
+  caf::result<std::string> Memory(const std::string& args);
   caf::result<std::string> Logs(const nlohmann::json& args);
 
   /// A request whose answer is one encoded payload: `decode` turns it into the

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
 #include "actors/common/logging.h"
 #include "actors/raylet/raylet_core.h"
 
@@ -147,6 +148,18 @@ void Core::OnLineageRecord(const std::string& object_id, const std::string& why,
   ++st_.rebuilds;
   RAY_LOG(Info) << "rebuilding object " << ids::Hex(object_id) << " by running "
                 << DisplayName(*spec) << " again (" << why << ")";
+  if (events::Recorder::Instance().enabled()) {
+    // An instant on the node's row of the timeline: the task's run shows where it ran.
+    events::Event event;
+    event.type = "rebuild";
+    event.source = static_cast<uint8_t>(events::Source::kNode);
+    event.start_us = event.end_us = events::NowMicros();
+    event.task_id = spec->task_id;
+    event.job_id = spec->job_id;
+    event.function = spec->function;
+    event.extra = {{"object_id", ids::Hex(object_id)}, {"why", why}};
+    events::Recorder::Instance().Record(event);
+  }
   out_.SubscribeRebuilt(spec->return_ids);
   Submit(std::move(spec).value());
 }

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "actors/common/process_report.h"
 #include "actors/common/profile_events.h"
 #include "actors/net/atoms.h"
 #include "actors/interfaces/raylet.h"
@@ -143,6 +144,9 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
                      static_cast<uint32_t>(batch.events.size()), proto::Encode(batch));
         }
         return true;
+      },
+      [=](atoms::observe, const std::string&, const std::string&) {
+        return observe::References();
       });
 }
 

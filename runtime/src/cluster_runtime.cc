@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/common/ids.h"
+#include "actors/common/process_report.h"
 #include "actors/common/profile_events.h"
 #include "actors/net/atoms.h"
 #include "ray/api.h"
@@ -44,9 +45,17 @@ class ShmBuffer : public internal::ObjectBuffer {
 
 }  // namespace
 
-ClusterRuntime::ClusterRuntime() = default;
+/// Most ids one process lists for `ray memory` (the total counts them all).
+constexpr size_t kReferenceReportLimit = 10000;
 
-ClusterRuntime::~ClusterRuntime() { Shutdown(); }
+ClusterRuntime::ClusterRuntime() {
+  observe::SetReferenceReport([this] { return refs_.ReportJson(kReferenceReportLimit); });
+}
+
+ClusterRuntime::~ClusterRuntime() {
+  observe::SetReferenceReport(nullptr);
+  Shutdown();
+}
 
 std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& config,
                                                             const std::string& address,

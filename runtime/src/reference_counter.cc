@@ -1,7 +1,12 @@
 #include "runtime/src/reference_counter.h"
 
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
 #include <utility>
 
+#include "actors/common/ids.h"
 #include "runtime/src/buffers.h"
 #include "runtime/src/errors.h"
 
@@ -223,6 +228,23 @@ void ReferenceCounter::TakeBackDirectReturns(const std::vector<std::string>& ret
     share_on_arrival_.erase(id);
     if (!ref_counts_.count(id) && !owned_.count(id)) unreferenced->push_back(id);
   }
+}
+
+std::string ReferenceCounter::ReportJson(size_t limit) const {
+  nlohmann::json refs = nlohmann::json::array();
+  std::lock_guard<std::mutex> lock(mu_);
+  std::unordered_set<std::string> ids(owned_.begin(), owned_.end());
+  for (const auto& [id, count] : ref_counts_) ids.insert(id);
+  for (const auto& id : ids) {
+    if (refs.size() >= limit) break;
+    auto count = ref_counts_.find(id);
+    refs.push_back({{"object_id", ids::Hex(id)},
+                    {"local_refs", count == ref_counts_.end() ? 0 : count->second},
+                    {"owned", owned_.count(id) > 0},
+                    {"nested", nested_.count(id) > 0}});
+  }
+  return nlohmann::json{{"pid", static_cast<int>(getpid())}, {"refs", refs}, {"total", ids.size()}}
+      .dump();
 }
 
 }  // namespace ray::runtime

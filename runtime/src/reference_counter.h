@@ -99,6 +99,13 @@ class ReferenceCounter {
   /// to the outbox's Put now, those still on their way when they arrive.
   void Share(const std::vector<std::string>& ids);
 
+  // -- what `ray memory` shows ---------------------------------------------------
+  /// JSON: up to `limit` of the ids this process refers to or owns, each with
+  /// its live ObjectRefs here, whether this process owns it and whether a ref
+  /// to it was nested in a value: {"refs": [{"object_id", "local_refs",
+  /// "owned", "nested"}], "total": N}.
+  std::string ReportJson(size_t limit) const;
+
   // -- direct actor calls (DirectCalls, under its own lock) ---------------------
   /// Returns of a call sent straight to the actor's worker.
   void MarkDirectPending(const std::vector<std::string>& return_ids);

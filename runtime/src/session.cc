@@ -10,6 +10,7 @@
 #include "actors/common/address.h"
 #include "actors/common/auth.h"
 #include "actors/common/ids.h"
+#include "actors/common/process_report.h"
 #include "actors/common/self_exe.h"
 #include "actors/net/atoms.h"
 #include "actors/net/front_door.h"
@@ -70,7 +71,12 @@ const char* HeadOnlyOption(const RayConfig& config) {
 
 /// Answers requests a driver's anchor gets (its front door takes the rest).
 caf::behavior AnchorBackDoor(caf::event_based_actor* self) {
-  return safe::Behavior(self, "driver", [](atoms::stats) { return std::string("driver"); });
+  return safe::Behavior(
+      self, "driver", [](atoms::stats) { return std::string("driver"); },
+      // `ray memory`: the ObjectRefs this driver holds (its node asks).
+      [](atoms::observe, const std::string&, const std::string&) {
+        return observe::References();
+      });
 }
 
 }  // namespace
@@ -183,12 +189,12 @@ void Session::FlushEvents(bool wait) {
                      proto::Encode(batch));
       return;
     }
-    Ask<bool>(raylet_, std::chrono::seconds(5), "cannot flush events: ", atoms::ev_add::value,
+    Ask<bool>(raylet_, std::chrono::seconds(2), "cannot flush events: ", atoms::ev_add::value,
               static_cast<uint32_t>(batch.events.size()), proto::Encode(batch));
   });
   // A driver's query waits for the node's workers too; a worker's own flush must not.
   if (wait && is_driver()) {
-    Ask<bool>(raylet_, std::chrono::seconds(5), "cannot flush events: ", atoms::ev_flush::value);
+    Ask<bool>(raylet_, std::chrono::seconds(2), "cannot flush events: ", atoms::ev_flush::value);
   }
 }
 

@@ -568,6 +568,33 @@ TEST_F(GcsCore, ReportSaysWhichNodesDidNotAnswer) {
   }
 }
 
+TEST_F(GcsCore, MemoryReportSaysWhoRefersToEachObjectAndWhatMadeIt) {
+  Join("H", true);
+  Join("A");
+  Append({Task(1)});
+  const std::string made = ids::Hex(Result(1));
+  const std::string put = ids::Hex(ids::ObjectId(TaskId(2), ids::kPutIndexFlag | 1));
+  nlohmann::json h = {{"objects", {{{"object_id", made}}, {{"object_id", put}}}}};
+  nlohmann::json a = {{"processes",
+                       {{{"pid", 7},
+                         {"component", "driver"},
+                         {"refs",
+                          {{{"object_id", made}, {"local_refs", 2}, {"owned", true}},
+                           {{"object_id", put}, {"local_refs", 1}, {"owned", false}}}}}}}};
+  auto report = nlohmann::json::parse(core_->Report("memory", {{"H", h.dump(), ""}, {"A", a.dump(), ""}}));
+  nlohmann::json objects;
+  for (const auto& node : report["nodes"]) {
+    if (node["report"].contains("objects")) objects = node["report"]["objects"];
+  }
+  ASSERT_EQ(objects.size(), 2u) << report.dump();
+  EXPECT_EQ(objects[0]["ref_count"], 2) << "a driver on another node holds it";
+  EXPECT_EQ(objects[0]["owner_process"]["pid"], 7);
+  EXPECT_EQ(objects[0]["made_by"], "f1");
+  EXPECT_EQ(objects[1]["ref_count"], 1);
+  EXPECT_EQ(objects[1]["made_by"], "ray::Put");
+  EXPECT_FALSE(objects[1].contains("owner_process"));
+}
+
 TEST_F(GcsCore, ObserveQueriesGoToAllNodesOrTheOneNamed) {
   Join("H", true);
   Join("A");

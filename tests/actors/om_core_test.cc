@@ -3,6 +3,8 @@
 // objects live in a small real shared-memory segment of this process.
 #include "actors/object_manager/om_core.h"
 
+#include "actors/common/profile_events.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -195,8 +197,13 @@ TEST_F(ObjectManagerCore, EvictsLeastRecentlyUsedReleasedObjectFirst) {
   FillStoreUnreleased();
   for (const char* id : {"a", "b", "c", "d"}) core_->Release(id);
   Get({"a"});  // a is now the most recently used; b the least
+  events::Recorder::Instance().Take();
   PutShm("e", kFits);
   EXPECT_FALSE(core_->Has("b"));
+  auto recorded = events::Recorder::Instance().Take().Expand();
+  ASSERT_EQ(recorded.size(), 1u) << "the timeline shows the eviction";
+  EXPECT_EQ(recorded[0].type, "evict");
+  EXPECT_EQ(recorded[0].value, 1);
   for (const char* id : {"a", "c", "d", "e"}) EXPECT_TRUE(core_->Has(id)) << id;
   ASSERT_EQ(outbox_.removed.size(), 1u);
   EXPECT_EQ(outbox_.removed[0].ids, std::vector<std::string>{"b"});

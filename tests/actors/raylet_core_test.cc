@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
 
 namespace ray::raylet {
 namespace {
@@ -633,10 +634,16 @@ TEST_F(RayletCoreTest, RebuildRunsTheTaskFromTheLineageLogAgain) {
   Start({{"CPU", 1}});
   auto t = Task("producer");
   const std::string object = t.return_ids[0];
+  events::Recorder::Instance().Take();
   core_->Rebuild(object, "its node died");
   ASSERT_EQ(out_.lineage_fetches.count(object), 1u);
   out_.lineage_fetches[object](t);
   EXPECT_EQ(core_->state().rebuilds, 1u);
+  auto recorded = events::Recorder::Instance().Take().Expand();
+  ASSERT_EQ(recorded.size(), 1u) << "the timeline shows the rebuild";
+  EXPECT_EQ(recorded[0].type, "rebuild");
+  EXPECT_EQ(recorded[0].task_id, t.task_id);
+  EXPECT_EQ(recorded[0].extra.at(0).second, ids::Hex(object));
   EXPECT_EQ(out_.subscribed.back(), t.return_ids) << "the object manager learns where it appears";
   auto w = ConnectWorkers();
   ASSERT_EQ(out_.ExecutedOn(w[0]), std::vector<std::string>{t.task_id});

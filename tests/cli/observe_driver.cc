@@ -28,9 +28,13 @@ std::string Outer() {
   return std::to_string(getpid()) + "," + std::to_string(inner_pid);
 }
 
-/// Blocks until its worker is killed (job end): `ray stack` must show this name.
+/// Blocks until its worker is killed (job end): `ray stack` must show this
+/// name. Prints a tick a second, for `ray logs --follow`.
 __attribute__((noinline)) int ObserveTestBlockedInHere(int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (i % 10 == 0) std::cout << "blocked tick " << i / 10 << std::endl;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   return seconds;
 }
 

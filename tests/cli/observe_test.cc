@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "tests/cli/cli_fixture.h"
 
@@ -82,6 +83,8 @@ class ObserveTest : public CliTest {
     driver_ = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+
+  void CheckFollow(const json& status);
 
   std::map<std::string, std::string> env_;
   std::string address_;
@@ -195,6 +198,51 @@ void CheckTrace(const json& trace, const json& ids, const std::string& head) {
   EXPECT_FALSE(Spans(trace, "ray.put").empty());
 }
 
+/// The largest N of the "blocked tick N" lines in `text`; -1 when none.
+int LastTick(const std::string& text) {
+  int last = -1;
+  for (size_t at = text.find("blocked tick "); at != std::string::npos;
+       at = text.find("blocked tick ", at + 1)) {
+    last = std::max(last, std::atoi(text.c_str() + at + 13));
+  }
+  return last;
+}
+
+/// `ray logs --follow` of the blocked task's worker prints the ticks written after it started.
+void ObserveTest::CheckFollow(const json& status) {
+  std::string node;
+  int pid = 0;
+  for (const auto& n : status["nodes"]) {
+    for (const auto& w : n["report"]["workers"]) {
+      if (w["function"] == "ObserveTestBlockedInHere") {
+        node = n["node_id"];
+        pid = w["pid"];
+      }
+    }
+  }
+  ASSERT_GT(pid, 0) << status.dump();
+  RunResult now = RayEnv({"logs", "--node", node, "--pid", std::to_string(pid)});
+  ASSERT_EQ(now.code, 0) << now.err;
+  const int seen = LastTick(now.out);
+  ASSERT_GE(seen, 0) << now.out;
+  const std::string followed = temp_dir_ + "/followed.txt";
+  std::map<std::string, std::string> env = env_;
+  pid_t follower = StartBackground({"/bin/sh", "-c",
+                                    "exec " + std::string(RAY_CLI_PATH) + " logs --node " + node +
+                                        " --pid " + std::to_string(pid) + " --follow > " + followed},
+                                   env);
+  // A tick two seconds later reaches the file: printed by --follow, not by the first read.
+  std::string text;
+  for (int i = 0; i < 100 && LastTick(text) < seen + 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream in(followed);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  kill(follower, SIGTERM);
+  waitpid(follower, nullptr, 0);
+  EXPECT_GE(LastTick(text), seen + 2) << text;
+}
+
 TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
   StartCluster();
   json ids = StartDriver();
@@ -231,6 +279,8 @@ TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
       EXPECT_GE(o["size"].get<int64_t>(), 3 << 20);
       EXPECT_EQ(o["made_by"], "ray::Put");
       EXPECT_TRUE(o["owner_holds_ref"].get<bool>());
+      EXPECT_EQ(o["ref_count"], 1) << "the driver holds one ObjectRef";
+      EXPECT_EQ(o["owner_process"]["component"], "driver");
     }
   }
   EXPECT_TRUE(found) << memory.out;
@@ -244,6 +294,7 @@ TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
   RunResult logs = RayEnv({"logs", "--actor", ids["actor_id"]});
   ASSERT_EQ(logs.code, 0) << logs.err;
   EXPECT_THAT(logs.out, HasSubstr("talker says observe-marker-7"));
+  CheckFollow(s);
 
   ASSERT_EQ(EndDriver(), 0);
   const std::string trace_path = temp_dir_ + "/trace.json";

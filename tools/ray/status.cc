@@ -4,6 +4,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "tools/ray/commands.h"
 #include "tools/ray/observe_common.h"
@@ -106,37 +107,68 @@ void PrintStatus(const json& report) {
             << " dropped\n";
 }
 
+/// "pid 1234 (driver) on 3ab476f2": the process that owns an object.
+std::string Holder(const json& h) {
+  return "pid " + std::to_string(h.value("pid", 0)) + " (" + h.value("component", "") + ") on " +
+         ShortId(h.value("node_id", ""));
+}
+
+void PrintNodeObjects(const json& node, std::set<std::string>* stored) {
+  const json r = node.value("report", json::object());
+  const json store = r.value("store", json::object());
+  std::cout << "\n--- Node " << node.value("node_id", "") << " (" << node.value("address", "")
+            << ") ---\n";
+  if (r.contains("error")) {
+    std::cout << "(no report: " << r.value("error", "") << ")\n";
+    return;
+  }
+  const int total = r.value("total", 0), listed = r.value("listed", 0);
+  std::cout << "Used: " << HumanBytes(store.value("used_bytes", 0.0)) << " of "
+            << HumanBytes(store.value("capacity_bytes", 0.0)) << " shared memory; "
+            << HumanBytes(store.value("shared_memory_bytes", 0.0)) << " in shared-memory objects, "
+            << HumanBytes(store.value("inline_bytes", 0.0)) << " inline; " << total << " objects"
+            << (listed < total ? " (first " + std::to_string(listed) + " listed)" : "") << "\n";
+  printf("%-40s %10s %-13s %4s %4s %-9s %-22s %s\n", "OBJECT_ID", "SIZE", "WHERE", "REFS", "PINS",
+         "OWNER_REF", "MADE_BY", "OWNER");
+  for (const auto& o : r.value("objects", json::array())) {
+    stored->insert(o.value("object_id", ""));
+    const std::string owner = o.contains("owner_process") ? Holder(o["owner_process"])
+                                                          : ShortId(o.value("owner", ""));
+    printf("%-40s %10s %-13s %4d %4d %-9s %-22s %s\n", o.value("object_id", "").c_str(),
+           HumanBytes(o.value("size", 0.0)).c_str(), o.value("where", "").c_str(),
+           o.value("ref_count", 0), o.value("pins", 0),
+           o.value("owner_holds_ref", false) ? "yes" : "released", o.value("made_by", "?").c_str(),
+           owner.c_str());
+  }
+  fflush(stdout);
+}
+
 void PrintMemory(const json& report) {
   std::cout << "======== Object references status ========\n";
+  std::set<std::string> stored;
   size_t total_objects = 0;
   for (const auto& node : report.value("nodes", json::array())) {
     if (node.value("state", "") != "ALIVE") continue;
-    const json& r = node.value("report", json::object());
-    const json& store = r.value("store", json::object());
-    std::cout << "\n--- Node " << node.value("node_id", "") << " (" << node.value("address", "")
-              << ") ---\n";
-    if (r.contains("error")) {
-      std::cout << "(no report: " << r.value("error", "") << ")\n";
-      continue;
-    }
-    std::cout << "Used: " << HumanBytes(store.value("used_bytes", 0.0)) << " of "
-              << HumanBytes(store.value("capacity_bytes", 0.0)) << " shared memory; "
-              << HumanBytes(store.value("shared_memory_bytes", 0.0)) << " in shared-memory objects, "
-              << HumanBytes(store.value("inline_bytes", 0.0)) << " inline; " << r.value("total", 0)
-              << " objects" << (r.value("listed", 0) < r.value("total", 0) ? " (first " + std::to_string(r.value("listed", 0)) + " listed)" : "")
-              << "\n";
-    total_objects += r.value("total", 0);
-    printf("%-40s %10s %-14s %4s %-9s %-24s %s\n", "OBJECT_ID", "SIZE", "WHERE", "PINS",
-           "OWNER_REF", "MADE_BY", "OWNER");
-    for (const auto& o : r.value("objects", json::array())) {
-      printf("%-40s %10s %-14s %4d %-9s %-24s %s\n", o.value("object_id", "").c_str(),
-             HumanBytes(o.value("size", 0.0)).c_str(), o.value("where", "").c_str(),
-             o.value("pins", 0), o.value("owner_holds_ref", false) ? "yes" : "released",
-             o.value("made_by", "?").c_str(), ShortId(o.value("owner", "")).c_str());
-    }
-    fflush(stdout);
+    PrintNodeObjects(node, &stored);
+    total_objects += node.value("report", json::object()).value("total", 0);
   }
-  std::cout << "\nTotal: " << total_objects << " objects\n";
+  // Refs to objects in no store: small results only their owner holds, or not made yet.
+  std::cout << "\n--- References to objects in no store (kept by their owner, or not made yet) ---\n";
+  size_t others = 0;
+  for (const auto& node : report.value("nodes", json::array())) {
+    for (const auto& p : node.value("report", json::object()).value("processes", json::array())) {
+      for (const auto& ref : p.value("refs", json::array())) {
+        if (stored.count(ref.value("object_id", ""))) continue;
+        ++others;
+        std::cout << ref.value("object_id", "") << "  refs " << ref.value("local_refs", 0)
+                  << (ref.value("owned", false) ? ", owned" : "") << " by pid " << p.value("pid", 0)
+                  << " (" << p.value("component", "") << ") on "
+                  << ShortId(node.value("node_id", "")) << "\n";
+      }
+    }
+  }
+  if (others == 0) std::cout << "(none)\n";
+  std::cout << "\nTotal: " << total_objects << " objects in stores\n";
 }
 
 }  // namespace
