@@ -301,7 +301,24 @@ TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
   RunResult timeline = RayEnv({"timeline", "-o", trace_path});
   ASSERT_EQ(timeline.code, 0) << timeline.err;
   EXPECT_THAT(timeline.out, HasSubstr("Trace file written to " + trace_path));
-  CheckTrace(ReadJson(trace_path), ids, address_);
+  json trace = ReadJson(trace_path);
+  CheckTrace(trace, ids, address_);
+
+  // --job keeps that job's events only.
+  auto outer = Spans(trace, "task", "Outer");
+  ASSERT_EQ(outer.size(), 1u);
+  const std::string job = outer[0]["args"]["job_id"];
+  RunResult only = RayEnv({"timeline", "--job", job, "-o", trace_path});
+  ASSERT_EQ(only.code, 0) << only.err;
+  json filtered = ReadJson(trace_path);
+  size_t spans = 0;
+  for (const auto& e : filtered) {
+    if (e["ph"] != "X" || !e["args"].contains("job_id")) continue;
+    ++spans;
+    EXPECT_EQ(e["args"]["job_id"], job) << e.dump();
+  }
+  EXPECT_GT(spans, 0u);
+  EXPECT_EQ(RayEnv({"timeline", "--job", "xyz"}).code, 2);
 }
 
 }  // namespace
