@@ -4,6 +4,8 @@
 // to the CAF handles and promises kept here.
 #include "actors/gcs/gcs.h"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -64,6 +66,7 @@ struct State {
   std::unordered_map<CodeToken, caf::response_promise> code_promises;
   CodeToken last_token = 0;
   bool checking = false;
+  std::string webui_url;  // the head's dashboard; empty when none runs
   static inline const char* name = "gcs";
 };
 
@@ -294,6 +297,10 @@ void Collected(Self self, const std::shared_ptr<Gather>& gather, Core::NodeRepor
 /// reported as such.
 caf::result<std::string> Observe(Self self, const std::string& kind, const std::string& args) {
   auto& st = self->state;
+  if (kind == "info") {
+    // What the GCS itself knows, without asking the nodes (ray::GetWebuiUrl).
+    return nlohmann::json{{"webui_url", st.webui_url}}.dump();
+  }
   std::vector<std::string> targets = st.core->ObserveTargets(args);
   if (targets.empty()) return st.core->Report(kind, {});
   auto gather = std::make_shared<Gather>();
@@ -327,6 +334,11 @@ auto ObserveHandlers(Self self) {
       [=](atoms::observe, const std::string& kind,
           const std::string& args) -> caf::result<std::string> {
         return Observe(self, kind, args);
+      },
+      [=](webui_atom, const std::string& url) {
+        // Only the head's own process knows where its dashboard listens.
+        safe::RequireLocal(self);
+        self->state.webui_url = url;
       });
 }
 

@@ -18,6 +18,8 @@ namespace ray::gcs {
 // The GCS's own timers.
 using check_atom = caf::atom_constant<caf::atom("hb_check")>;
 using code_timeout_atom = caf::atom_constant<caf::atom("code_tmo")>;
+/// The head's process tells its GCS where the dashboard is (observe "info").
+using webui_atom = caf::atom_constant<caf::atom("webui")>;
 
 using GcsActor = caf::typed_actor<
     // -- jobs and shipped code
@@ -56,7 +58,8 @@ using GcsActor = caf::typed_actor<
     caf::replies_to<atoms::observe, std::string, std::string>::with<std::string>,
     // -- its own process
     caf::reacts_to<check_atom>,
-    caf::reacts_to<code_timeout_atom>>;
+    caf::reacts_to<code_timeout_atom>,
+    caf::reacts_to<webui_atom, std::string>>;
 
 }  // namespace ray::gcs
 

@@ -79,6 +79,23 @@ std::string Describe(const caf::error& err);
 /// Connections refused by this process's listeners since it started.
 uint64_t RejectedConnections();
 
+/// A blocking request, from a thread outside any actor, whose answer is one
+/// string: true with `*reply`, or false with `*error` (a failure or the timeout).
+template <class Dest, class Duration, class... Ts>
+bool AskForString(caf::actor_system& system, const Dest& dest, Duration timeout,
+                  std::string* reply, std::string* error, const Ts&... xs) {
+  caf::scoped_actor self{system, true};
+  bool ok = false;
+  self->request(dest, timeout, xs...)
+      .receive(
+          [&](std::string& answer) {
+            *reply = std::move(answer);
+            ok = true;
+          },
+          [&](caf::error& e) { *error = Describe(e); });
+  return ok;
+}
+
 }  // namespace ray::net
 
 #endif  // RAY_ACTORS_NET_NET_H_

@@ -84,6 +84,7 @@ class ClusterRuntime : public internal::RuntimeInterface {
   void NoteNestedRef(const std::string& id) override { refs_.NoteNestedRef(id); }
   std::string ObjectStoreStats() override;
   std::string RuntimeStats() override;
+  std::string WebuiUrl() override { return session_.WebuiUrl(); }
   std::string QueryEvents(const std::string& job_id) override {
     return session_.QueryEvents(job_id);
   }

@@ -93,7 +93,9 @@ std::string ValidateConfig(const RayConfig& c) {
                        "worker output always goes to <session>/logs; use log_to_driver");
   }
   if (c.redirect_output) return Unsupported("redirect_output", "use log_to_driver");
-  if (c.include_webui) return Unsupported("include_webui", "there is no web UI yet");
+  if (c.dashboard_port < 0 || c.dashboard_port > 65535) {
+    return "RayConfig::dashboard_port must be between 0 and 65535";
+  }
   if (!c.driver_id.empty()) return Unsupported("driver_id", "job ids are assigned by the GCS");
   if (!c.plasma_store_socket_name.empty()) {
     return Unsupported("plasma_store_socket_name",
@@ -246,6 +248,8 @@ void Shutdown() {
 }
 
 std::vector<int> GetGpuIds() { return internal::Runtime().GetGpuIds(); }
+
+std::string GetWebuiUrl() { return internal::Runtime().WebuiUrl(); }
 
 internal::ResourceIds GetResourceIds() { return internal::Runtime().GetResourceIds(); }
 

@@ -5,6 +5,9 @@
 #include <caf/io/all.hpp>
 #include <caf/scoped_execution_unit.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <iostream>
 #include <utility>
 
 #include "actors/common/address.h"
@@ -12,6 +15,7 @@
 #include "actors/common/ids.h"
 #include "actors/common/process_report.h"
 #include "actors/common/self_exe.h"
+#include "actors/interfaces/gcs.h"
 #include "actors/net/atoms.h"
 #include "actors/net/front_door.h"
 #include "actors/net/safe_behavior.h"
@@ -109,6 +113,7 @@ bool Session::StartDriver(const RayConfig& config, const std::string& address,
     node::NodeOptions options = EmbeddedNodeOptions(config);
     node_ = node::Start(*system_, options, error);
     if (!node_) return false;
+    if (config.include_webui && !StartDashboard(config, error)) return false;
     host = options.host;
     port = node_->port;
   } else if (!SplitHostPort(address, &host, &port)) {
@@ -196,6 +201,41 @@ void Session::FlushEvents(bool wait) {
   if (wait && is_driver()) {
     Ask<bool>(raylet_, std::chrono::seconds(2), "cannot flush events: ", atoms::ev_flush::value);
   }
+}
+
+bool Session::StartDashboard(const RayConfig& config, std::string* error) {
+  dashboard::ServerOptions options;
+  options.host = config.dashboard_host;
+  options.port = static_cast<uint16_t>(config.dashboard_port);
+  options.token = net::Auth().token;
+  if (net::Tls().enabled) {
+    options.tls_cert = net::Tls().cert;
+    options.tls_key = net::Tls().key;
+  }
+  options.version = "embedded";
+  dashboard_ = dashboard::Server::Start(*system_, node_->gcs, options, error);
+  if (!dashboard_) {
+    *error = "RayConfig::include_webui: " + *error;
+    return false;
+  }
+  caf::scoped_actor self{*system_, true};  // from this process: the GCS refuses webui otherwise
+  self->send(caf::actor_cast<gcs::GcsActor>(node_->gcs), gcs::webui_atom::value, dashboard_->url());
+  if (net::Auth().source == "this session") {
+    // Nobody else knows a token made for this session: the link logs a browser in
+    // (as Jupyter prints its own), shown to this driver's user only.
+    std::cerr << "ray: the dashboard is at " << dashboard_->url() << "/?token=" << net::Auth().token
+              << std::endl;
+  }
+  return true;
+}
+
+std::string Session::WebuiUrl() {
+  std::string json = AskGcs<std::string>("cannot ask the GCS for the dashboard: ",
+                                         atoms::observe::value, std::string("info"),
+                                         std::string("{}"));
+  nlohmann::json info = nlohmann::json::parse(json, nullptr, false);
+  if (!info.is_object() || !info.contains("webui_url") || !info["webui_url"].is_string()) return "";
+  return info["webui_url"].get<std::string>();
 }
 
 std::string Session::QueryEvents(const std::string& job_id) {
@@ -308,6 +348,7 @@ void Session::Shutdown() {
     std::lock_guard<std::mutex> lock(store_->mu);
     store_->open = false;
   }
+  dashboard_.reset();  // its threads ask the GCS: stop them first
   if (node_) {
     node::Stop(*system_, *node_);
     node_.reset();

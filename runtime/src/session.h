@@ -21,6 +21,7 @@
 #include "actors/interfaces/raylet.h"
 #include "actors/common/protocol.h"
 #include "actors/net/net.h"
+#include "actors/dashboard/dashboard_server.h"
 #include "actors/node/node.h"
 #include "actors/worker/worker.h"
 #include "ray/api/ray_config.h"
@@ -94,6 +95,8 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   /// This process's events to the raylet now; with `wait`, until it has them
   /// and its workers' too (ev_flush), so that a query sees them.
   void FlushEvents(bool wait);
+  /// The head's dashboard URL (from the GCS); empty when none runs.
+  std::string WebuiUrl();
   /// The cluster's events (an encoded events::EventsReply) from the GCS.
   std::string QueryEvents(const std::string& job_id);
 
@@ -134,6 +137,8 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   bool Connect(const std::string& host, uint16_t port, const proto::Hello& hello,
                const caf::actor& client, std::string* error);
   bool Handshake(const proto::Hello& hello, const caf::actor& client, std::string* error);
+  /// The embedded cluster's dashboard (RayConfig::include_webui).
+  bool StartDashboard(const RayConfig& config, std::string* error);
   /// Names this process in its events and starts flushing them.
   void StartEvents(const char* component_type);
   /// The driver's identity for the raylet (its death ends the job): a front
@@ -145,6 +150,7 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   std::optional<node::Node> node_;  // embedded node
+  std::unique_ptr<dashboard::Server> dashboard_;  // RayConfig::include_webui
   raylet::RayletActor raylet_;
   std::mutex gcs_mu_;
   caf::actor gcs_;  // GUARDED_BY(gcs_mu_); after a restart of the head, asked again

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     std::ofstream out(argv[1]);
     out << "{\"outer_pid\":" << pids.substr(0, pids.find(','))
         << ",\"inner_pid\":" << pids.substr(pids.find(',') + 1) << ",\"actor_pid\":" << actor_pid << ",\"actor_id\":\"" << ray::internal::ToHex(talker.ID())
-        << "\",\"object_id\":\"" << kept.Hex() << "\"}" << std::endl;
+        << "\",\"object_id\":\"" << kept.Hex() << "\",\"webui_url\":\"" << ray::GetWebuiUrl()
+        << "\"}" << std::endl;
   }
   struct stat st;
   while (stat(argv[2], &st) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));

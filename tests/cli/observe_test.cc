@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <httplib.h>
+
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -46,15 +48,20 @@ class ObserveTest : public CliTest {
   RunResult RayEnv(std::vector<std::string> args) { return Ray(std::move(args), env_); }
 
   /// Three nodes: the head with node_a (2 CPUs), node_b and node_c (1 CPU each).
-  void StartCluster() {
+  void StartCluster(bool webui = false) {
     const std::vector<std::string> common = {"--object-store-memory", "100000000", "--temp-dir",
                                              temp_dir_};
     std::vector<std::string> head = {"start", "--head", "--port", "0", "--num-cpus", "2",
                                      "--resources", R"({"node_a": 1})"};
+    if (webui) head.insert(head.end(), {"--include-webui", "--dashboard-port", "0"});
     head.insert(head.end(), common.begin(), common.end());
     RunResult started = RayEnv(head);
     ASSERT_EQ(started.code, 0) << started.err;
     address_ = Between(started.out, "listening on ", ",");
+    if (webui) {
+      webui_ = Between(started.out, "Dashboard: ", "  ");
+      ASSERT_EQ(webui_.rfind("http://127.0.0.1:", 0), 0u) << started.out;
+    }
     for (const char* resource : {"node_b", "node_c"}) {
       std::vector<std::string> join = {"start", "--address=" + address_, "--num-cpus", "1",
                                        "--resources", std::string("{\"") + resource + "\": 1}"};
@@ -88,6 +95,7 @@ class ObserveTest : public CliTest {
 
   std::map<std::string, std::string> env_;
   std::string address_;
+  std::string webui_;
   std::string ready_, release_;
   pid_t driver_ = 0;
 };
@@ -319,6 +327,89 @@ TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
   }
   EXPECT_GT(spans, 0u);
   EXPECT_EQ(RayEnv({"timeline", "--job", "xyz"}).code, 2);
+}
+
+// -- the web dashboard -----------------------------------------------------------
+
+/// A GET of `path` from the dashboard at `url`, with these headers.
+httplib::Result Fetch(const std::string& url, const std::string& path, httplib::Headers headers = {}) {
+  httplib::Client client(url);
+  client.set_read_timeout(60, 0);
+  return client.Get(path.c_str(), headers);
+}
+
+json Data(const httplib::Result& r) {
+  EXPECT_TRUE(r) << "no answer";
+  if (!r) return json();
+  EXPECT_EQ(r->status, 200) << r->body;
+  json body = json::parse(r->body, nullptr, false);
+  EXPECT_EQ(body["result"], true) << r->body;
+  return body["data"];
+}
+
+TEST_F(ObserveTest, DashboardServesTheClusterToWhoHoldsTheToken) {
+  StartCluster(/*webui=*/true);
+  RunResult token_run = RayEnv({"get-auth-token"});
+  ASSERT_EQ(token_run.code, 0) << token_run.err;
+  const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
+  const httplib::Headers bearer = {{"Authorization", "Bearer " + token}};
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+  EXPECT_EQ(ids["webui_url"], webui_) << "ray::GetWebuiUrl() from a driver of the cluster";
+
+  auto anonymous = Fetch(webui_, "/api/version");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto version = Fetch(webui_, "/api/version", bearer);
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->status, 200);
+
+  json nodes = Data(Fetch(webui_, "/api/v0/nodes", bearer))["result"];
+  EXPECT_EQ(nodes["total"], 3);
+  json actors = Data(Fetch(webui_, "/api/v0/actors?state=ALIVE", bearer))["result"];
+  ASSERT_EQ(actors["num_filtered"], 1);
+  EXPECT_EQ(actors["result"][0]["actor_id"], ids["actor_id"]);
+  json tasks = Data(Fetch(webui_, "/api/v0/tasks?limit=1&filter_keys=name&filter_values=Outer", bearer))["result"];
+  ASSERT_EQ(tasks["num_filtered"], 1) << tasks.dump();
+  EXPECT_EQ(tasks["result"][0]["state"], "FINISHED");
+  EXPECT_EQ(tasks["result"][0]["worker_pid"], ids["outer_pid"]);
+  // The blocked task's worker: its stack and its log through the dashboard.
+  json running = Data(Fetch(webui_, "/api/v0/tasks?state=RUNNING&name=ObserveTestBlockedInHere", bearer))["result"];
+  ASSERT_EQ(running["num_filtered"], 1) << running.dump();
+  const std::string node = running["result"][0]["node_id"];
+  const std::string pid = std::to_string(running["result"][0]["worker_pid"].get<int>());
+  auto stack = Fetch(webui_, "/worker/traceback?pid=" + pid + "&node_id=" + node, bearer);
+  ASSERT_TRUE(stack);
+  EXPECT_THAT(stack->body, HasSubstr("ObserveTestBlockedInHere"));
+  auto log = Fetch(webui_, "/api/v0/logs/file?node_id=" + node + "&pid=" + pid + "&lines=5", bearer);
+  ASSERT_TRUE(log);
+  EXPECT_THAT(log->body, HasSubstr("blocked tick"));
+  auto metrics = Fetch(webui_, "/metrics", bearer);
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, HasSubstr("ray_actors{state=\"ALIVE\"} 1"));
+
+  // A browser logs in once with ?token=, and the token leaves the address.
+  auto login = Fetch(webui_, "/tasks?token=" + token);
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 303);
+  EXPECT_EQ(login->get_header_value("Location"), "/tasks");
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
+  auto page = Fetch(webui_, "/tasks", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("Ray dashboard"));
+  // A cross-site request that would change state, and another Host, are refused.
+  httplib::Client client(webui_);
+  auto cross = client.Post("/login", {{"Origin", "http://evil.example"}}, "token=" + token,
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 403);
+  auto rebinding =
+      Fetch(webui_, "/api/version", {{"Host", "evil.example"}, {"Authorization", "Bearer " + token}});
+  ASSERT_TRUE(rebinding);
+  EXPECT_EQ(rebinding->status, 421);
+  ASSERT_EQ(EndDriver(), 0);
 }
 
 }  // namespace

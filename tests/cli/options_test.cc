@@ -43,6 +43,8 @@ TEST_F(RayOptions, StartHelpListsEveryRay07Option) {
                              "resources",
                              "head",
                              "include-webui",
+                             "dashboard-host",
+                             "dashboard-port",
                              "block",
                              "plasma-directory",
                              "huge-pages",
@@ -64,7 +66,6 @@ TEST_F(RayOptions, StartHelpListsEveryRay07Option) {
 TEST_F(RayOptions, RefusedOptionsAreUsageErrorsNamingTheOption) {
   const std::vector<std::vector<std::string>> refused = {
       {"--redis-shard-ports", "6380,6381"},
-      {"--include-webui"},
       {"--autoscaling-config", "cluster.yaml"},
       {"--plasma-store-socket-name", "/tmp/plasma"},
       {"--raylet-socket-name", "/tmp/raylet"},
@@ -84,7 +85,10 @@ TEST_F(RayOptions, RefusedOptionsAreUsageErrorsNamingTheOption) {
 }
 
 TEST_F(RayOptions, RefusedOptionsGiveTheReason) {
-  EXPECT_THAT(Ray({"start", "--head", "--include-webui"}).err, HasSubstr("there is no web UI"));
+  EXPECT_THAT(Ray({"start", "--address=127.0.0.1:1", "--include-webui"}).err,
+              HasSubstr("--include-webui applies to the head only"));
+  EXPECT_THAT(Ray({"start", "--head", "--dashboard-port", "9000"}).err,
+              HasSubstr("--dashboard-host and --dashboard-port need --include-webui"));
   EXPECT_THAT(Ray({"start", "--head", "--redis-shard-ports", "1"}).err,
               HasSubstr("LevelDB databases inside the head's raynode"));
   EXPECT_THAT(Ray({"start", "--head", "--raylet-socket-name", "s"}).err,

@@ -134,9 +134,6 @@ TEST(Lifecycle, SecondInitIsAnErrorUnlessIgnored) {
 
 TEST(Lifecycle, UnsupportedOptionsAreRejectedByName) {
   auto config = SmallConfig();
-  config.include_webui = true;
-  EXPECT_NE(ray::test::InitError(config).find("include_webui"), std::string::npos);
-  config = SmallConfig();
   config.raylet_socket_name = "/tmp/sock";
   EXPECT_NE(ray::test::InitError(config).find("raylet_socket_name"), std::string::npos);
   config = SmallConfig();

@@ -30,16 +30,7 @@ class ClusterClient {
   template <class... Ts>
   bool AskGcs(std::chrono::seconds timeout, std::string* reply, std::string* error,
               const Ts&... xs) {
-    caf::scoped_actor self{*system_, true};
-    bool ok = false;
-    self->request(gcs_, timeout, xs...)
-        .receive(
-            [&](std::string& answer) {
-              *reply = std::move(answer);
-              ok = true;
-            },
-            [&](caf::error& e) { *error = net::Describe(e); });
-    return ok;
+    return net::AskForString(*system_, gcs_, timeout, reply, error, xs...);
   }
 
   /// The cluster's report of `kind` (observe), parsed later by the caller.

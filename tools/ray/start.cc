@@ -73,6 +73,7 @@ Launch RaynodeLaunch(const StartPlan& plan, const std::string& state_dir, pid_t 
   launch.argv = {ExecutableDirectory() + "/raynode"};
   launch.argv.insert(launch.argv.end(), plan.raynode_flags.begin(), plan.raynode_flags.end());
   launch.argv.insert(launch.argv.end(), {"--address-file", files.address});
+  if (plan.include_webui) launch.argv.insert(launch.argv.end(), {"--webui-file", files.address + ".webui"});
   if (plan.redirect_output) launch.log_path = files.log;
   return launch;
 }
@@ -135,6 +136,14 @@ int LaunchNode(const StartPlan& plan, const std::string& state_dir) {
   if (plan.head) record.cluster_address = record.address;
   if (!WriteRecord(state_dir, record, &error)) return Fail("start", error, kExitFailure);
   PrintInstructions(plan, record.pid, record.address, record.log_path);
+  std::string webui;
+  if (plan.include_webui && ReadFile(files.address + ".webui", &webui) && !webui.empty()) {
+    if (webui.back() == '\n') webui.pop_back();
+    std::cout << "Dashboard: " << webui << "  (log in with `ray get-auth-token`; from another "
+              << "machine: ssh -L 8265:localhost:8265 THIS_HOST, then http://localhost:8265)"
+              << std::endl;
+    unlink((files.address + ".webui").c_str());
+  }
   return 0;
 }
 

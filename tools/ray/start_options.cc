@@ -32,7 +32,6 @@ const Refused kRefused[] = {
     {"redis-shard-ports",
      " is not supported: the GCS shards are LevelDB databases inside the head's raynode and "
      "have no ports of their own"},
-    {"include-webui", " is not supported yet: there is no web UI"},
     {"autoscaling-config", " is not supported yet: there is no autoscaler"},
     {"plasma-store-socket-name", kNoSockets},
     {"raylet-socket-name", kNoSockets},
@@ -46,7 +45,7 @@ const Refused kRefused[] = {
 
 /// Options only the head takes: the GCS runs there.
 const char* const kHeadOnly[] = {"num-redis-shards", "redis-max-clients", "redis-max-memory",
-                                 "gcs-dir"};
+                                 "gcs-dir", "dashboard-host", "dashboard-port"};
 
 bool IsFalse(std::string value) {
   std::transform(value.begin(), value.end(), value.begin(), ::tolower);
@@ -128,6 +127,8 @@ const Mapped kMapped[] = {
     {"redis-max-clients", "max-clients", Type::kInt},
     {"redis-max-memory", "gcs-max-memory", Type::kInt64},
     {"gcs-dir", "gcs-dir", Type::kString},
+    {"dashboard-host", "dashboard-host", Type::kString},
+    {"dashboard-port", "dashboard-port", Type::kInt},
     {"object-store-memory", "object-store-memory", Type::kInt64},
     {"num-cpus", "num-cpus", Type::kDouble},
     {"num-gpus", "num-gpus", Type::kDouble},
@@ -209,10 +210,6 @@ bool CheckValues(const po::variables_map& vm, std::string* error) {
 bool CheckRefused(const po::variables_map& vm, std::string* error) {
   for (const Refused& refused : kRefused) {
     if (vm.count(refused.option) == 0) continue;
-    if (std::string(refused.option) == "include-webui" &&
-        IsFalse(vm["include-webui"].as<std::string>())) {
-      continue;  // asking for no web UI is what we do anyway
-    }
     *error = std::string("--") + refused.option + refused.reason;
     return false;
   }
@@ -297,7 +294,11 @@ void AddStartOptions(po::options_description* desc) {
       ("load-code-from-local", "load remote code from local files (raynode --load-code-from-local)")
       ("logging-level", po::value<std::string>(), "debug, info, warning or error")
       ("redis-shard-ports", po::value<std::string>(), "refused: GCS shards have no ports")
-      ("include-webui", po::value<std::string>()->implicit_value("true"), "refused: no web UI")
+      ("include-webui", po::value<std::string>()->implicit_value("true"),
+       "head: serve the web dashboard (README, \"Dashboard\"); =false: don't")
+      ("dashboard-host", po::value<std::string>(),
+       "head: the dashboard's address (default 127.0.0.1: loopback only)")
+      ("dashboard-port", po::value<int>(), "head: the dashboard's port (default 8265; 0: any free)")
       ("autoscaling-config", po::value<std::string>(), "refused: no autoscaler yet")
       ("plasma-store-socket-name", po::value<std::string>(), "refused: no Unix sockets (TCP)")
       ("raylet-socket-name", po::value<std::string>(), "refused: no Unix sockets (TCP)")
@@ -334,6 +335,16 @@ bool PlanStart(const po::variables_map& vm, StartPlan* plan, std::string* error)
   }
   if (vm.count("temp-dir") > 0) plan->temp_dir = vm["temp-dir"].as<std::string>();
   plan->block = vm.count("block") > 0;
+  plan->include_webui = vm.count("include-webui") > 0 && !IsFalse(vm["include-webui"].as<std::string>());
+  if (plan->include_webui && !plan->head) {
+    *error = "--include-webui applies to the head only (start it with --head)";
+    return false;
+  }
+  if (plan->include_webui) flags.push_back("--include-webui");
+  if (!plan->include_webui && (vm.count("dashboard-host") || vm.count("dashboard-port"))) {
+    *error = "--dashboard-host and --dashboard-port need --include-webui";
+    return false;
+  }
   plan->redirect_output = vm.count("no-redirect-output") == 0;
   return true;
 }

@@ -19,6 +19,7 @@ struct StartPlan {
   std::string temp_dir = "/tmp/ray";  // raynode's default
   bool block = false;
   bool redirect_output = true;  // raynode's own output to its log file
+  bool include_webui = false;   // the head serves the dashboard
 };
 
 /// Adds every `ray start` option, the refused ones included, to `desc`.

@@ -17,6 +17,8 @@
 #include "actors/common/auth.h"
 #include "actors/common/logging.h"
 #include "actors/common/profile_events.h"
+#include "actors/dashboard/dashboard_server.h"
+#include "actors/interfaces/gcs.h"
 #include "actors/net/net.h"
 #include "actors/common/self_exe.h"
 #include "actors/node/node.h"
@@ -29,8 +31,9 @@ namespace {
 /// What the command line says.
 struct Flags {
   std::string host, temp_dir, resources_json, plasma_dir, level, head_address, password,
-      address_file, gcs_dir;
-  int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0;
+      address_file, gcs_dir, dashboard_host, webui_file;
+  int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0, dashboard_port = 8265;
+  bool include_webui = false;
   ray::net::TlsSettings tls;
   double num_cpus = 0, num_gpus = 0;
   int64_t store_memory = 0, gcs_max_memory = 0, heartbeat_timeout_ms = 5000;
@@ -61,6 +64,13 @@ po::options_description Describe(Flags* f) {
        "a node silent this long is declared dead (heartbeats every timeout/5, at most 500 ms)")
       ("load-code-from-local",
        "run workers of jobs from other hosts from their code_search_path here, not shipped code")
+      ("include-webui", po::bool_switch(&f->include_webui),
+       "head: serve the web dashboard (it needs the cluster's auth token; HTTPS with --tls-*)")
+      ("dashboard-host", po::value(&f->dashboard_host)->default_value("127.0.0.1"),
+       "head: the dashboard's address (default loopback only: reach it through an SSH tunnel)")
+      ("dashboard-port", po::value(&f->dashboard_port)->default_value(8265),
+       "head: the dashboard's port (0: any free port)")
+      ("webui-file", po::value(&f->webui_file), "write the dashboard's URL to this file")
       ("address-file", po::value(&f->address_file),
        "write \"host:port\" to this file once listening")
       ("node-ip-address", po::value(&f->host)->default_value("127.0.0.1"), "address to listen on")
@@ -91,6 +101,12 @@ std::string Validate(const Flags& f, const po::variables_map& vm) {
     return "--max-clients and --gcs-max-memory must not be negative";
   }
   if (f.heartbeat_timeout_ms < 100) return "--heartbeat-timeout-ms must be at least 100";
+  if (f.dashboard_port < 0 || f.dashboard_port > 65535) {
+    return "--dashboard-port must be between 0 and 65535";
+  }
+  if (!f.head_address.empty() && f.include_webui) {
+    return "--include-webui applies to the head only (its dashboard shows the whole cluster)";
+  }
   if (!f.head_address.empty() && (vm.count("gcs-dir") || !vm["gcs-shards"].defaulted() ||
                                   !vm["max-clients"].defaulted() ||
                                   !vm["gcs-max-memory"].defaulted())) {
@@ -161,12 +177,45 @@ bool SetUpSecurity(const Flags& f, std::string* error) {
   return true;
 }
 
-/// Writes "host:port" atomically (a reader never sees half of it).
-bool WriteAddressFile(const std::string& path, const std::string& host, uint16_t port) {
+/// Writes one line atomically (a reader never sees half of it).
+bool WriteLineFile(const std::string& path, const std::string& line) {
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
-  return f && std::fprintf(f, "%s:%u\n", host.c_str(), static_cast<unsigned>(port)) >= 0 &&
-         std::fclose(f) == 0 && std::rename(tmp.c_str(), path.c_str()) == 0;
+  return f && std::fprintf(f, "%s\n", line.c_str()) >= 0 && std::fclose(f) == 0 &&
+         std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+/// The head's dashboard, when --include-webui asks for it; false after printing why not.
+bool StartDashboard(const Flags& f, caf::actor_system& system, const ray::node::Node& node,
+                    std::unique_ptr<ray::dashboard::Server>* server) {
+  if (!f.include_webui) return true;
+  ray::dashboard::ServerOptions options;
+  options.host = f.dashboard_host;
+  options.port = static_cast<uint16_t>(f.dashboard_port);
+  options.token = ray::net::Auth().token;
+  if (ray::net::Tls().enabled) {
+    options.tls_cert = ray::net::Tls().cert;
+    options.tls_key = ray::net::Tls().key;
+  }
+  options.version = RAY_CAF_VERSION;
+  std::string error;
+  *server = ray::dashboard::Server::Start(system, node.gcs, options, &error);
+  if (!*server) {
+    std::cerr << "raynode: --include-webui: " << error << std::endl;
+    return false;
+  }
+  {
+    caf::scoped_actor self{system, true};  // from this process: the GCS refuses webui otherwise
+    self->send(caf::actor_cast<ray::gcs::GcsActor>(node.gcs), ray::gcs::webui_atom::value,
+               (*server)->url());
+  }
+  std::cout << "dashboard at " << (*server)->url() << " (log in with the cluster's token: ray get-auth-token)"
+            << std::endl;
+  if (!f.webui_file.empty() && !WriteLineFile(f.webui_file, (*server)->url())) {
+    std::cerr << "raynode: cannot write --webui-file " << f.webui_file << std::endl;
+    return false;
+  }
+  return true;
 }
 
 /// Runs the node until SIGINT or SIGTERM; the exit status.
@@ -190,7 +239,13 @@ int Run(const Flags& f, const ray::node::NodeOptions& options) {
             << node->session_dir
             << (f.head_address.empty() ? ", head" : ", joined " + f.head_address) << ")"
             << std::endl;
-  if (!f.address_file.empty() && !WriteAddressFile(f.address_file, f.host, node->port)) {
+  std::unique_ptr<ray::dashboard::Server> dashboard;
+  if (!StartDashboard(f, system, *node, &dashboard)) {
+    ray::node::Stop(system, *node);
+    return 1;
+  }
+  if (!f.address_file.empty() &&
+      !WriteLineFile(f.address_file, f.host + ":" + std::to_string(node->port))) {
     std::cerr << "raynode: cannot write --address-file " << f.address_file << std::endl;
     ray::node::Stop(system, *node);
     return 1;
@@ -199,6 +254,7 @@ int Run(const Flags& f, const ray::node::NodeOptions& options) {
             << "\" or RAY_ADDRESS=" << f.host << ":" << node->port << std::endl;
   int received = 0;
   sigwait(&stop_signals, &received);
+  dashboard.reset();
   ray::node::Stop(system, *node);
   return 0;
 }

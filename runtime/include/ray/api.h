@@ -102,6 +102,10 @@ WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, int num_objects,
 std::vector<int> GetGpuIds();
 /// Resource name -> (id, fraction) pairs reserved for the calling worker.
 internal::ResourceIds GetResourceIds();
+/// The seed's get_webui_url: the cluster's dashboard ("http://127.0.0.1:8265"),
+/// or empty when none runs (start the head with --include-webui, or set
+/// RayConfig::include_webui for an embedded cluster).
+std::string GetWebuiUrl();
 
 }  // namespace ray
 

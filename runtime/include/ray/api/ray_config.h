@@ -73,10 +73,16 @@ struct RayConfig {
   /// follow this; those of a `ray start` node follow that node's environment.
   std::optional<bool> enable_timeline;
 
+  /// The seed's include_webui: the embedded cluster serves the web dashboard
+  /// (ray::GetWebuiUrl() says where; log in with the cluster's token). With an
+  /// address, start the head with `ray start --head --include-webui` instead.
+  bool include_webui = false;
+  std::string dashboard_host = "127.0.0.1";  // loopback only unless set
+  int dashboard_port = 8265;                 // 0: any free port
+
   // -- seed options not supported yet: Init rejects a non-default value, naming it --
   std::optional<bool> redirect_worker_output;
   std::optional<bool> redirect_output;
-  bool include_webui = false;
   std::string driver_id;
   std::string plasma_store_socket_name;
   std::string raylet_socket_name;

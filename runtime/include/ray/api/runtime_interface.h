@@ -94,6 +94,8 @@ class RuntimeInterface {
   virtual std::string RuntimeStats() { return std::string(); }
   /// The cluster's profile events (an encoded events::EventsReply) of `job_id`
   /// (empty: all), after flushing this process's and its node's.
+  /// The cluster's dashboard URL; empty when none runs.
+  virtual std::string WebuiUrl() { return std::string(); }
   virtual std::string QueryEvents(const std::string& job_id) {
     (void)job_id;
     return std::string();

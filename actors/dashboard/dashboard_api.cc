@@ -1,0 +1,258 @@
+#include "actors/dashboard/dashboard_api.h"
+
+#include <map>
+#include <utility>
+
+#include "actors/common/ids.h"
+#include "actors/common/profile_events.h"
+#include "actors/common/protocol.h"
+#include "actors/common/timeline.h"
+#include "actors/dashboard/dashboard_pages.h"
+
+namespace ray::dashboard {
+namespace {
+
+using nlohmann::json;
+
+/// API routes answer JSON (a 401 too); the others are the app's pages.
+bool IsApi(const Request& request) {
+  const std::string& path = request.path;
+  return path.rfind("/api/", 0) == 0 || path == "/metrics" || path.rfind("/worker/", 0) == 0 ||
+         (path == "/nodes" && request.query.count("view"));
+}
+
+bool ChangesState(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+Response Html(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Response Text(int status, std::string body, const char* type = "text/plain; charset=utf-8") {
+  Response r;
+  r.status = status;
+  r.content_type = type;
+  r.body = std::move(body);
+  return r;
+}
+
+/// The request's path and query without `token`, for the redirect after a ?token= login.
+std::string WithoutToken(const Request& request) {
+  std::string query;
+  for (const auto& [key, value] : request.query) {
+    if (key == "token") continue;
+    query += (query.empty() ? "?" : "&") + key + "=" + value;
+  }
+  return request.path + query;
+}
+
+std::string Param(const Request& request, const char* key) {
+  auto it = request.query.find(key);
+  return it == request.query.end() ? "" : it->second;
+}
+
+}  // namespace
+
+Response Envelope(int status, bool ok, const std::string& msg, json data) {
+  Response r;
+  r.status = status;
+  r.body = json{{"result", ok}, {"msg", msg}, {"data", std::move(data)}}.dump();
+  return r;
+}
+
+Api::Api(Backend* backend, Settings settings) : backend_(backend), settings_(std::move(settings)) {}
+
+Response Api::Handle(const Request& request) const {
+  // DNS rebinding: a page of another site resolving to this address names its own host.
+  if (!HostAllowed(request.headers, settings_.allowed_hosts)) {
+    return Text(421, "this dashboard does not serve that Host\n");
+  }
+  if (ChangesState(request.method) && !SameOrigin(request.headers, settings_.allowed_hosts)) {
+    return Envelope(403, false, "cross-origin request refused", json::object());
+  }
+  if (request.path == "/login") return Login(request);
+  auto token = request.query.find("token");
+  if (token != request.query.end()) {
+    // Jupyter's way: open any page with ?token=..., get the cookie, lose the token from the URL.
+    if (!SameSecret(token->second, settings_.token)) return Html(401, LoginPage("wrong token"));
+    Response r = Text(303, "");
+    r.headers = {{"Location", WithoutToken(request)},
+                 {"Set-Cookie", LoginCookie(settings_.token, settings_.secure)}};
+    return r;
+  }
+  if (!Authenticated(request.headers, settings_.token)) {
+    if (IsApi(request)) {
+      return Envelope(401, false, "authentication required: send Authorization: Bearer <token>",
+                      json::object());
+    }
+    return Html(401, LoginPage(""));
+  }
+  Response r = Route(request);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  return r;
+}
+
+Response Api::Login(const Request& request) const {
+  if (request.method != "POST") return Html(200, LoginPage(""));
+  // The form sends token=<value> (application/x-www-form-urlencoded; the token is hex).
+  std::string sent = request.body.rfind("token=", 0) == 0 ? request.body.substr(6) : "";
+  while (!sent.empty() && (sent.back() == '\n' || sent.back() == '\r')) sent.pop_back();
+  if (!SameSecret(sent, settings_.token)) return Html(401, LoginPage("wrong token"));
+  Response r = Text(303, "");
+  r.headers = {{"Location", "/"}, {"Set-Cookie", LoginCookie(settings_.token, settings_.secure)}};
+  return r;
+}
+
+Response Api::Report(const std::string& kind, const json& args, json* out) const {
+  std::string text, error;
+  if (!backend_->Report(kind, args.dump(), &text, &error)) {
+    return Envelope(503, false, "the cluster did not answer: " + error, json::object());
+  }
+  *out = json::parse(text, nullptr, false);
+  if (!out->is_object()) return Envelope(502, false, "the cluster's answer is not JSON", json::object());
+  return Response{};
+}
+
+Response Api::Route(const Request& request) const {
+  const std::string& p = request.path;
+  if (p == "/api/version") {
+    return Text(200, json{{"version", settings_.version}, {"ray_version", settings_.version},
+                          {"api_version", "1"}}.dump(), "application/json");
+  }
+  if (p == "/api/cluster_status") {
+    json status;
+    if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
+    return Envelope(200, true, "", {{"clusterStatus", status}});
+  }
+  if (p == "/nodes" && Param(request, "view") == "summary") {
+    json status;
+    if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
+    return Envelope(200, true, "", {{"summary", Rows("nodes", status)}});
+  }
+  for (const char* kind : {"nodes", "actors", "workers", "objects"}) {
+    if (p == std::string("/api/v0/") + kind) return List(request, kind);
+  }
+  if (p == "/api/v0/tasks") return Tasks(request, false);
+  if (p == "/api/v0/jobs") return Jobs(request);
+  if (p == "/api/v0/tasks/summarize") return Tasks(request, true);
+  if (p == "/api/v0/tasks/timeline") return Timeline(request);
+  if (p == "/api/v0/logs") return Logs(request, false);
+  if (p == "/api/v0/logs/file") return Logs(request, true);
+  if (p == "/worker/traceback") return Traceback(request);
+  if (p == "/metrics") return Metrics();
+  if (IsPage(p)) return Html(200, AppPage());
+  if (IsApi(request)) return Envelope(404, false, "no such route: " + p, json::object());
+  return Text(404, "not found\n");
+}
+
+Response Api::List(const Request& request, const std::string& kind) const {
+  json report;
+  if (Response r = Report(kind == "objects" ? "memory" : "status", json::object(), &report);
+      !r.body.empty()) {
+    return r;
+  }
+  return Envelope(200, true, "", {{"result", Page(Rows(kind, report), request.query)}});
+}
+
+Response Api::Tasks(const Request& request, bool summarize) const {
+  json status;
+  if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
+  std::string bytes, error;
+  if (!backend_->Events(Param(request, "job_id"), &bytes, &error)) {
+    return Envelope(503, false, "the GCS did not answer: " + error, json::object());
+  }
+  json rows = TaskRows(bytes, status);
+  if (!summarize) return Envelope(200, true, "", {{"result", Page(rows, request.query)}});
+  // Counts by function and state, as Ray's `ray summary tasks`.
+  std::map<std::string, std::map<std::string, int>> counts;
+  for (const auto& t : rows) ++counts[t.value("name", "")][t.value("state", "")];
+  json summary = json::object();
+  for (const auto& [name, states] : counts) {
+    summary[name] = {{"func_or_class_name", name}, {"state_counts", states}};
+  }
+  return Envelope(200, true, "",
+                  {{"result", {{"total", rows.size()}, {"summary", summary}}}});
+}
+
+Response Api::Jobs(const Request& request) const {
+  json status;
+  if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
+  std::string bytes, error;
+  if (!backend_->Events("", &bytes, &error)) {
+    return Envelope(503, false, "the GCS did not answer: " + error, json::object());
+  }
+  return Envelope(200, true, "", {{"result", Page(JobRows(TaskRows(bytes, status)), request.query)}});
+}
+
+Response Api::Logs(const Request& request, bool file) const {
+  json args = json::object();
+  if (!Param(request, "node_id").empty()) args["node"] = Param(request, "node_id");
+  if (file) {
+    try {
+      args["pid"] = std::stoll(Param(request, "pid"));
+      args["tail"] = Param(request, "lines").empty() ? 1000 : std::stoll(Param(request, "lines"));
+    } catch (const std::exception&) {
+      return Envelope(400, false, "give pid (and optionally lines) as numbers", json::object());
+    }
+    if (Param(request, "node_id").empty()) return Envelope(400, false, "give node_id", json::object());
+  }
+  json report;
+  if (Response r = Report("logs", args, &report); !r.body.empty()) return r;
+  json files = json::array();
+  for (const auto& node : report.value("nodes", json::array())) {
+    for (auto f : node.value("report", json::object()).value("files", json::array())) {
+      f["node_id"] = node.value("node_id", "");
+      files.push_back(std::move(f));
+    }
+  }
+  if (!file) return Envelope(200, true, "", {{"result", Page(files, request.query)}});
+  std::string text;
+  for (const auto& f : files) text += f.value("text", "");
+  return Text(200, text);
+}
+
+Response Api::Timeline(const Request& request) const {
+  std::string job_hex = Param(request, "job_id"), job_id, bytes, error;
+  if (!job_hex.empty() && !ids::FromHex(job_hex, &job_id)) {
+    return Envelope(400, false, "job_id must be hex", json::object());
+  }
+  if (!backend_->Events(job_id, &bytes, &error)) {
+    return Envelope(503, false, "the GCS did not answer: " + error, json::object());
+  }
+  timeline::Options options;
+  options.job_id = job_id;
+  return Text(200, timeline::ChromeTrace(proto::Decode<events::EventsReply>(bytes), options),
+              "application/json");
+}
+
+Response Api::Traceback(const Request& request) const {
+  const std::string pid = Param(request, "pid");
+  json args = json::object();
+  if (!Param(request, "node_id").empty()) args["node"] = Param(request, "node_id");
+  json report;
+  if (Response r = Report("stack", args, &report); !r.body.empty()) return r;
+  for (const auto& node : report.value("nodes", json::array())) {
+    for (const auto& w : node.value("report", json::object()).value("workers", json::array())) {
+      if (std::to_string(w.value("pid", 0)) == pid) return Text(200, w.value("stack", ""));
+    }
+  }
+  return Envelope(404, false, "no worker with pid " + pid, json::object());
+}
+
+Response Api::Metrics() const {
+  json status;
+  if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
+  std::string bytes, error;
+  json tasks = json::array();
+  if (backend_->Events("", &bytes, &error)) tasks = TaskRows(bytes, status);
+  return Text(200, PrometheusText(status, tasks), "text/plain; version=0.0.4");
+}
+
+}  // namespace ray::dashboard

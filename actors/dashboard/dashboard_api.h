@@ -1,0 +1,95 @@
+// The dashboard's HTTP API in plain C++ (no CAF, no HTTP library): routes,
+// authentication, Ray 2.x's route names and {"result", "msg", "data"}
+// envelope, pagination and filters. Every figure comes from the GCS's query
+// API (observe and ev_get, the same as `ray status/memory/stack/logs/
+// timeline`) through a Backend; the server (dashboard_server.h) adapts HTTP
+// to Request/Response and the Backend to CAF. Routes: docs/dashboard.md.
+#ifndef RAY_ACTORS_DASHBOARD_DASHBOARD_API_H_
+#define RAY_ACTORS_DASHBOARD_DASHBOARD_API_H_
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/dashboard/dashboard_auth.h"
+
+namespace ray::dashboard {
+
+struct Request {
+  std::string method = "GET";
+  std::string path;
+  std::map<std::string, std::string> query;
+  Headers headers;  // lowercase names
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Where the API's data comes from: the GCS's queries.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  /// The cluster's report of `kind` (status, memory, stack, logs) as JSON text.
+  virtual bool Report(const std::string& kind, const std::string& args, std::string* json,
+                      std::string* error) = 0;
+  /// The encoded events::EventsReply of `job_id` (empty: all).
+  virtual bool Events(const std::string& job_id, std::string* bytes, std::string* error) = 0;
+};
+
+struct Settings {
+  std::string token;                       // the cluster's auth token
+  std::vector<std::string> allowed_hosts;  // Host values naming this server
+  bool secure = false;                     // served over HTTPS: cookies get Secure
+  std::string version;
+};
+
+class Api {
+ public:
+  /// `backend` must outlive the Api. Thread-safe: Handle keeps no state.
+  Api(Backend* backend, Settings settings);
+  Response Handle(const Request& request) const;
+
+ private:
+  Response Route(const Request& request) const;
+  Response Login(const Request& request) const;
+  Response Report(const std::string& kind, const nlohmann::json& args, nlohmann::json* out) const;
+  Response List(const Request& request, const std::string& kind) const;
+  Response Tasks(const Request& request, bool summarize) const;
+  Response Jobs(const Request& request) const;
+  Response Logs(const Request& request, bool file) const;
+  Response Timeline(const Request& request) const;
+  Response Traceback(const Request& request) const;
+  Response Metrics() const;
+
+  Backend* backend_;
+  Settings settings_;
+};
+
+/// {"result": ok, "msg": msg, "data": data}, as Ray's dashboard answers.
+Response Envelope(int status, bool ok, const std::string& msg, nlohmann::json data);
+
+/// The rows of a list endpoint from the reports (nodes, actors, workers, objects).
+nlohmann::json Rows(const std::string& kind, const nlohmann::json& report);
+/// Tasks from the events (FINISHED, FAILED) and the workers running them now (RUNNING).
+nlohmann::json TaskRows(const std::string& events_bytes, const nlohmann::json& status);
+/// Jobs seen in the tasks: id, tasks, failed tasks, first start and last end.
+nlohmann::json JobRows(const nlohmann::json& tasks);
+/// Keeps the rows matching the request's filters (`state=`, `node_id=`,
+/// `job_id=`, `name=`, or Ray's filter_keys/filter_predicates/filter_values);
+/// then the page of `offset` and `limit` (default 100, at most 10,000), with
+/// the total that matched.
+nlohmann::json Page(const nlohmann::json& rows, const std::map<std::string, std::string>& query);
+/// Prometheus text format of the cluster's figures.
+std::string PrometheusText(const nlohmann::json& status, const nlohmann::json& tasks);
+
+}  // namespace ray::dashboard
+
+#endif  // RAY_ACTORS_DASHBOARD_DASHBOARD_API_H_
