@@ -5,7 +5,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libcaf-dev libboost-dev libboost-program-options-dev
       libleveldb-dev libsnappy-dev libmsgpack-cxx-dev libgtest-dev libgmock-dev libssl-dev nlohmann-json3-dev procps
       gdb elfutils  # ray stack: gdb in batch mode (or eu-stack) on each node
-      libcpp-httplib-dev)  # the dashboard's HTTP(S) server
+      libcpp-httplib-dev  # the dashboard's HTTP(S) server
+      chromium)  # the dashboard's browser tests (headless)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,9 @@ __attribute__((noinline)) int ObserveTestBlockedInHere(int seconds) {
   return seconds;
 }
 
+/// Fails, for the dashboard's list of failed tasks.
+int FailVisibly() { throw std::runtime_error("dashboard-visible failure"); }
+
 class Talker {
  public:
   static Talker* Create() { return new Talker(); }
@@ -47,13 +51,18 @@ class Talker {
   }
 };
 
-RAY_REMOTE(Inner, Outer, ObserveTestBlockedInHere, Talker::Create, &Talker::Say);
+RAY_REMOTE(Inner, Outer, FailVisibly, ObserveTestBlockedInHere, Talker::Create, &Talker::Say);
 
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
   ray::Init();  // RAY_ADDRESS
   std::string pids = *ray::Get(ray::Task(Outer).SetResource("node_b", 1).Remote());
-  auto talker = ray::Actor(Talker::Create).SetResource("node_c", 1).Remote();
+  auto talker = ray::Actor(Talker::Create).SetResource("node_c", 1).SetName("talker").Remote();
+  try {
+    ray::Get(ray::Task(FailVisibly).Remote());
+  } catch (const ray::RayTaskException&) {
+    // Expected: the failure is what the dashboard shows.
+  }
   int actor_pid = *ray::Get(talker.Task(&Talker::Say).Remote(std::string("observe-marker-7")));
   std::vector<char> blob(3 << 20, 'x');
   auto kept = ray::Put(blob);

@@ -7,8 +7,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <httplib.h>
-
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/cli/cli_fixture.h"
+#include "tests/cli/cluster_fixture.h"
 
 namespace ray::cli::testing {
 namespace {
@@ -31,76 +29,10 @@ json ReadJson(const std::string& path) {
   return json::parse(ss.str(), nullptr, false);
 }
 
-class ObserveTest : public CliTest {
- protected:
-  void SetUp() override {
-    CliTest::SetUp();
-    env_ = {{"HOME", temp_dir_ + "/home"}, {"RAY_AUTH_TOKEN", ""}};
-  }
-  void TearDown() override {
-    if (driver_ > 0) {
-      kill(driver_, SIGKILL);
-      waitpid(driver_, nullptr, 0);
-    }
-    CliTest::TearDown();
-  }
 
-  RunResult RayEnv(std::vector<std::string> args) { return Ray(std::move(args), env_); }
+using CommandTest = ClusterTest;
 
-  /// Three nodes: the head with node_a (2 CPUs), node_b and node_c (1 CPU each).
-  void StartCluster(bool webui = false) {
-    const std::vector<std::string> common = {"--object-store-memory", "100000000", "--temp-dir",
-                                             temp_dir_};
-    std::vector<std::string> head = {"start", "--head", "--port", "0", "--num-cpus", "2",
-                                     "--resources", R"({"node_a": 1})"};
-    if (webui) head.insert(head.end(), {"--include-webui", "--dashboard-port", "0"});
-    head.insert(head.end(), common.begin(), common.end());
-    RunResult started = RayEnv(head);
-    ASSERT_EQ(started.code, 0) << started.err;
-    address_ = Between(started.out, "listening on ", ",");
-    if (webui) {
-      webui_ = Between(started.out, "Dashboard: ", "  ");
-      ASSERT_EQ(webui_.rfind("http://127.0.0.1:", 0), 0u) << started.out;
-    }
-    for (const char* resource : {"node_b", "node_c"}) {
-      std::vector<std::string> join = {"start", "--address=" + address_, "--num-cpus", "1",
-                                       "--resources", std::string("{\"") + resource + "\": 1}"};
-      join.insert(join.end(), common.begin(), common.end());
-      RunResult joined = RayEnv(join);
-      ASSERT_EQ(joined.code, 0) << joined.err;
-    }
-    env_["RAY_ADDRESS"] = address_;
-  }
-
-  /// Starts the driver and waits (up to 60 s) for what it reports.
-  json StartDriver() {
-    ready_ = temp_dir_ + "/ready.json";
-    release_ = temp_dir_ + "/release";
-    driver_ = StartBackground({OBSERVE_DRIVER_PATH, ready_, release_}, env_);
-    std::string line;
-    if (!WaitForLine(ready_, 60000, &line)) return json();
-    return json::parse(line, nullptr, false);
-  }
-
-  /// Lets the driver end its job, and waits for it.
-  int EndDriver() {
-    std::ofstream(release_) << "go\n";
-    int status = 0;
-    waitpid(driver_, &status, 0);
-    driver_ = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  void CheckFollow(const json& status);
-
-  std::map<std::string, std::string> env_;
-  std::string address_;
-  std::string webui_;
-  std::string ready_, release_;
-  pid_t driver_ = 0;
-};
-
-TEST_F(ObserveTest, CommandsNeedAnAddressAndSayHowToGiveOne) {
+TEST_F(CommandTest, NeedAnAddressAndSayHowToGiveOne) {
   for (const char* command : {"status", "memory", "stack", "logs", "timeline"}) {
     RunResult r = Ray({command}, {{"RAY_ADDRESS", ""}});
     EXPECT_EQ(r.code, 2) << command;
@@ -216,6 +148,11 @@ int LastTick(const std::string& text) {
   return last;
 }
 
+class ObserveTest : public ClusterTest {
+ protected:
+  void CheckFollow(const json& status);
+};
+
 /// `ray logs --follow` of the blocked task's worker prints the ticks written after it started.
 void ObserveTest::CheckFollow(const json& status) {
   std::string node;
@@ -327,89 +264,6 @@ TEST_F(ObserveTest, ThreeNodeClusterShowsItsTasksActorsObjectsStacksAndLogs) {
   }
   EXPECT_GT(spans, 0u);
   EXPECT_EQ(RayEnv({"timeline", "--job", "xyz"}).code, 2);
-}
-
-// -- the web dashboard -----------------------------------------------------------
-
-/// A GET of `path` from the dashboard at `url`, with these headers.
-httplib::Result Fetch(const std::string& url, const std::string& path, httplib::Headers headers = {}) {
-  httplib::Client client(url);
-  client.set_read_timeout(60, 0);
-  return client.Get(path.c_str(), headers);
-}
-
-json Data(const httplib::Result& r) {
-  EXPECT_TRUE(r) << "no answer";
-  if (!r) return json();
-  EXPECT_EQ(r->status, 200) << r->body;
-  json body = json::parse(r->body, nullptr, false);
-  EXPECT_EQ(body["result"], true) << r->body;
-  return body["data"];
-}
-
-TEST_F(ObserveTest, DashboardServesTheClusterToWhoHoldsTheToken) {
-  StartCluster(/*webui=*/true);
-  RunResult token_run = RayEnv({"get-auth-token"});
-  ASSERT_EQ(token_run.code, 0) << token_run.err;
-  const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
-  const httplib::Headers bearer = {{"Authorization", "Bearer " + token}};
-  json ids = StartDriver();
-  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
-  EXPECT_EQ(ids["webui_url"], webui_) << "ray::GetWebuiUrl() from a driver of the cluster";
-
-  auto anonymous = Fetch(webui_, "/api/version");
-  ASSERT_TRUE(anonymous);
-  EXPECT_EQ(anonymous->status, 401);
-  auto version = Fetch(webui_, "/api/version", bearer);
-  ASSERT_TRUE(version);
-  EXPECT_EQ(version->status, 200);
-
-  json nodes = Data(Fetch(webui_, "/api/v0/nodes", bearer))["result"];
-  EXPECT_EQ(nodes["total"], 3);
-  json actors = Data(Fetch(webui_, "/api/v0/actors?state=ALIVE", bearer))["result"];
-  ASSERT_EQ(actors["num_filtered"], 1);
-  EXPECT_EQ(actors["result"][0]["actor_id"], ids["actor_id"]);
-  json tasks = Data(Fetch(webui_, "/api/v0/tasks?limit=1&filter_keys=name&filter_values=Outer", bearer))["result"];
-  ASSERT_EQ(tasks["num_filtered"], 1) << tasks.dump();
-  EXPECT_EQ(tasks["result"][0]["state"], "FINISHED");
-  EXPECT_EQ(tasks["result"][0]["worker_pid"], ids["outer_pid"]);
-  // The blocked task's worker: its stack and its log through the dashboard.
-  json running = Data(Fetch(webui_, "/api/v0/tasks?state=RUNNING&name=ObserveTestBlockedInHere", bearer))["result"];
-  ASSERT_EQ(running["num_filtered"], 1) << running.dump();
-  const std::string node = running["result"][0]["node_id"];
-  const std::string pid = std::to_string(running["result"][0]["worker_pid"].get<int>());
-  auto stack = Fetch(webui_, "/worker/traceback?pid=" + pid + "&node_id=" + node, bearer);
-  ASSERT_TRUE(stack);
-  EXPECT_THAT(stack->body, HasSubstr("ObserveTestBlockedInHere"));
-  auto log = Fetch(webui_, "/api/v0/logs/file?node_id=" + node + "&pid=" + pid + "&lines=5", bearer);
-  ASSERT_TRUE(log);
-  EXPECT_THAT(log->body, HasSubstr("blocked tick"));
-  auto metrics = Fetch(webui_, "/metrics", bearer);
-  ASSERT_TRUE(metrics);
-  EXPECT_THAT(metrics->body, HasSubstr("ray_actors{state=\"ALIVE\"} 1"));
-
-  // A browser logs in once with ?token=, and the token leaves the address.
-  auto login = Fetch(webui_, "/tasks?token=" + token);
-  ASSERT_TRUE(login);
-  EXPECT_EQ(login->status, 303);
-  EXPECT_EQ(login->get_header_value("Location"), "/tasks");
-  const std::string cookie = login->get_header_value("Set-Cookie");
-  EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
-  auto page = Fetch(webui_, "/tasks", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
-  ASSERT_TRUE(page);
-  EXPECT_EQ(page->status, 200);
-  EXPECT_THAT(page->body, HasSubstr("Ray dashboard"));
-  // A cross-site request that would change state, and another Host, are refused.
-  httplib::Client client(webui_);
-  auto cross = client.Post("/login", {{"Origin", "http://evil.example"}}, "token=" + token,
-                           "application/x-www-form-urlencoded");
-  ASSERT_TRUE(cross);
-  EXPECT_EQ(cross->status, 403);
-  auto rebinding =
-      Fetch(webui_, "/api/version", {{"Host", "evil.example"}, {"Authorization", "Bearer " + token}});
-  ASSERT_TRUE(rebinding);
-  EXPECT_EQ(rebinding->status, 421);
-  ASSERT_EQ(EndDriver(), 0);
 }
 
 }  // namespace

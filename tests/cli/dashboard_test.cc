@@ -1,0 +1,182 @@
+// The web dashboard of a `ray start --head --include-webui` cluster: its API
+// with real HTTP requests, and its pages in a real browser (Debian's
+// chromium, headless), whose rendered DOM must show the cluster.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "tests/cli/cluster_fixture.h"
+
+namespace ray::cli::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+using DashboardTest = ClusterTest;
+
+/// A GET of `path` from the dashboard at `url`, with these headers.
+httplib::Result Fetch(const std::string& url, const std::string& path, httplib::Headers headers = {}) {
+  httplib::Client client(url);
+  client.set_read_timeout(60, 0);
+  return client.Get(path.c_str(), headers);
+}
+
+json Data(const httplib::Result& r) {
+  EXPECT_TRUE(r) << "no answer";
+  if (!r) return json();
+  EXPECT_EQ(r->status, 200) << r->body;
+  json body = json::parse(r->body, nullptr, false);
+  EXPECT_EQ(body["result"], true) << r->body;
+  return body["data"];
+}
+
+TEST_F(DashboardTest, ServesTheClusterToWhoHoldsTheToken) {
+  StartCluster(/*webui=*/true);
+  RunResult token_run = RayEnv({"get-auth-token"});
+  ASSERT_EQ(token_run.code, 0) << token_run.err;
+  const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
+  const httplib::Headers bearer = {{"Authorization", "Bearer " + token}};
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+  EXPECT_EQ(ids["webui_url"], webui_) << "ray::GetWebuiUrl() from a driver of the cluster";
+
+  auto anonymous = Fetch(webui_, "/api/version");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto version = Fetch(webui_, "/api/version", bearer);
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->status, 200);
+
+  json nodes = Data(Fetch(webui_, "/api/v0/nodes", bearer))["result"];
+  EXPECT_EQ(nodes["total"], 3);
+  json actors = Data(Fetch(webui_, "/api/v0/actors?state=ALIVE", bearer))["result"];
+  ASSERT_EQ(actors["num_filtered"], 1);
+  EXPECT_EQ(actors["result"][0]["actor_id"], ids["actor_id"]);
+  json tasks = Data(Fetch(webui_, "/api/v0/tasks?limit=1&filter_keys=name&filter_values=Outer", bearer))["result"];
+  ASSERT_EQ(tasks["num_filtered"], 1) << tasks.dump();
+  EXPECT_EQ(tasks["result"][0]["state"], "FINISHED");
+  EXPECT_EQ(tasks["result"][0]["worker_pid"], ids["outer_pid"]);
+  // The blocked task's worker: its stack and its log through the dashboard.
+  json running = Data(Fetch(webui_, "/api/v0/tasks?state=RUNNING&name=ObserveTestBlockedInHere", bearer))["result"];
+  ASSERT_EQ(running["num_filtered"], 1) << running.dump();
+  const std::string node = running["result"][0]["node_id"];
+  const std::string pid = std::to_string(running["result"][0]["worker_pid"].get<int>());
+  auto stack = Fetch(webui_, "/worker/traceback?pid=" + pid + "&node_id=" + node, bearer);
+  ASSERT_TRUE(stack);
+  EXPECT_THAT(stack->body, HasSubstr("ObserveTestBlockedInHere"));
+  auto log = Fetch(webui_, "/api/v0/logs/file?node_id=" + node + "&pid=" + pid + "&lines=5", bearer);
+  ASSERT_TRUE(log);
+  EXPECT_THAT(log->body, HasSubstr("blocked tick"));
+  auto metrics = Fetch(webui_, "/metrics", bearer);
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, HasSubstr("ray_actors{state=\"ALIVE\"} 1"));
+
+  // A browser logs in once with ?token=, and the token leaves the address.
+  auto login = Fetch(webui_, "/tasks?token=" + token);
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 303);
+  EXPECT_EQ(login->get_header_value("Location"), "/tasks");
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
+  auto page = Fetch(webui_, "/tasks", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("Ray dashboard"));
+  // A cross-site request that would change state, and another Host, are refused.
+  httplib::Client client(webui_);
+  auto cross = client.Post("/login", {{"Origin", "http://evil.example"}}, "token=" + token,
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 403);
+  auto rebinding =
+      Fetch(webui_, "/api/version", {{"Host", "evil.example"}, {"Authorization", "Bearer " + token}});
+  ASSERT_TRUE(rebinding);
+  EXPECT_EQ(rebinding->status, 421);
+  ASSERT_EQ(EndDriver(), 0);
+}
+
+// -- in a real browser ----------------------------------------------------------
+
+class DashboardBrowserTest : public ClusterTest {
+ protected:
+  /// The DOM chromium renders at `url` once the page's scripts ran (5 s of
+  /// virtual time, so its API requests are answered and drawn).
+  std::string Dom(const std::string& url) {
+    RunResult r = RunProgram(Chromium({"--dump-dom", url}), {});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.out;
+  }
+  /// A screenshot of `url` in <build>/dashboard-screenshots/<name>.png (CI keeps them).
+  void Screenshot(const std::string& url, const std::string& name) {
+    const std::string dir = RAY_SCREENSHOT_DIR;
+    std::filesystem::create_directories(dir);
+    RunResult r = RunProgram(Chromium({"--window-size=1280,800", "--hide-scrollbars",
+                                       "--screenshot=" + dir + "/" + name + ".png", url}),
+                             {});
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+  std::vector<std::string> Chromium(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                     "--user-data-dir=" + temp_dir_ + "/chromium",
+                                     "--virtual-time-budget=5000"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+};
+
+TEST_F(DashboardBrowserTest, PagesShowTheClusterAfterALoginAndNothingBefore) {
+  StartCluster(/*webui=*/true);
+  RunResult token_run = RayEnv({"get-auth-token"});
+  ASSERT_EQ(token_run.code, 0) << token_run.err;
+  const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+
+  // Without the token: the login form, and none of the cluster.
+  std::string anonymous = Dom(webui_ + "/tasks?state=FAILED");
+  EXPECT_THAT(anonymous, HasSubstr("action=\"/login\""));
+  EXPECT_THAT(anonymous, ::testing::Not(HasSubstr("dashboard-visible failure")));
+
+  RunResult status = RayEnv({"status", "--format", "json"});
+  ASSERT_EQ(status.code, 0) << status.err;
+  json cluster = json::parse(status.out);
+  std::string overview = Dom(webui_ + "/?token=" + token);
+  for (const auto& node : cluster["nodes"]) {
+    EXPECT_THAT(overview, HasSubstr(node["node_id"].get<std::string>().substr(0, 8))) << overview;
+  }
+  EXPECT_THAT(overview, HasSubstr("(head)"));
+  std::string actors = Dom(webui_ + "/actors?token=" + token);
+  EXPECT_THAT(actors, HasSubstr(">talker<"));
+  EXPECT_THAT(actors, HasSubstr(">ALIVE<"));
+  std::string failed = Dom(webui_ + "/tasks?state=FAILED&token=" + token);
+  EXPECT_THAT(failed, HasSubstr("std::runtime_error: dashboard-visible failure"));
+  EXPECT_THAT(failed, HasSubstr(">FailVisibly<"));
+  // The actor's worker's log, by node and pid from the cluster's status.
+  std::string node, pid;
+  for (const auto& n : cluster["nodes"]) {
+    for (const auto& w : n["report"]["workers"]) {
+      if (w["actor_id"] == ids["actor_id"]) {
+        node = n["node_id"];
+        pid = std::to_string(w["pid"].get<int>());
+      }
+    }
+  }
+  ASSERT_FALSE(pid.empty()) << status.out;
+  std::string logs = Dom(webui_ + "/logs?node_id=" + node + "&pid=" + pid + "&token=" + token);
+  EXPECT_THAT(logs, HasSubstr("talker says observe-marker-7"));
+
+  for (const char* page : {"", "nodes", "actors", "tasks", "jobs", "objects", "timeline"}) {
+    Screenshot(webui_ + "/" + page + "?token=" + token, *page ? page : "overview");
+  }
+  Screenshot(webui_ + "/logs?node_id=" + node + "&pid=" + pid + "&token=" + token, "logs");
+  Screenshot(webui_ + "/tasks", "login");
+  ASSERT_EQ(EndDriver(), 0);
+}
+
+}  // namespace
+}  // namespace ray::cli::testing
