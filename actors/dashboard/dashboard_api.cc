@@ -68,6 +68,16 @@ Response Envelope(int status, bool ok, const std::string& msg, json data) {
 Api::Api(Backend* backend, Settings settings) : backend_(backend), settings_(std::move(settings)) {}
 
 Response Api::Handle(const Request& request) const {
+  Response r = Guarded(request);
+  // On every answer, the login page's too: no caching of cluster data, no
+  // sniffing of types, no framing by another site (clickjacking).
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  return r;
+}
+
+Response Api::Guarded(const Request& request) const {
   // DNS rebinding: a page of another site resolving to this address names its own host.
   if (!HostAllowed(request.headers, settings_.allowed_hosts)) {
     return Text(421, "this dashboard does not serve that Host\n");
@@ -92,11 +102,7 @@ Response Api::Handle(const Request& request) const {
     }
     return Html(401, LoginPage(""));
   }
-  Response r = Route(request);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("X-Frame-Options", "DENY");
-  return r;
+  return Route(request);
 }
 
 Response Api::Login(const Request& request) const {
@@ -168,17 +174,16 @@ Response Api::Tasks(const Request& request, bool summarize) const {
   if (!backend_->Events(Param(request, "job_id"), &bytes, &error)) {
     return Envelope(503, false, "the GCS did not answer: " + error, json::object());
   }
-  json rows = TaskRows(bytes, status);
-  if (!summarize) return Envelope(200, true, "", {{"result", Page(rows, request.query)}});
+  TaskTable tasks(bytes, status);
+  if (!summarize) return Envelope(200, true, "", {{"result", tasks.Page(request.query)}});
   // Counts by function and state, as Ray's `ray summary tasks`.
-  std::map<std::string, std::map<std::string, int>> counts;
-  for (const auto& t : rows) ++counts[t.value("name", "")][t.value("state", "")];
   json summary = json::object();
+  const auto counts = tasks.CountsBy("name");
   for (const auto& [name, states] : counts) {
     summary[name] = {{"func_or_class_name", name}, {"state_counts", states}};
   }
   return Envelope(200, true, "",
-                  {{"result", {{"total", rows.size()}, {"summary", summary}}}});
+                  {{"result", {{"total", tasks.size()}, {"summary", summary}}}});
 }
 
 Response Api::Jobs(const Request& request) const {
@@ -188,7 +193,7 @@ Response Api::Jobs(const Request& request) const {
   if (!backend_->Events("", &bytes, &error)) {
     return Envelope(503, false, "the GCS did not answer: " + error, json::object());
   }
-  return Envelope(200, true, "", {{"result", Page(JobRows(TaskRows(bytes, status)), request.query)}});
+  return Envelope(200, true, "", {{"result", Page(JobRows(TaskTable(bytes, status)), request.query)}});
 }
 
 Response Api::Logs(const Request& request, bool file) const {
@@ -250,9 +255,8 @@ Response Api::Metrics() const {
   json status;
   if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
   std::string bytes, error;
-  json tasks = json::array();
-  if (backend_->Events("", &bytes, &error)) tasks = TaskRows(bytes, status);
-  return Text(200, PrometheusText(status, tasks), "text/plain; version=0.0.4");
+  if (!backend_->Events("", &bytes, &error)) bytes.clear();  // the figures without tasks
+  return Text(200, PrometheusText(status, TaskTable(bytes, status)), "text/plain; version=0.0.4");
 }
 
 }  // namespace ray::dashboard

@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "actors/common/profile_events.h"
 #include "actors/dashboard/dashboard_auth.h"
 
 namespace ray::dashboard {
@@ -58,6 +60,8 @@ class Api {
   Response Handle(const Request& request) const;
 
  private:
+  /// Handle without the headers every answer gets.
+  Response Guarded(const Request& request) const;
   Response Route(const Request& request) const;
   Response Login(const Request& request) const;
   Response Report(const std::string& kind, const nlohmann::json& args, nlohmann::json* out) const;
@@ -78,17 +82,47 @@ Response Envelope(int status, bool ok, const std::string& msg, nlohmann::json da
 
 /// The rows of a list endpoint from the reports (nodes, actors, workers, objects).
 nlohmann::json Rows(const std::string& kind, const nlohmann::json& report);
-/// Tasks from the events (FINISHED, FAILED) and the workers running them now (RUNNING).
-nlohmann::json TaskRows(const std::string& events_bytes, const nlohmann::json& status);
-/// Jobs seen in the tasks: id, tasks, failed tasks, first start and last end.
-nlohmann::json JobRows(const nlohmann::json& tasks);
+/// The cluster's tasks: those the nodes' workers run now (RUNNING), then
+/// those in the events table (FINISHED or FAILED), most recent first. Rows
+/// are made JSON only when asked for, so filtering and paging 100,000 tasks
+/// touches only the fields filtered on.
+class TaskTable {
+ public:
+  TaskTable(const std::string& events_bytes, const nlohmann::json& status);
+  size_t size() const { return running_.size() + done_.size(); }
+  /// A field of row `row` as text ("state", "name", "job_id", "node_id", ...).
+  std::string Field(size_t row, const std::string& key) const;
+  nlohmann::json Row(size_t row) const;
+  nlohmann::json Rows() const;
+  /// As Page(rows, query), without making the rows that are not shown.
+  nlohmann::json Page(const std::map<std::string, std::string>& query) const;
+  /// key value -> state -> tasks.
+  std::map<std::string, std::map<std::string, int>> CountsBy(const std::string& key) const;
+  /// Start and end (µs) of a finished task; none for a running one.
+  std::optional<std::pair<int64_t, int64_t>> Times(size_t row) const;
+
+ private:
+  struct Done {
+    uint32_t batch;
+    uint32_t index;
+    int64_t end_us;
+    bool failed;
+  };
+  std::string Text(const Done& d, uint32_t index) const;
+
+  std::vector<nlohmann::json> running_;
+  events::EventsReply reply_;
+  std::vector<Done> done_;
+};
+/// Jobs seen in the tasks: id, tasks, failed and running tasks, first start and last end.
+nlohmann::json JobRows(const TaskTable& tasks);
 /// Keeps the rows matching the request's filters (`state=`, `node_id=`,
 /// `job_id=`, `name=`, or Ray's filter_keys/filter_predicates/filter_values);
 /// then the page of `offset` and `limit` (default 100, at most 10,000), with
 /// the total that matched.
 nlohmann::json Page(const nlohmann::json& rows, const std::map<std::string, std::string>& query);
 /// Prometheus text format of the cluster's figures.
-std::string PrometheusText(const nlohmann::json& status, const nlohmann::json& tasks);
+std::string PrometheusText(const nlohmann::json& status, const TaskTable& tasks);
 
 }  // namespace ray::dashboard
 

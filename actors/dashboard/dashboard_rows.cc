@@ -1,7 +1,9 @@
 // The dashboard's lists and figures, made from the GCS's reports and events.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <optional>
 
 #include "actors/common/ids.h"
 #include "actors/common/profile_events.h"
@@ -54,7 +56,7 @@ json ObjectRows(const json& report) {
 }
 
 /// The value a filter compares: the row's field, as text.
-std::string Field(const json& row, const std::string& key) {
+std::string JsonField(const json& row, const std::string& key) {
   if (!row.contains(key)) return "";
   const json& v = row[key];
   return v.is_string() ? v.get<std::string>() : v.dump();
@@ -93,6 +95,16 @@ size_t Number(const std::map<std::string, std::string>& query, const char* key, 
   }
 }
 
+json PageOf(size_t matched, size_t total, const std::map<std::string, std::string>& query,
+            const std::function<json(size_t)>& row) {
+  const size_t limit = std::min(Number(query, "limit", kDefaultLimit), kMaxLimit);
+  const size_t offset = Number(query, "offset", 0);
+  json page = json::array();
+  for (size_t i = offset; i < matched && page.size() < limit; ++i) page.push_back(row(i));
+  return {{"total", total}, {"num_filtered", matched}, {"offset", offset},
+          {"limit", limit}, {"num_after_truncation", page.size()}, {"result", page}};
+}
+
 }  // namespace
 
 json Rows(const std::string& kind, const json& report) {
@@ -103,57 +115,109 @@ json Rows(const std::string& kind, const json& report) {
   return json::array();
 }
 
-json TaskRows(const std::string& events_bytes, const json& status) {
-  json rows = json::array();
+TaskTable::TaskTable(const std::string& events_bytes, const json& status) {
   // Running now: what the nodes' workers run.
   for (const auto& w : WorkerRows(status)) {
     if (w.value("task_id", "").empty()) continue;
-    rows.push_back({{"task_id", w["task_id"]}, {"name", w.value("function", "")},
-                    {"state", "RUNNING"}, {"job_id", w.value("job_id", "")},
-                    {"actor_id", w.value("actor_id", "")}, {"node_id", w["node_id"]},
-                    {"worker_pid", w.value("pid", 0)}});
+    running_.push_back({{"task_id", w["task_id"]}, {"name", w.value("function", "")},
+                        {"state", "RUNNING"}, {"job_id", w.value("job_id", "")},
+                        {"actor_id", w.value("actor_id", "")}, {"node_id", w["node_id"]},
+                        {"worker_pid", w.value("pid", 0)}});
   }
-  if (events_bytes.empty()) return rows;
-  auto reply = proto::Decode<events::EventsReply>(events_bytes);
-  std::vector<json> done;
-  for (const auto& stored : reply.batches) {
-    for (const auto& e : stored.batch.Expand()) {
-      if (e.type != "task") continue;
-      json row = {{"task_id", ids::Hex(e.task_id)},  {"name", e.function},
-                  {"state", "FINISHED"},             {"job_id", ids::Hex(e.job_id)},
-                  {"actor_id", ids::Hex(e.actor_id)}, {"node_id", ids::Hex(stored.node_id)},
-                  {"worker_pid", stored.batch.pid},   {"attempt", e.attempt},
-                  {"start_time_ms", e.start_us / 1000}, {"end_time_ms", e.end_us / 1000},
-                  {"duration_ms", (e.end_us - e.start_us) / 1000.0}};
-      for (const auto& [key, value] : e.extra) {
-        if (key == "error_type") row["state"] = "FAILED";
-        if (key == "error_type" || key == "error_message") row[key] = value;
-      }
-      done.push_back(std::move(row));
+  if (events_bytes.empty()) return;
+  reply_ = proto::Decode<events::EventsReply>(events_bytes);
+  // Finished ones, from the events: indices into the batches, no copies.
+  for (uint32_t b = 0; b < reply_.batches.size(); ++b) {
+    const auto& batch = reply_.batches[b].batch;
+    for (uint32_t i = 0; i < batch.events.size(); ++i) {
+      const auto& w = batch.events[i];
+      if (w.type >= batch.strings.size() || batch.strings[w.type] != "task") continue;
+      bool failed = false;
+      for (const auto& [key, value] : w.extra) failed |= key == "error_type";
+      done_.push_back({b, i, batch.base_us + w.start + w.duration, failed});
     }
   }
   // Most recent first.
-  std::stable_sort(done.begin(), done.end(), [](const json& a, const json& b) {
-    return a["end_time_ms"].get<int64_t>() > b["end_time_ms"].get<int64_t>();
-  });
-  for (auto& row : done) rows.push_back(std::move(row));
+  std::stable_sort(done_.begin(), done_.end(),
+                   [](const Done& a, const Done& b) { return a.end_us > b.end_us; });
+}
+
+std::string TaskTable::Text(const Done& d, uint32_t index) const {
+  const auto& strings = reply_.batches[d.batch].batch.strings;
+  return index < strings.size() ? strings[index] : std::string();
+}
+
+std::string TaskTable::Field(size_t row, const std::string& key) const {
+  if (row < running_.size()) return JsonField(running_[row], key);
+  const Done& d = done_[row - running_.size()];
+  const auto& stored = reply_.batches[d.batch];
+  const auto& w = stored.batch.events[d.index];
+  if (key == "state") return d.failed ? "FAILED" : "FINISHED";
+  if (key == "name" || key == "function") return Text(d, w.function);
+  if (key == "job_id") return ids::Hex(Text(d, w.job));
+  if (key == "actor_id") return ids::Hex(Text(d, w.actor));
+  if (key == "node_id") return ids::Hex(stored.node_id);
+  if (key == "task_id") return ids::Hex(w.task_id);
+  if (key == "worker_pid") return std::to_string(stored.batch.pid);
+  return "";
+}
+
+json TaskTable::Row(size_t row) const {
+  if (row < running_.size()) return running_[row];
+  const Done& d = done_[row - running_.size()];
+  const auto& stored = reply_.batches[d.batch];
+  const auto& w = stored.batch.events[d.index];
+  const int64_t start_us = stored.batch.base_us + w.start;
+  json out = {{"task_id", ids::Hex(w.task_id)},       {"name", Text(d, w.function)},
+              {"state", d.failed ? "FAILED" : "FINISHED"}, {"job_id", ids::Hex(Text(d, w.job))},
+              {"actor_id", ids::Hex(Text(d, w.actor))}, {"node_id", ids::Hex(stored.node_id)},
+              {"worker_pid", stored.batch.pid},        {"attempt", w.attempt},
+              {"start_time_ms", start_us / 1000},      {"end_time_ms", d.end_us / 1000},
+              {"duration_ms", w.duration / 1000.0}};
+  for (const auto& [key, value] : w.extra) {
+    if (key == "error_type" || key == "error_message") out[key] = value;
+  }
+  return out;
+}
+
+json TaskTable::Rows() const {
+  json rows = json::array();
+  for (size_t i = 0; i < size(); ++i) rows.push_back(Row(i));
   return rows;
 }
 
-json JobRows(const json& tasks) {
+json TaskTable::Page(const std::map<std::string, std::string>& query) const {
+  const std::vector<Filter> filters = Filters(query);
+  std::vector<size_t> matched;
+  for (size_t row = 0; row < size(); ++row) {
+    bool keep = true;
+    for (const auto& f : filters) keep = keep && (Field(row, f.key) == f.value) == f.equal;
+    if (keep) matched.push_back(row);
+  }
+  return PageOf(matched.size(), size(), query, [&](size_t i) { return Row(matched[i]); });
+}
+
+std::map<std::string, std::map<std::string, int>> TaskTable::CountsBy(const std::string& key) const {
+  std::map<std::string, std::map<std::string, int>> counts;
+  for (size_t row = 0; row < size(); ++row) ++counts[Field(row, key)][Field(row, "state")];
+  return counts;
+}
+
+json JobRows(const TaskTable& tasks) {
   std::map<std::string, json> jobs;
-  for (const auto& t : tasks) {
-    const std::string id = t.value("job_id", "");
+  for (size_t row = 0; row < tasks.size(); ++row) {
+    const std::string id = tasks.Field(row, "job_id");
     if (id.empty()) continue;
+    const std::string state = tasks.Field(row, "state");
     json& job = jobs[id];
     job["job_id"] = id;
     job["num_tasks"] = job.value("num_tasks", 0) + 1;
-    job["num_failed"] = job.value("num_failed", 0) + (t.value("state", "") == "FAILED" ? 1 : 0);
-    job["num_running"] = job.value("num_running", 0) + (t.value("state", "") == "RUNNING" ? 1 : 0);
-    if (t.contains("start_time_ms")) {
-      int64_t start = t["start_time_ms"], end = t["end_time_ms"];
-      job["start_time_ms"] = job.contains("start_time_ms") ? std::min(job["start_time_ms"].get<int64_t>(), start) : start;
-      job["end_time_ms"] = job.contains("end_time_ms") ? std::max(job["end_time_ms"].get<int64_t>(), end) : end;
+    job["num_failed"] = job.value("num_failed", 0) + (state == "FAILED" ? 1 : 0);
+    job["num_running"] = job.value("num_running", 0) + (state == "RUNNING" ? 1 : 0);
+    if (auto times = tasks.Times(row)) {
+      const int64_t start = times->first / 1000, end = times->second / 1000;
+      job["start_time_ms"] = std::min(job.value("start_time_ms", start), start);
+      job["end_time_ms"] = std::max(job.value("end_time_ms", end), end);
     }
   }
   json rows = json::array();
@@ -161,23 +225,25 @@ json JobRows(const json& tasks) {
   return rows;
 }
 
-json Page(const json& rows, const std::map<std::string, std::string>& query) {
-  const std::vector<Filter> filters = Filters(query);
-  json matched = json::array();
-  for (const auto& row : rows) {
-    bool keep = true;
-    for (const auto& f : filters) keep &= (Field(row, f.key) == f.value) == f.equal;
-    if (keep) matched.push_back(row);
-  }
-  const size_t limit = std::min(Number(query, "limit", kDefaultLimit), kMaxLimit);
-  const size_t offset = Number(query, "offset", 0);
-  json page = json::array();
-  for (size_t i = offset; i < matched.size() && page.size() < limit; ++i) page.push_back(matched[i]);
-  return {{"total", rows.size()}, {"num_filtered", matched.size()}, {"offset", offset},
-          {"limit", limit}, {"num_after_truncation", page.size()}, {"result", page}};
+std::optional<std::pair<int64_t, int64_t>> TaskTable::Times(size_t row) const {
+  if (row < running_.size()) return std::nullopt;
+  const Done& d = done_[row - running_.size()];
+  const auto& batch = reply_.batches[d.batch].batch;
+  return std::make_pair(batch.base_us + batch.events[d.index].start, d.end_us);
 }
 
-std::string PrometheusText(const json& status, const json& tasks) {
+json Page(const json& rows, const std::map<std::string, std::string>& query) {
+  const std::vector<Filter> filters = Filters(query);
+  std::vector<size_t> matched;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    bool keep = true;
+    for (const auto& f : filters) keep = keep && (JsonField(rows[i], f.key) == f.value) == f.equal;
+    if (keep) matched.push_back(i);
+  }
+  return PageOf(matched.size(), rows.size(), query, [&](size_t i) { return rows[matched[i]]; });
+}
+
+std::string PrometheusText(const json& status, const TaskTable& tasks) {
   std::string out;
   auto line = [&out](const std::string& text) { out += text + "\n"; };
   auto label = [](const std::string& value) {
@@ -193,7 +259,7 @@ std::string PrometheusText(const json& status, const json& tasks) {
     return escaped;
   };
   std::map<std::string, int> task_states;
-  for (const auto& t : tasks) ++task_states[t.value("state", "")];
+  for (size_t row = 0; row < tasks.size(); ++row) ++task_states[tasks.Field(row, "state")];
   line("# HELP ray_tasks Tasks by state (finished and failed ones still in the events table).");
   line("# TYPE ray_tasks gauge");
   for (const auto& [state, n] : task_states) {

@@ -104,6 +104,8 @@ TEST_F(DashboardApiTest, EveryRouteNeedsTheToken) {
   EXPECT_EQ(page.status, 401);
   EXPECT_THAT(page.body, HasSubstr("<form method=\"post\" action=\"/login\">")) << "a page asks to log in";
   EXPECT_EQ(Get("/api/version", {}, {{"host", kHost}, {"authorization", "Bearer wrong"}}).status, 401);
+  std::map<std::string, std::string> headers(page.headers.begin(), page.headers.end());
+  EXPECT_EQ(headers["X-Frame-Options"], "DENY") << "the login page cannot be framed either";
   EXPECT_TRUE(backend_.asked.empty()) << "nothing reached the cluster";
 }
 
