@@ -34,12 +34,14 @@ class ClusterTest : public CliTest {
   RunResult RayEnv(std::vector<std::string> args) { return Ray(std::move(args), env_); }
 
   /// Three nodes: the head with node_a (2 CPUs), node_b and node_c (1 CPU each).
-  void StartCluster(bool webui = false) {
+  /// With `gcs_dir`, the head keeps its GCS there (a head restarted on it finds its tables).
+  void StartCluster(bool webui = false, const std::string& gcs_dir = "") {
     const std::vector<std::string> common = {"--object-store-memory", "100000000", "--temp-dir",
                                              temp_dir_};
     std::vector<std::string> head = {"start", "--head", "--port", "0", "--num-cpus", "2",
                                      "--resources", R"({"node_a": 1})"};
     if (webui) head.insert(head.end(), {"--include-webui", "--dashboard-port", "0"});
+    if (!gcs_dir.empty()) head.insert(head.end(), {"--gcs-dir", gcs_dir});
     head.insert(head.end(), common.begin(), common.end());
     RunResult started = RayEnv(head);
     ASSERT_EQ(started.code, 0) << started.err;

@@ -100,6 +100,37 @@ TEST_F(DashboardTest, ServesTheClusterToWhoHoldsTheToken) {
   ASSERT_EQ(EndDriver(), 0);
 }
 
+TEST_F(DashboardTest, FinishedTasksAndDeadActorsStayVisibleAfterAHeadRestart) {
+  const std::string gcs_dir = temp_dir_ + "/gcs";
+  StartCluster(/*webui=*/true, gcs_dir);
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+  ASSERT_EQ(EndDriver(), 0);
+  RunResult stop = RayEnv({"stop"});
+  ASSERT_EQ(stop.code, 0) << stop.err;
+  // The head alone, on the same GCS directory.
+  RunResult again = RayEnv({"start", "--head", "--port", "0", "--num-cpus", "1", "--include-webui",
+                            "--dashboard-port", "0", "--gcs-dir", gcs_dir, "--object-store-memory",
+                            "100000000", "--temp-dir", temp_dir_});
+  ASSERT_EQ(again.code, 0) << again.err;
+  const std::string url = Between(again.out, "Dashboard: ", "  ");
+  RunResult token_run = RayEnv({"get-auth-token"});
+  const httplib::Headers bearer = {
+      {"Authorization", "Bearer " + token_run.out.substr(0, token_run.out.find('\n'))}};
+  json outer = Data(Fetch(url, "/api/v0/tasks?name=Outer", bearer))["result"];
+  ASSERT_EQ(outer["num_filtered"], 1) << outer.dump();
+  EXPECT_EQ(outer["result"][0]["state"], "FINISHED");
+  json failed = Data(Fetch(url, "/api/v0/tasks?state=FAILED", bearer))["result"];
+  ASSERT_EQ(failed["num_filtered"], 1) << failed.dump();
+  EXPECT_EQ(failed["result"][0]["error_message"], "dashboard-visible failure");
+  json actors = Data(Fetch(url, "/api/v0/actors", bearer))["result"]["result"];
+  bool dead_talker = false;
+  for (const auto& a : actors) dead_talker |= a["actor_id"] == ids["actor_id"] && a["state"] == "DEAD";
+  EXPECT_TRUE(dead_talker) << actors.dump();
+  json jobs = Data(Fetch(url, "/api/v0/jobs", bearer))["result"];
+  EXPECT_GE(jobs["total"].get<int>(), 1) << "the ended job";
+}
+
 // -- in a real browser ----------------------------------------------------------
 
 class DashboardBrowserTest : public ClusterTest {
