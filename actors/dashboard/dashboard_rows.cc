@@ -111,7 +111,19 @@ json Rows(const std::string& kind, const json& report) {
   if (kind == "nodes") return NodeRows(report);
   if (kind == "workers") return WorkerRows(report);
   if (kind == "objects") return ObjectRows(report);
-  if (kind == "actors") return report.value("actors", json::array());
+  if (kind == "actors") {
+    // The worker process hosting each live actor, from the nodes' workers.
+    std::map<std::string, json> pids;
+    for (const auto& w : WorkerRows(report)) {
+      if (!w.value("actor_id", "").empty()) pids[w["actor_id"]] = w.value("pid", 0);
+    }
+    json rows = report.value("actors", json::array());
+    for (auto& actor : rows) {
+      auto it = pids.find(actor.value("actor_id", ""));
+      if (it != pids.end()) actor["pid"] = it->second;
+    }
+    return rows;
+  }
   return json::array();
 }
 

@@ -72,6 +72,32 @@ TEST_F(DashboardTest, ServesTheClusterToWhoHoldsTheToken) {
   auto log = Fetch(webui_, "/api/v0/logs/file?node_id=" + node + "&pid=" + pid + "&lines=5", bearer);
   ASSERT_TRUE(log);
   EXPECT_THAT(log->body, HasSubstr("blocked tick"));
+  // The other routes, each answering for this cluster.
+  json summary = Data(Fetch(webui_, "/api/v0/tasks/summarize", bearer))["result"]["summary"];
+  EXPECT_EQ(summary["FailVisibly"]["state_counts"]["FAILED"], 1) << summary.dump();
+  json jobs = Data(Fetch(webui_, "/api/v0/jobs", bearer))["result"];
+  EXPECT_EQ(jobs["total"], 1);
+  json workers = Data(Fetch(webui_, "/api/v0/workers?limit=2", bearer))["result"];
+  EXPECT_GE(workers["total"].get<int>(), 3);
+  EXPECT_EQ(workers["result"].size(), 2u) << "limit";
+  json objects = Data(Fetch(webui_, "/api/v0/objects?filter_keys=where&filter_values=shared_memory", bearer))["result"];
+  ASSERT_EQ(objects["num_filtered"], 1) << objects.dump();
+  EXPECT_EQ(objects["result"][0]["object_id"], ids["object_id"]);
+  json files = Data(Fetch(webui_, "/api/v0/logs?node_id=" + node, bearer))["result"];
+  EXPECT_GE(files["total"].get<int>(), 2) << "the blocked worker's .out and .err at least";
+  json summary_nodes = Data(Fetch(webui_, "/nodes?view=summary", bearer))["summary"];
+  EXPECT_EQ(summary_nodes.size(), 3u);
+  json status = Data(Fetch(webui_, "/api/cluster_status", bearer))["clusterStatus"];
+  EXPECT_EQ(status["actors_by_state"]["ALIVE"], 1);
+  json alive = Data(Fetch(webui_, "/api/v0/actors?state=ALIVE", bearer))["result"]["result"][0];
+  EXPECT_EQ(alive["pid"], ids["actor_pid"]) << "the actor's worker process";
+  auto trace = Fetch(webui_, "/api/v0/tasks/timeline", bearer);
+  ASSERT_TRUE(trace);
+  json events = json::parse(trace->body, nullptr, false);
+  ASSERT_TRUE(events.is_array());
+  bool outer_span = false;
+  for (const auto& e : events) outer_span |= e.value("ph", "") == "X" && e.value("name", "") == "Outer";
+  EXPECT_TRUE(outer_span);
   auto metrics = Fetch(webui_, "/metrics", bearer);
   ASSERT_TRUE(metrics);
   EXPECT_THAT(metrics->body, HasSubstr("ray_actors{state=\"ALIVE\"} 1"));
@@ -129,6 +155,35 @@ TEST_F(DashboardTest, FinishedTasksAndDeadActorsStayVisibleAfterAHeadRestart) {
   EXPECT_TRUE(dead_talker) << actors.dump();
   json jobs = Data(Fetch(url, "/api/v0/jobs", bearer))["result"];
   EXPECT_GE(jobs["total"].get<int>(), 1) << "the ended job";
+}
+
+TEST_F(DashboardTest, IsServedOverHttpsWhenTheClusterUsesTls) {
+  const std::string dir = temp_dir_ + "/tls";
+  RunResult certs = RayEnv({"create-tls-certs", dir});
+  ASSERT_EQ(certs.code, 0) << certs.err;
+  env_["RAY_USE_TLS"] = "1";
+  env_["RAY_TLS_SERVER_CERT"] = dir + "/node.crt";
+  env_["RAY_TLS_SERVER_KEY"] = dir + "/node.key";
+  env_["RAY_TLS_CA_CERT"] = dir + "/ca.crt";
+  RunResult head = RayEnv({"start", "--head", "--port", "0", "--num-cpus", "1", "--include-webui",
+                           "--dashboard-port", "0", "--object-store-memory", "100000000",
+                           "--temp-dir", temp_dir_});
+  ASSERT_EQ(head.code, 0) << head.err;
+  const std::string url = Between(head.out, "Dashboard: ", "  ");
+  ASSERT_EQ(url.rfind("https://127.0.0.1:", 0), 0u) << head.out;
+  RunResult token_run = RayEnv({"get-auth-token"});
+  const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
+  httplib::Client client(url);
+  client.set_ca_cert_path((dir + "/ca.crt").c_str());
+  client.enable_server_certificate_verification(false);  // the nodes' certificate names no host
+  auto version = client.Get("/api/version", {{"Authorization", "Bearer " + token}});
+  ASSERT_TRUE(version) << "no HTTPS answer";
+  EXPECT_EQ(version->status, 200);
+  const std::string port = url.substr(url.rfind(':') + 1);
+  httplib::Client plain("http://127.0.0.1:" + port);
+  plain.set_read_timeout(3, 0);
+  auto refused = plain.Get("/api/version", {{"Authorization", "Bearer " + token}});
+  EXPECT_TRUE(!refused || refused->status != 200) << "plain HTTP must get nothing";
 }
 
 // -- in a real browser ----------------------------------------------------------
