@@ -193,7 +193,7 @@ Response Api::Jobs(const Request& request) const {
   if (!backend_->Events("", &bytes, &error)) {
     return Envelope(503, false, "the GCS did not answer: " + error, json::object());
   }
-  return Envelope(200, true, "", {{"result", Page(JobRows(TaskTable(bytes, status)), request.query)}});
+  return Envelope(200, true, "", {{"result", Page(JobRows(TaskTable(bytes, status), status), request.query)}});
 }
 
 Response Api::Logs(const Request& request, bool file) const {

@@ -114,8 +114,9 @@ class TaskTable {
   events::EventsReply reply_;
   std::vector<Done> done_;
 };
-/// Jobs seen in the tasks: id, tasks, failed and running tasks, first start and last end.
-nlohmann::json JobRows(const TaskTable& tasks);
+/// The GCS's jobs (state, start, end, driver) with their tasks' counts (tasks,
+/// failed, running, first and last task); jobs seen only in tasks too.
+nlohmann::json JobRows(const TaskTable& tasks, const nlohmann::json& status);
 /// Keeps the rows matching the request's filters (`state=`, `node_id=`,
 /// `job_id=`, `name=`, or Ray's filter_keys/filter_predicates/filter_values);
 /// then the page of `offset` and `limit` (default 100, at most 10,000), with

@@ -215,8 +215,12 @@ std::map<std::string, std::map<std::string, int>> TaskTable::CountsBy(const std:
   return counts;
 }
 
-json JobRows(const TaskTable& tasks) {
+json JobRows(const TaskTable& tasks, const json& status) {
   std::map<std::string, json> jobs;
+  // What the GCS keeps of each job (its state and times survive restarts), then the tasks' counts.
+  for (const auto& job : status.value("jobs", json::array())) {
+    if (job.contains("job_id") && job["job_id"].is_string()) jobs[job["job_id"]] = job;
+  }
   for (size_t row = 0; row < tasks.size(); ++row) {
     const std::string id = tasks.Field(row, "job_id");
     if (id.empty()) continue;
@@ -228,12 +232,17 @@ json JobRows(const TaskTable& tasks) {
     job["num_running"] = job.value("num_running", 0) + (state == "RUNNING" ? 1 : 0);
     if (auto times = tasks.Times(row)) {
       const int64_t start = times->first / 1000, end = times->second / 1000;
-      job["start_time_ms"] = std::min(job.value("start_time_ms", start), start);
-      job["end_time_ms"] = std::max(job.value("end_time_ms", end), end);
+      job["first_task_ms"] = std::min(job.value("first_task_ms", start), start);
+      job["last_task_ms"] = std::max(job.value("last_task_ms", end), end);
     }
   }
   json rows = json::array();
-  for (auto& [id, job] : jobs) rows.push_back(std::move(job));
+  for (auto& [id, job] : jobs) {
+    for (const char* count : {"num_tasks", "num_failed", "num_running"}) {
+      if (!job.contains(count)) job[count] = 0;
+    }
+    rows.push_back(std::move(job));
+  }
   return rows;
 }
 

@@ -289,7 +289,14 @@ struct Gather {
 void Collected(Self self, const std::shared_ptr<Gather>& gather, Core::NodeReport report) {
   gather->reports.push_back(std::move(report));
   if (--gather->pending > 0) return;
-  gather->promise.deliver(self->state.core->Report(gather->kind, gather->reports));
+  // This runs in a response handler, outside the guarded behavior: a node's
+  // malformed report must not take the GCS down.
+  try {
+    gather->promise.deliver(self->state.core->Report(gather->kind, gather->reports));
+  } catch (const std::exception& e) {
+    gather->promise.deliver(net::MakeError(
+        Status(Errc::kInvalidArgument, std::string("a node's report is malformed: ") + e.what())));
+  }
 }
 
 /// Asks every member's raylet (or the one args name) and answers with the

@@ -2,6 +2,8 @@
 // the object directory are in gcs_core_nodes.cc.
 #include "actors/gcs/gcs_core.h"
 
+#include <chrono>
+
 #include <cstdlib>
 #include <exception>
 #include <limits>
@@ -15,6 +17,14 @@ namespace {
 
 constexpr const char* kJobTable = "jobs";
 constexpr const char* kJobInfoTable = "jobs_info";
+/// job id -> msgpack [start ms, end ms (0 while it runs)], wall clock: the jobs' history.
+constexpr const char* kJobTimesTable = "jobs_times";
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 constexpr const char* kCodeTable = "code";
 constexpr const char* kActorTable = "actors";
 constexpr const char* kNameTable = "actor_names";
@@ -80,6 +90,11 @@ Status Core::RegisterJob(const proto::JobInfo& info) {
   if (!store_->Put(kJobInfoTable, info.job_id, proto::Encode(info), &error)) {
     return Logged(WriteFailed("the info of job " + ids::Hex(info.job_id), error));
   }
+  if (!store_->Get(kJobTimesTable, info.job_id) &&
+      !store_->Put(kJobTimesTable, info.job_id,
+                   proto::Encode(std::pair<int64_t, int64_t>(WallMs(), 0)), &error)) {
+    return Logged(WriteFailed("the start of job " + ids::Hex(info.job_id), error));
+  }
   return Status::Ok();
 }
 
@@ -89,6 +104,20 @@ std::string Core::GetJobInfo(const std::string& job_id) const {
 
 void Core::EndJob(const std::string& job_id) {
   for (const auto& [id, member] : nodes_) outbox_->JobEnded(id, job_id);
+  std::pair<int64_t, int64_t> times{0, 0};
+  if (auto stored = store_->Get(kJobTimesTable, job_id)) {
+    try {
+      times = proto::Decode<std::pair<int64_t, int64_t>>(*stored);
+    } catch (const std::exception&) {
+      // Unreadable: the end is still worth keeping.
+    }
+  }
+  if (times.second != 0) return;  // already ended (job_end comes from every node of the job)
+  times.second = WallMs();
+  std::string error;
+  if (!store_->Put(kJobTimesTable, job_id, proto::Encode(times), &error)) {
+    Logged(WriteFailed("the end of job " + ids::Hex(job_id), error));
+  }
 }
 
 Status Core::PutCode(const std::string& job_id, const std::string& package) {

@@ -187,6 +187,8 @@ class Core {
   /// `ray memory`: each stored object gets who refers to it (from the nodes'
   /// process reports) and what made it (from the lineage log).
   void AnnotateObjects(nlohmann::json* report) const;
+  /// The jobs this store knows: id, RUNNING or FINISHED, start and end, driver.
+  nlohmann::json JobsJson() const;
   void Deliver(const Answers& answers);
   /// Logs a failed status and passes it on.
   static Status Logged(Status status);

@@ -30,6 +30,32 @@ json NodeJson(const proto::NodeRecord& record, bool alive, const std::string& re
 
 }  // namespace
 
+nlohmann::json Core::JobsJson() const {
+  json jobs = json::array();
+  store_->Scan("jobs_times", [&](const std::string& job_id, const std::string& bytes) {
+    std::pair<int64_t, int64_t> times{0, 0};
+    try {
+      times = proto::Decode<std::pair<int64_t, int64_t>>(bytes);
+    } catch (const std::exception&) {
+      return true;
+    }
+    json job = {{"job_id", ids::Hex(job_id)}, {"state", times.second ? "FINISHED" : "RUNNING"},
+                {"start_time_ms", times.first}};
+    if (times.second) job["end_time_ms"] = times.second;
+    if (auto info = store_->Get("jobs_info", job_id)) {
+      try {
+        auto decoded = proto::Decode<proto::JobInfo>(*info);
+        job["driver_node_id"] = ids::Hex(decoded.driver_node);
+        job["entrypoint"] = decoded.executable;
+      } catch (const std::exception&) {
+      }
+    }
+    jobs.push_back(std::move(job));
+    return true;
+  });
+  return jobs;
+}
+
 void Core::AnnotateObjects(nlohmann::json* report) const {
   // Who refers to each object, over every node's processes.
   std::map<std::string, json> holders;
@@ -167,12 +193,20 @@ std::string Core::Report(const std::string& kind, const std::vector<NodeReport>&
       return true;
     });
     out["actors"] = std::move(actors);
+    out["jobs"] = JobsJson();
     out["actors_by_state"] = by_state;
     out["events"] = {{"records", events_.records()}, {"bytes", events_.bytes()},
                      {"dropped", events_.dropped()},
                      {"cap_bytes", options_.EventsCap()}};
   }
-  if (kind == "memory") AnnotateObjects(&out);
+  if (kind == "memory") {
+    try {
+      AnnotateObjects(&out);
+    } catch (const std::exception& e) {
+      // A node's report of the wrong shape: shown as it came, with why it was not joined.
+      out["error"] = std::string("could not join the nodes' reports: ") + e.what();
+    }
+  }
   return out.dump();
 }
 

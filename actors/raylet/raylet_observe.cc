@@ -127,12 +127,16 @@ void Shell::FlushWorkers(const std::vector<std::string>& worker_ids, std::functi
   }
 }
 
-caf::result<bool> Shell::FlushEvents() {
+void Shell::FlushAll(std::function<void()> done) {
   FlushOwnEvents();
   std::vector<std::string> ids;
   for (const auto& w : core_->Workers()) ids.push_back(w.worker_id);
+  FlushWorkers(ids, std::move(done));
+}
+
+caf::result<bool> Shell::FlushEvents() {
   auto promise = self_->make_response_promise();
-  FlushWorkers(ids, [promise]() mutable { promise.deliver(true); });
+  FlushAll([promise]() mutable { promise.deliver(true); });
   return caf::delegated<bool>();
 }
 
@@ -165,11 +169,8 @@ caf::result<std::string> Shell::Observe(const std::string& kind, const std::stri
   if (kind == "stack") return Stacks();
   if (kind == "flush") {
     // Every process of this node flushes its events: a query then sees them.
-    FlushOwnEvents();
-    std::vector<std::string> ids;
-    for (const auto& w : core_->Workers()) ids.push_back(w.worker_id);
     auto promise = self_->make_response_promise();
-    FlushWorkers(ids, [promise]() mutable { promise.deliver(std::string("{}")); });
+    FlushAll([promise]() mutable { promise.deliver(std::string("{}")); });
     return caf::delegated<std::string>();
   }
   if (kind == "logs") return Logs(parsed);

@@ -248,6 +248,8 @@ class Shell final : public Outbox, public Timer {
   const object_manager::ObjectManagerActor& om() const { return om_; }
 
  private:
+  /// This process's events and every worker's go to the GCS, then `done` runs.
+  void FlushAll(std::function<void()> done);
   /// Asks each of these workers to flush its events (kFlushWait at most), then runs `done`.
   void FlushWorkers(const std::vector<std::string>& worker_ids, std::function<void()> done);
   caf::result<std::string> Stacks();

@@ -595,6 +595,38 @@ TEST_F(GcsCore, MemoryReportSaysWhoRefersToEachObjectAndWhatMadeIt) {
   EXPECT_FALSE(objects[1].contains("owner_process"));
 }
 
+TEST_F(GcsCore, JobsKeepTheirStateAndTimesAcrossARestart) {
+  Join("H", true);
+  proto::JobInfo info;
+  info.job_id = "job1";
+  info.executable = "/bin/driver";
+  ASSERT_TRUE(core_->RegisterJob(info).ok());
+  auto running = nlohmann::json::parse(core_->Report("status", {}))["jobs"];
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0]["state"], "RUNNING");
+  EXPECT_EQ(running[0]["entrypoint"], "/bin/driver");
+  EXPECT_GT(running[0]["start_time_ms"].get<int64_t>(), 0);
+  core_->EndJob("job1");
+  core_->EndJob("job1");  // every node of the job reports its end: the first one counts
+  Restart();
+  auto ended = nlohmann::json::parse(core_->Report("status", {}))["jobs"];
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0]["state"], "FINISHED");
+  EXPECT_GE(ended[0]["end_time_ms"].get<int64_t>(), ended[0]["start_time_ms"].get<int64_t>());
+}
+
+TEST_F(GcsCore, AMalformedNodeReportIsShownNotFatal) {
+  Join("H", true);
+  const std::string bad = R"({"objects": [{"object_id": "00"}],
+                              "processes": [{"pid": "x", "refs": [{"object_id": "00", "local_refs": "y"}]}]})";
+  std::string text;
+  ASSERT_NO_THROW(text = core_->Report("memory", {{"H", bad, ""}}));
+  auto report = nlohmann::json::parse(text);
+  EXPECT_TRUE(report.contains("error")) << text;
+  EXPECT_EQ(report["nodes"][0]["report"]["objects"][0]["object_id"], "00");
+  ASSERT_NO_THROW(core_->Report("status", {{"H", "not json at all", ""}}));
+}
+
 TEST_F(GcsCore, ObserveQueriesGoToAllNodesOrTheOneNamed) {
   Join("H", true);
   Join("A");

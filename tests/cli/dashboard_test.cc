@@ -76,7 +76,10 @@ TEST_F(DashboardTest, ServesTheClusterToWhoHoldsTheToken) {
   json summary = Data(Fetch(webui_, "/api/v0/tasks/summarize", bearer))["result"]["summary"];
   EXPECT_EQ(summary["FailVisibly"]["state_counts"]["FAILED"], 1) << summary.dump();
   json jobs = Data(Fetch(webui_, "/api/v0/jobs", bearer))["result"];
-  EXPECT_EQ(jobs["total"], 1);
+  ASSERT_EQ(jobs["total"], 1);
+  EXPECT_EQ(jobs["result"][0]["state"], "RUNNING");
+  EXPECT_THAT(jobs["result"][0]["entrypoint"].get<std::string>(), HasSubstr("observe_driver"));
+  EXPECT_EQ(jobs["result"][0]["num_failed"], 1);
   json workers = Data(Fetch(webui_, "/api/v0/workers?limit=2", bearer))["result"];
   EXPECT_GE(workers["total"].get<int>(), 3);
   EXPECT_EQ(workers["result"].size(), 2u) << "limit";
@@ -154,7 +157,9 @@ TEST_F(DashboardTest, FinishedTasksAndDeadActorsStayVisibleAfterAHeadRestart) {
   for (const auto& a : actors) dead_talker |= a["actor_id"] == ids["actor_id"] && a["state"] == "DEAD";
   EXPECT_TRUE(dead_talker) << actors.dump();
   json jobs = Data(Fetch(url, "/api/v0/jobs", bearer))["result"];
-  EXPECT_GE(jobs["total"].get<int>(), 1) << "the ended job";
+  ASSERT_EQ(jobs["total"], 1) << jobs.dump();
+  EXPECT_EQ(jobs["result"][0]["state"], "FINISHED") << "the ended job, with its end";
+  EXPECT_TRUE(jobs["result"][0].contains("end_time_ms"));
 }
 
 TEST_F(DashboardTest, IsServedOverHttpsWhenTheClusterUsesTls) {
