@@ -186,6 +186,8 @@ TEST_F(DashboardApiTest, TasksComeFromTheEventsAndTheRunningWorkers) {
   EXPECT_EQ(failed[0]["error_type"], "std::runtime_error");
   EXPECT_EQ(failed[0]["node_id"], "aa11");
   EXPECT_EQ(failed[0]["worker_pid"], 42);
+  json of_job = Body(Get("/api/v0/tasks", {{"job_id", "01000000"}}))["data"]["result"];
+  EXPECT_EQ(of_job["num_filtered"], 3) << "job_id= is the hex id the rows show";
   json summary = Body(Get("/api/v0/tasks/summarize"))["data"]["result"]["summary"];
   EXPECT_EQ(summary["Broken"]["state_counts"]["FAILED"], 1);
   json jobs = Body(Get("/api/v0/jobs"))["data"]["result"]["result"];
