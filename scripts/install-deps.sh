@@ -6,6 +6,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libleveldb-dev libsnappy-dev libmsgpack-cxx-dev libgtest-dev libgmock-dev libssl-dev nlohmann-json3-dev procps
       gdb elfutils  # ray stack: gdb in batch mode (or eu-stack) on each node
       libcpp-httplib-dev  # the dashboard's HTTP(S) server
+      libyaml-cpp-dev  # Ray's cluster YAML (ray get_head_ip, ray up)
       chromium)  # the dashboard's browser tests (headless)
 missing=()
 for p in "${pkgs[@]}"; do

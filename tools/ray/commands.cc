@@ -29,10 +29,14 @@ int UnsupportedCommand(const std::string& name, int argc, char** argv) {
 }
 
 int ParseOptions(const std::string& command, const po::options_description& desc, int argc,
-                 char** argv, po::variables_map* vm) {
+                 char** argv, po::variables_map* vm,
+                 const po::positional_options_description* positional) {
   try {
     auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(argc, argv).options(desc).style(style).run(), *vm);
+    po::command_line_parser parser(argc, argv);
+    parser.options(desc).style(style);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), *vm);
     po::notify(*vm);
   } catch (const std::exception& e) {
     return Fail(command, std::string(e.what()) + " (see ray " + command + " --help)", kExitUsage);

@@ -38,17 +38,22 @@ int StackCommand(int argc, char** argv);
 /// `ray logs`: workers' log files.
 int LogsCommand(int argc, char** argv);
 
+/// `ray get_head_ip CONFIG`: the head's IP from a cluster config.
+int GetHeadIpCommand(int argc, char** argv);
+
 /// A command of Ray's CLI that this runtime does not have yet.
 int UnsupportedCommand(const std::string& name, int argc, char** argv);
 
 /// Prints "ray <cmd>: <message>" to stderr and returns `code`.
 int Fail(const std::string& command, const std::string& message, int code);
 
-/// Parses a command's options into `*vm` (long options must be spelled out).
+/// Parses a command's options into `*vm` (long options must be spelled out),
+/// with `positional` naming the options its bare arguments fill.
 /// Returns -1 to go on, or the exit code: 0 after printing --help, 2 on a usage error.
 int ParseOptions(const std::string& command,
                  const boost::program_options::options_description& desc, int argc, char** argv,
-                 boost::program_options::variables_map* vm);
+                 boost::program_options::variables_map* vm,
+                 const boost::program_options::positional_options_description* positional = nullptr);
 
 }  // namespace ray::cli
 

@@ -96,16 +96,7 @@ int LineageCommand(int argc, char** argv) {
   po::positional_options_description positional;
   positional.add("object-id", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    return Fail("lineage", std::string(e.what()) + " (see ray lineage --help)", kExitUsage);
-  }
-  if (vm.count("help")) {
-    std::cout << desc << std::endl;
-    return 0;
-  }
+  if (int code = ParseOptions("lineage", desc, argc, argv, &vm, &positional); code >= 0) return code;
   std::string object_id;
   if (object_hex.empty() || !ids::FromHex(object_hex, &object_id) ||
       object_id.size() != ids::kObjectIdSize) {

@@ -23,7 +23,7 @@ const Command kCommands[] = {
     {"down", "tear down a cluster (not supported yet)"},
     {"exec", "run a command on a cluster's head (not supported yet)"},
     {"attach", "open a shell on a cluster's head (not supported yet)"},
-    {"get_head_ip", "print a cluster's head IP (not supported yet)"},
+    {"get_head_ip", "print the head IP of a cluster config (Ray's cluster YAML)"},
     {"status", "show the cluster's nodes, resources, demand, actors and object stores"},
     {"memory", "list the objects in the cluster's object stores"},
     {"stack", "print every worker's thread stacks, on every node"},
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   if (name == "get-auth-token") return GetAuthTokenCommand(argc - 1, argv + 1);
   if (name == "create-tls-certs") return CreateTlsCertsCommand(argc - 1, argv + 1);
   if (name == "timeline") return TimelineCommand(argc - 1, argv + 1);
+  if (name == "get_head_ip") return GetHeadIpCommand(argc - 1, argv + 1);
   if (name == "status") return StatusCommand(argc - 1, argv + 1);
   if (name == "memory") return MemoryCommand(argc - 1, argv + 1);
   if (name == "stack") return StackCommand(argc - 1, argv + 1);

@@ -96,16 +96,7 @@ int CreateTlsCertsCommand(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("dir", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    return Fail("create-tls-certs", e.what(), kExitUsage);
-  }
-  if (vm.count("help")) {
-    std::cout << desc << std::endl;
-    return 0;
-  }
+  if (int code = ParseOptions("create-tls-certs", desc, argc, argv, &vm, &pos); code >= 0) return code;
   if (dir.empty()) return Fail("create-tls-certs", "give the output directory: ray create-tls-certs DIR", kExitUsage);
   if (days <= 0) return Fail("create-tls-certs", "--days must be positive", kExitUsage);
   std::error_code ec;
