@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <thread>
 
 #include "tests/cli/cluster_fixture.h"
 
@@ -135,6 +136,20 @@ TEST_F(DashboardTest, FinishedTasksAndDeadActorsStayVisibleAfterAHeadRestart) {
   json ids = StartDriver();
   ASSERT_TRUE(ids.is_object()) << "the driver did not report";
   ASSERT_EQ(EndDriver(), 0);
+  // The job's last events reach the GCS a little after its driver ends (its
+  // workers on the other nodes flush when job_end reaches their raylets):
+  // what the live dashboard shows is what must survive.
+  RunResult live_token = RayEnv({"get-auth-token"});
+  const httplib::Headers live_bearer = {
+      {"Authorization", "Bearer " + live_token.out.substr(0, live_token.out.find('\n'))}};
+  json shown;
+  for (int i = 0; i < 100; ++i) {
+    auto r = Fetch(webui_, "/api/v0/tasks?filter_keys=name&filter_values=Outer", live_bearer);
+    if (r && r->status == 200) shown = json::parse(r->body)["data"]["result"];
+    if (shown.value("num_filtered", 0) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(shown.value("num_filtered", 0), 1) << shown.dump();
   RunResult stop = RayEnv({"stop"});
   ASSERT_EQ(stop.code, 0) << stop.err;
   // The head alone, on the same GCS directory.
