@@ -211,13 +211,7 @@ Response Api::Logs(const Request& request, bool file) const {
   }
   json report;
   if (Response r = Report("logs", args, &report); !r.body.empty()) return r;
-  json files = json::array();
-  for (const auto& node : report.value("nodes", json::array())) {
-    for (auto f : node.value("report", json::object()).value("files", json::array())) {
-      f["node_id"] = node.value("node_id", "");
-      files.push_back(std::move(f));
-    }
-  }
+  json files = PerNode(report, "files");
   if (!file) return Envelope(200, true, "", {{"result", Page(files, request.query)}});
   std::string text;
   for (const auto& f : files) text += f.value("text", "");
@@ -244,10 +238,8 @@ Response Api::Traceback(const Request& request) const {
   if (!Param(request, "node_id").empty()) args["node"] = Param(request, "node_id");
   json report;
   if (Response r = Report("stack", args, &report); !r.body.empty()) return r;
-  for (const auto& node : report.value("nodes", json::array())) {
-    for (const auto& w : node.value("report", json::object()).value("workers", json::array())) {
-      if (std::to_string(w.value("pid", 0)) == pid) return Text(200, w.value("stack", ""));
-    }
+  for (const auto& w : PerNode(report, "workers")) {
+    if (std::to_string(w.value("pid", 0)) == pid) return Text(200, w.value("stack", ""));
   }
   return Envelope(404, false, "no worker with pid " + pid, json::object());
 }

@@ -80,6 +80,9 @@ class Api {
 /// {"result": ok, "msg": msg, "data": data}, as Ray's dashboard answers.
 Response Envelope(int status, bool ok, const std::string& msg, nlohmann::json data);
 
+/// The items of every node's report under `list` ("workers", "objects",
+/// "files"), each with its node's id.
+nlohmann::json PerNode(const nlohmann::json& report, const std::string& list);
 /// The rows of a list endpoint from the reports (nodes, actors, workers, objects).
 nlohmann::json Rows(const std::string& kind, const nlohmann::json& report);
 /// The cluster's tasks: those the nodes' workers run now (RUNNING), then

@@ -33,27 +33,7 @@ json NodeRows(const json& report) {
   return rows;
 }
 
-json WorkerRows(const json& report) {
-  json rows = json::array();
-  for (const auto& node : report.value("nodes", json::array())) {
-    for (auto w : node.value("report", json::object()).value("workers", json::array())) {
-      w["node_id"] = node.value("node_id", "");
-      rows.push_back(std::move(w));
-    }
-  }
-  return rows;
-}
-
-json ObjectRows(const json& report) {
-  json rows = json::array();
-  for (const auto& node : report.value("nodes", json::array())) {
-    for (auto o : node.value("report", json::object()).value("objects", json::array())) {
-      o["node_id"] = node.value("node_id", "");
-      rows.push_back(std::move(o));
-    }
-  }
-  return rows;
-}
+json WorkerRows(const json& report) { return PerNode(report, "workers"); }
 
 /// The value a filter compares: the row's field, as text.
 std::string JsonField(const json& row, const std::string& key) {
@@ -107,10 +87,21 @@ json PageOf(size_t matched, size_t total, const std::map<std::string, std::strin
 
 }  // namespace
 
+json PerNode(const json& report, const std::string& list) {
+  json rows = json::array();
+  for (const auto& node : report.value("nodes", json::array())) {
+    for (auto item : node.value("report", json::object()).value(list, json::array())) {
+      item["node_id"] = node.value("node_id", "");
+      rows.push_back(std::move(item));
+    }
+  }
+  return rows;
+}
+
 json Rows(const std::string& kind, const json& report) {
   if (kind == "nodes") return NodeRows(report);
   if (kind == "workers") return WorkerRows(report);
-  if (kind == "objects") return ObjectRows(report);
+  if (kind == "objects") return PerNode(report, "objects");
   if (kind == "actors") {
     // The worker process hosting each live actor, from the nodes' workers.
     std::map<std::string, json> pids;

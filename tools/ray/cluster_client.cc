@@ -60,4 +60,10 @@ bool ClusterClient::Observe(const std::string& kind, const std::string& args, st
   return AskGcs(timeout, json, error, atoms::observe::value, kind, args);
 }
 
+bool ClusterClient::Events(const std::string& job_id, std::string* bytes, std::string* error) {
+  std::string ignored;
+  Observe("flush", "{}", &ignored, error);  // best effort: what the GCS has is still worth reading
+  return AskGcs(std::chrono::seconds(60), bytes, error, atoms::ev_get::value, job_id);
+}
+
 }  // namespace ray::cli

@@ -37,6 +37,10 @@ class ClusterClient {
   bool Observe(const std::string& kind, const std::string& args, std::string* json,
                std::string* error);
 
+  /// The cluster's events of `job_id` (empty: all; an encoded
+  /// events::EventsReply), after every node flushed the last second's.
+  bool Events(const std::string& job_id, std::string* bytes, std::string* error);
+
   const std::string& address() const { return address_; }
   caf::actor_system& system() { return *system_; }
   const caf::actor& gcs() const { return gcs_; }

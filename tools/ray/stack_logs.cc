@@ -8,7 +8,6 @@
 #include "actors/common/ids.h"
 #include "actors/common/protocol.h"
 #include "actors/common/profile_events.h"
-#include "actors/net/atoms.h"
 #include "tools/ray/commands.h"
 #include "tools/ray/observe_common.h"
 
@@ -47,10 +46,7 @@ void PrintStacks(const json& report) {
 bool FindInEvents(ClusterClient* client, const std::string& prefix, bool actor, std::string* node,
                   int64_t* pid) {
   std::string bytes, error;
-  client->Observe("flush", "{}", &bytes, &error);  // the last second's events too
-  if (!client->AskGcs(std::chrono::seconds(30), &bytes, &error, atoms::ev_get::value, std::string())) {
-    return false;
-  }
+  if (!client->Events("", &bytes, &error)) return false;
   auto reply = proto::Decode<events::EventsReply>(bytes);
   for (const auto& stored : reply.batches) {
     if (stored.batch.component_type != "worker") continue;

@@ -7,7 +7,6 @@
 #include "actors/common/ids.h"
 #include "actors/common/protocol.h"
 #include "actors/common/timeline.h"
-#include "actors/net/atoms.h"
 #include "tools/ray/commands.h"
 #include "tools/ray/observe_common.h"
 
@@ -34,8 +33,7 @@ int TimelineCommand(int argc, char** argv) {
     return Fail("timeline", "--job must be a hex job id, not '" + job_hex + "'", kExitUsage);
   }
   std::string bytes, error;
-  client.Observe("flush", "{}", &bytes, &error);  // the last second's events too
-  if (!client.AskGcs(std::chrono::seconds(60), &bytes, &error, atoms::ev_get::value, job_id)) {
+  if (!client.Events(job_id, &bytes, &error)) {
     return Fail("timeline", "the GCS did not answer: " + error, kExitFailure);
   }
   events::EventsReply reply;
