@@ -7,7 +7,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
       gdb elfutils  # ray stack: gdb in batch mode (or eu-stack) on each node
       libcpp-httplib-dev  # the dashboard's HTTP(S) server
       libyaml-cpp-dev  # Ray's cluster YAML (ray get_head_ip, ray up)
-      chromium)  # the dashboard's browser tests (headless)
+      chromium  # the dashboard's browser tests (headless)
+      openssh-client openssh-server rsync tmux)  # ray up/exec/attach over SSH; tested with sshd on loopback
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -342,6 +342,9 @@ auto ObserveHandlers(Self self) {
           const std::string& args) -> caf::result<std::string> {
         return Observe(self, kind, args);
       },
+      [=](atoms::as_report, const std::string& json) {
+        self->state.core->SetAutoscalerReport(json);
+      },
       [=](webui_atom, const std::string& url) {
         // Only the head's own process knows where its dashboard listens.
         safe::RequireLocal(self);

@@ -172,6 +172,9 @@ class Core {
   /// The live members an observe query with JSON `args` goes to: all, or the
   /// one whose id starts with (hex) or whose address is args["node"].
   std::vector<std::string> ObserveTargets(const std::string& args) const;
+  /// Keeps the autoscaler's latest report (JSON object text), which "status"
+  /// reports as "autoscaler". Not persisted: the autoscaler sends it every tick.
+  void SetAutoscalerReport(std::string json) { autoscaler_report_ = std::move(json); }
 
  private:
   struct Member {
@@ -207,6 +210,7 @@ class Core {
   std::map<std::string, DeadNode> dead_nodes_;  // since this GCS started
   storage::EventLog events_;
   std::map<CodeToken, CodeWaiter> code_waiters_;
+  std::string autoscaler_report_;
 };
 
 }  // namespace ray::gcs

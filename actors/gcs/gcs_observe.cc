@@ -195,6 +195,9 @@ std::string Core::Report(const std::string& kind, const std::vector<NodeReport>&
     out["actors"] = std::move(actors);
     out["jobs"] = JobsJson();
     out["actors_by_state"] = by_state;
+    // The autoscaler's last report, when one runs (tools/ray/autoscaler.h).
+    json autoscaler = json::parse(autoscaler_report_, nullptr, false);
+    if (!autoscaler_report_.empty() && autoscaler.is_object()) out["autoscaler"] = std::move(autoscaler);
     out["events"] = {{"records", events_.records()}, {"bytes", events_.bytes()},
                      {"dropped", events_.dropped()},
                      {"cap_bytes", options_.EventsCap()}};

@@ -56,6 +56,8 @@ using GcsActor = caf::typed_actor<
     /// (kind, JSON args) -> JSON: the cluster's report, from the GCS's tables
     /// and every live raylet's (docs/cli.md).
     caf::replies_to<atoms::observe, std::string, std::string>::with<std::string>,
+    /// The autoscaler's report (JSON), shown by `ray status` and /api/cluster_status.
+    caf::reacts_to<atoms::as_report, std::string>,
     // -- its own process
     caf::reacts_to<check_atom>,
     caf::reacts_to<code_timeout_atom>,

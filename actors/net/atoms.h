@@ -70,6 +70,7 @@ using ev_add = caf::atom_constant<caf::atom("ev_add")>;      // process -> rayle
 using ev_get = caf::atom_constant<caf::atom("ev_get")>;      // -> GCS: job id -> events::EventsReply
 using ev_flush = caf::atom_constant<caf::atom("ev_flush")>;  // raylet -> worker, driver -> raylet: flush now
 using observe = caf::atom_constant<caf::atom("observe")>;    // -> GCS/raylet/om: kind, JSON args -> JSON
+using as_report = caf::atom_constant<caf::atom("as_report")>;// autoscaler -> GCS: its state and decisions (JSON)
 
 }  // namespace ray::atoms
 

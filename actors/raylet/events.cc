@@ -196,6 +196,7 @@ void Core::OnHeartbeatReply(std::vector<proto::NodeRecord> alive_nodes) {
     p->second.record.available = std::move(rec.available);
     p->second.confirmed = true;
   }
+  ReclaimPipelinedForPeers();
   if (!st_.prune_pending || timer_.Now() - st_.reregistered <= std::chrono::seconds(3)) return;
   // Nodes that did not come back to the restarted GCS are gone.
   st_.prune_pending = false;

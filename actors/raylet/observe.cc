@@ -1,6 +1,7 @@
 // The raylet core's part of `ray status` and `ray stack`: this node's
 // resources, the demand waiting for them, and its workers (schema: docs/cli.md).
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "actors/common/ids.h"
 #include "actors/raylet/raylet_core.h"
@@ -65,19 +66,35 @@ std::vector<WorkerView> Core::Workers() const {
 std::string Core::StatusJson() const {
   // Demand: queued tasks and actors by resource shape, split into those some
   // node of the cluster could run (waiting for resources) and those none can.
+  // The same, structured, for the autoscaler: one entry per shape.
   std::map<std::string, int> queued, infeasible;
+  std::map<std::pair<std::string, bool>, std::pair<ResourceRequest, int>> shapes;
+  auto count = [&](const ResourceRequest& shape, bool actor) {
+    std::string name = ShapeName(shape);
+    ++(FitsAnywhere(shape) ? queued : infeasible)[actor ? name + " (actor)" : name];
+    auto& entry = shapes[{name, actor}];
+    entry.first = shape;
+    ++entry.second;
+  };
+  std::set<std::string> pipelined;  // queued behind a busy worker: still waiting
+  for (const auto& [id, w] : st_.workers) {
+    if (!w.dead && w.assigned.size() > 1) pipelined.insert(w.assigned.begin() + 1, w.assigned.end());
+  }
   for (const auto& [id, task] : st_.tasks) {
-    if (!task.worker_id.empty()) continue;  // running
+    if (!task.worker_id.empty() && !pipelined.count(id)) continue;  // running
     if (task.spec.Kind() == proto::TaskKind::kActorMethod) continue;  // waits for its actor
-    ResourceRequest shape(task.spec.resources.begin(), task.spec.resources.end());
-    ++(FitsAnywhere(shape) ? queued : infeasible)[ShapeName(shape)];
+    count(ResourceRequest(task.spec.resources.begin(), task.spec.resources.end()), false);
   }
   std::map<std::string, int> actor_states;
   for (const auto& [id, actor] : st_.actors) {
     ++actor_states[ActorStateName(actor.state)];
     if (actor.state != ActorState::kPending || !actor.needs_worker) continue;
-    ResourceRequest shape(actor.creation.resources.begin(), actor.creation.resources.end());
-    ++(FitsAnywhere(shape) ? queued : infeasible)[ShapeName(shape) + " (actor)"];
+    count(ResourceRequest(actor.creation.resources.begin(), actor.creation.resources.end()), true);
+  }
+  json demand = json::array();
+  for (const auto& [key, entry] : shapes) {
+    demand.push_back({{"shape", entry.first}, {"count", entry.second}, {"actor", key.second},
+                      {"feasible", FitsAnywhere(entry.first)}});
   }
   json workers = json::array();
   for (const auto& w : Workers()) {
@@ -92,6 +109,7 @@ std::string Core::StatusJson() const {
               {"resources_available", AvailableResources()},
               {"pending_demand", queued},
               {"infeasible_demand", infeasible},
+              {"resource_demand", demand},
               {"actors_by_state", actor_states},
               {"workers", workers},
               {"tasks_done", st_.tasks_done},

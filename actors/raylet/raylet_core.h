@@ -152,6 +152,7 @@ struct Worker {
   ResourceRequest lease;             // resource shape of the tasks it holds
   std::string actor_id;    // dedicated actor worker
   bool blocked = false;
+  bool stealing = false;  // a steal of its queued tasks is in flight
   ResourceAllocation allocation;
   ResourceAllocation lent_cpu;  // CPU given back while blocked in Get
 };
@@ -376,6 +377,9 @@ class Core {
   /// the round trip to the worker does not limit throughput. Running tasks never
   /// exceed the resources: only the first task of a worker runs.
   void PipelineToBusyWorkers();
+  /// Takes back the tasks queued behind busy workers when a peer has room for
+  /// them (a node just joined, or freed up), so that they spill there.
+  void ReclaimPipelinedForPeers();
   using IdleWorkers = std::map<std::string, std::vector<Worker*>>;  // job -> idle task workers
   /// Gives waiting actors a worker each; counts the workers still wanted per job.
   void PlaceActors(IdleWorkers& idle, size_t& idle_count, std::map<std::string, int>& wanted);

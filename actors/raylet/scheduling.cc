@@ -61,6 +61,28 @@ void Core::PipelineToBusyWorkers() {
   }
 }
 
+void Core::ReclaimPipelinedForPeers() {
+  if (st_.peers.empty()) return;
+  for (auto& [wid, w] : st_.workers) {
+    if (w.dead || w.stealing || w.assigned.size() < 2 || !w.actor_id.empty()) continue;
+    bool room = false;
+    for (const auto& [id, p] : st_.peers) {
+      room = room || (p.confirmed && Fits(p.record.available, w.lease));
+    }
+    if (!room) continue;
+    w.stealing = true;
+    out_.StealTasks(wid, [this, wid = wid](StatusOr<std::vector<std::string>> ids) {
+      auto w = st_.workers.find(wid);
+      if (w == st_.workers.end()) return;
+      w->second.stealing = false;
+      // A failure is the worker's death, handled where it is noticed.
+      if (!ids.ok() || w->second.dead) return;
+      Requeue(w->second, *ids);
+      Schedule();
+    });
+  }
+}
+
 void Core::PlaceActors(IdleWorkers& idle, size_t& idle_count, std::map<std::string, int>& wanted) {
   for (auto& [actor_id, a] : st_.actors) {
     if (!a.needs_worker) continue;

@@ -66,7 +66,6 @@ TEST_F(RayOptions, StartHelpListsEveryRay07Option) {
 TEST_F(RayOptions, RefusedOptionsAreUsageErrorsNamingTheOption) {
   const std::vector<std::vector<std::string>> refused = {
       {"--redis-shard-ports", "6380,6381"},
-      {"--autoscaling-config", "cluster.yaml"},
       {"--plasma-store-socket-name", "/tmp/plasma"},
       {"--raylet-socket-name", "/tmp/raylet"},
       {"--include-java"},
@@ -162,12 +161,29 @@ TEST_F(RayOptions, StopWithNothingRunningStopsZero) {
   EXPECT_THAT(result.out, HasSubstr("Stopped 0"));
 }
 
-TEST_F(RayOptions, ClusterLauncherCommandsAreNotSupportedYet) {
-  for (const char* command : {"up", "down", "exec", "attach"}) {
-    RunResult result = Ray({command, "cluster.yaml"});
+TEST_F(RayOptions, ClusterLauncherCommandsNameTheConfigTheyCannotRead) {
+  for (const char* command : {"up", "down", "exec", "attach", "get_worker_ips"}) {
+    std::vector<std::string> args = {command, temp_dir_ + "/missing.yaml"};
+    if (std::string(command) == "exec") args.push_back("true");
+    RunResult result = Ray(args);
     EXPECT_EQ(result.code, 2) << command;
-    EXPECT_THAT(result.err, HasSubstr("ray " + std::string(command) + ": not supported yet"));
+    EXPECT_THAT(result.err, HasSubstr("ray " + std::string(command) +
+                                      ": cannot read the cluster config " + temp_dir_ +
+                                      "/missing.yaml"));
   }
+  EXPECT_THAT(Ray({"exec", "c.yaml"}).err, HasSubstr("give the cluster config file and the command"));
+  EXPECT_THAT(Ray({"attach", "-N", "c.yaml"}).err, HasSubstr("-N needs --tmux or --screen"));
+  EXPECT_THAT(Ray({"up", "--no-restart", "--restart-only", "c.yaml"}).err,
+              HasSubstr("--no-restart and --restart-only contradict each other"));
+}
+
+TEST_F(RayOptions, AutoscalingConfigIsCheckedBeforeTheHeadStarts) {
+  RunResult missing = Ray({"start", "--head", "--autoscaling-config", temp_dir_ + "/none.yaml"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("ray start: --autoscaling-config: cannot read the cluster config"));
+  RunResult worker = Ray({"start", "--address=127.0.0.1:1", "--autoscaling-config", "c.yaml"});
+  EXPECT_THAT(worker.err, HasSubstr("--autoscaling-config needs --head"));
+  EXPECT_TRUE(RegistryRecords().empty());
 }
 
 TEST_F(RayOptions, UnknownCommandIsAUsageError) {

@@ -16,8 +16,8 @@ const std::map<std::string, std::string> kRefusedKeys = {
     {"head_node", "Ray 1.x's head_node is not supported: use available_node_types"},
     {"worker_nodes", "Ray 1.x's worker_nodes is not supported: use available_node_types"},
     {"upscaling_speed", "the autoscaler launches what the demand needs, without a speed setting"},
-    {"rsync_exclude", "file mounts are copied whole (scp)"},
-    {"rsync_filter", "file mounts are copied whole (scp)"},
+    {"rsync_exclude", "file mounts are copied whole (rsync, else scp)"},
+    {"rsync_filter", "file mounts are copied whole (rsync, else scp)"},
     {"cluster_synced_files", "only file_mounts are copied"},
     {"file_mounts_sync_continuously", "file mounts are copied when ray up runs"},
 };
@@ -131,6 +131,7 @@ void ReadNodeTypes(const Reader& r, const YAML::Node& node, ClusterConfig* c) {
     r.CheckKeys(spec, {"resources", "min_workers", "max_workers", "node_config"},
                 "node type '" + name + "'");
     NodeType type;
+    type.max_workers = c->max_workers;  // Ray: a type without max_workers is capped by the cluster's
     if (spec["resources"]) {
       if (!spec["resources"].IsMap()) r.Fail(spec["resources"], "'resources' must be a mapping");
       for (const auto& res : spec["resources"]) {
@@ -144,6 +145,12 @@ void ReadNodeTypes(const Reader& r, const YAML::Node& node, ClusterConfig* c) {
                        " is more than max_workers " + std::to_string(type.max_workers));
     }
     if (spec["node_config"]) type.node_config = r.StringMap(spec["node_config"], "node_config");
+    if (!type.node_config.empty()) {
+      // What a cloud provider would read (instance type, image); these two
+      // providers have nothing to set per node, and an ignored setting would be a bug.
+      r.Fail(spec["node_config"], "node type '" + name + "': node_config is not supported by the " +
+                                      c->provider.type + " provider (it has nothing to configure per node); leave it {}");
+    }
     c->available_node_types[name] = std::move(type);
   }
 }
@@ -151,8 +158,19 @@ void ReadNodeTypes(const Reader& r, const YAML::Node& node, ClusterConfig* c) {
 void Read(const Reader& r, const YAML::Node& root, ClusterConfig* c) {
   r.CheckKeys(root, kTopKeys, "the config");
   if (root["cluster_name"]) c->cluster_name = r.String(root["cluster_name"], "cluster_name");
+  if (!root["provider"]) r.Fail(root, "the config needs a 'provider' (with its 'type')");
+  ReadProvider(r, root["provider"], &c->provider);
+  if (c->provider.type == "local") {
+    // Ray's local provider: every listed host is a worker unless said otherwise.
+    c->min_workers = c->max_workers = static_cast<int>(c->provider.worker_ips.size());
+  }
   if (root["min_workers"]) c->min_workers = r.Count(root["min_workers"], "min_workers");
   if (root["max_workers"]) c->max_workers = r.Count(root["max_workers"], "max_workers");
+  if (c->provider.type == "local" && c->max_workers > static_cast<int>(c->provider.worker_ips.size())) {
+    r.Fail(root["max_workers"] ? root["max_workers"] : root["provider"],
+           "max_workers " + std::to_string(c->max_workers) + " is more than the " +
+               std::to_string(c->provider.worker_ips.size()) + " worker_ips of the local provider");
+  }
   if (c->min_workers > c->max_workers) {
     r.Fail(root["min_workers"], "min_workers " + std::to_string(c->min_workers) +
                                     " is more than max_workers " + std::to_string(c->max_workers));
@@ -160,10 +178,14 @@ void Read(const Reader& r, const YAML::Node& root, ClusterConfig* c) {
   if (root["idle_timeout_minutes"]) {
     c->idle_timeout_minutes = r.Number(root["idle_timeout_minutes"], "idle_timeout_minutes");
   }
-  if (!root["provider"]) r.Fail(root, "the config needs a 'provider' (with its 'type')");
-  ReadProvider(r, root["provider"], &c->provider);
   if (root["auth"]) {
-    r.CheckKeys(root["auth"], {"ssh_user", "ssh_private_key"}, "auth");
+    r.CheckKeys(root["auth"], {"ssh_user", "ssh_private_key", "ssh_port"}, "auth");
+    if (root["auth"]["ssh_port"]) {
+      c->auth.ssh_port = r.Count(root["auth"]["ssh_port"], "ssh_port");
+      if (c->auth.ssh_port < 1 || c->auth.ssh_port > 65535) {
+        r.Fail(root["auth"]["ssh_port"], "'ssh_port' must be a port, 1 to 65535");
+      }
+    }
     if (root["auth"]["ssh_user"]) c->auth.ssh_user = r.String(root["auth"]["ssh_user"], "ssh_user");
     if (root["auth"]["ssh_private_key"]) {
       c->auth.ssh_private_key = r.String(root["auth"]["ssh_private_key"], "ssh_private_key");
@@ -198,6 +220,18 @@ void Read(const Reader& r, const YAML::Node& root, ClusterConfig* c) {
 
 std::string ClusterConfig::HeadIp() const {
   return provider.type == "local" ? provider.head_ip : "127.0.0.1";
+}
+
+std::map<std::string, NodeType> ClusterConfig::NodeTypes() const {
+  if (!available_node_types.empty()) return available_node_types;
+  NodeType worker;
+  worker.min_workers = min_workers;
+  worker.max_workers = max_workers;
+  return {{kDefaultHeadType, NodeType{}}, {kDefaultWorkerType, worker}};
+}
+
+std::string ClusterConfig::HeadType() const {
+  return head_node_type.empty() ? kDefaultHeadType : head_node_type;
 }
 
 bool ParseClusterConfig(const std::string& text, const std::string& source, ClusterConfig* config,

@@ -18,6 +18,9 @@ struct NodeType {
   std::map<std::string, std::string> node_config;  // passed to the provider
 };
 
+constexpr const char* kDefaultHeadType = "ray.head.default";
+constexpr const char* kDefaultWorkerType = "ray.worker.default";
+
 struct ClusterConfig {
   std::string cluster_name = "default";
   int min_workers = 0;
@@ -31,6 +34,7 @@ struct ClusterConfig {
   struct Auth {
     std::string ssh_user;
     std::string ssh_private_key;
+    int ssh_port = 22;  // this launcher's key: the hosts' sshd port
   } auth;
   std::map<std::string, std::string> file_mounts;  // remote path -> local path
   std::vector<std::string> initialization_commands;
@@ -44,6 +48,13 @@ struct ClusterConfig {
 
   /// The head's address as `ray get_head_ip` prints it.
   std::string HeadIp() const;
+  /// The node types, with the implicit ones of a config without
+  /// available_node_types: kDefaultHeadType and kDefaultWorkerType (whose
+  /// min/max workers are the config's; its resources are learned from the
+  /// first such node that joins).
+  std::map<std::string, NodeType> NodeTypes() const;
+  /// head_node_type, or kDefaultHeadType.
+  std::string HeadType() const;
 };
 
 /// Parses `text` (from `source`, named in errors). False with `*error`, e.g.

@@ -41,6 +41,23 @@ int LogsCommand(int argc, char** argv);
 /// `ray get_head_ip CONFIG`: the head's IP from a cluster config.
 int GetHeadIpCommand(int argc, char** argv);
 
+/// `ray up`, `ray down`, `ray exec`, `ray attach`, `ray get_worker_ips`:
+/// the cluster launcher (launcher.cc).
+int UpCommand(int argc, char** argv);
+int DownCommand(int argc, char** argv);
+int ExecCommand(int argc, char** argv);
+int AttachCommand(int argc, char** argv);
+int GetWorkerIpsCommand(int argc, char** argv);
+
+/// `ray monitor`: the autoscaler beside a head (monitor.cc).
+int MonitorCommand(int argc, char** argv);
+
+struct NodeRecord;
+/// Starts `ray monitor` for the head of `record` with `config_path`, its
+/// output in `*log` (under `state_dir`). Its pid, or -1 with `*error`.
+int SpawnMonitor(const std::string& state_dir, const NodeRecord& record,
+                 const std::string& config_path, std::string* log, std::string* error);
+
 /// A command of Ray's CLI that this runtime does not have yet.
 int UnsupportedCommand(const std::string& name, int argc, char** argv);
 

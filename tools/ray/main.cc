@@ -19,11 +19,13 @@ const Command kCommands[] = {
     {"lineage", "print how an object was made, from the cluster's lineage log"},
     {"get-auth-token", "print (or --generate) the token nodes and drivers must hold"},
     {"create-tls-certs", "write a cluster CA and a node certificate for mutual TLS"},
-    {"up", "create or update a cluster from a config file (not supported yet)"},
-    {"down", "tear down a cluster (not supported yet)"},
-    {"exec", "run a command on a cluster's head (not supported yet)"},
-    {"attach", "open a shell on a cluster's head (not supported yet)"},
+    {"up", "create or update a cluster from a config file (Ray's cluster YAML)"},
+    {"down", "stop every node of a cluster that `ray up` started"},
+    {"exec", "run a command on a cluster's head"},
+    {"attach", "open a shell on a cluster's head"},
     {"get_head_ip", "print the head IP of a cluster config (Ray's cluster YAML)"},
+    {"get_worker_ips", "print the IPs of a cluster's live worker nodes"},
+    {"monitor", "the autoscaler beside a head (ray start --autoscaling-config starts it)"},
     {"status", "show the cluster's nodes, resources, demand, actors and object stores"},
     {"memory", "list the objects in the cluster's object stores"},
     {"stack", "print every worker's thread stacks, on every node"},
@@ -64,6 +66,12 @@ int main(int argc, char** argv) {
   if (name == "create-tls-certs") return CreateTlsCertsCommand(argc - 1, argv + 1);
   if (name == "timeline") return TimelineCommand(argc - 1, argv + 1);
   if (name == "get_head_ip") return GetHeadIpCommand(argc - 1, argv + 1);
+  if (name == "get_worker_ips") return GetWorkerIpsCommand(argc - 1, argv + 1);
+  if (name == "up") return UpCommand(argc - 1, argv + 1);
+  if (name == "down") return DownCommand(argc - 1, argv + 1);
+  if (name == "exec") return ExecCommand(argc - 1, argv + 1);
+  if (name == "attach") return AttachCommand(argc - 1, argv + 1);
+  if (name == "monitor") return MonitorCommand(argc - 1, argv + 1);
   if (name == "status") return StatusCommand(argc - 1, argv + 1);
   if (name == "memory") return MemoryCommand(argc - 1, argv + 1);
   if (name == "stack") return StackCommand(argc - 1, argv + 1);

@@ -66,6 +66,7 @@ bool WriteRecord(const std::string& state_dir, const NodeRecord& record, std::st
                          .Add("log", record.log_path)
                          .Add("address_file", record.address_file)
                          .Add("start_time", record.start_time)
+                         .Add("monitor_pid", static_cast<long long>(record.monitor_pid))
                          .Finish();
   std::string path = NodeFiles(state_dir, record.pid).record;
   std::string temp = path + ".tmp";
@@ -111,6 +112,8 @@ bool ReadRecord(const std::string& path, NodeRecord* record, std::string* error)
   record->address_file = StringField(json, "address_file");
   auto start = json.find("start_time");
   if (start != json.end()) record->start_time = static_cast<long long>(start->second.number);
+  auto monitor = json.find("monitor_pid");
+  if (monitor != json.end()) record->monitor_pid = static_cast<pid_t>(monitor->second.number);
   return true;
 }
 
@@ -135,6 +138,23 @@ bool ReadFile(const std::string& path, std::string* contents) {
   buffer << in.rdbuf();
   *contents = buffer.str();
   return true;
+}
+
+bool IsMonitor(pid_t pid) {
+  std::string cmdline;
+  if (pid <= 0 || !ReadFile("/proc/" + std::to_string(pid) + "/cmdline", &cmdline)) return false;
+  std::string stat;
+  if (ReadFile("/proc/" + std::to_string(pid) + "/stat", &stat)) {
+    size_t close = stat.rfind(") ");
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z') return false;
+  }
+  // argv: ".../ray" "monitor" ...
+  size_t end = cmdline.find('\0');
+  if (end == std::string::npos) return false;
+  std::string argv0 = cmdline.substr(0, end);
+  size_t end1 = cmdline.find('\0', end + 1);
+  std::string argv1 = cmdline.substr(end + 1, end1 == std::string::npos ? std::string::npos : end1 - end - 1);
+  return argv0.substr(argv0.rfind('/') + 1) == "ray" && argv1 == "monitor";
 }
 
 }  // namespace ray::cli

@@ -26,6 +26,7 @@ struct NodeRecord {
   std::string log_path;  // empty when output was not redirected
   std::string address_file;
   long long start_time = 0;  // seconds since the epoch
+  pid_t monitor_pid = 0;     // the head's autoscaler (`ray monitor`), when it runs one
 };
 
 /// The paths of one node's files in a state directory.
@@ -50,6 +51,9 @@ bool ReadRecord(const std::string& path, NodeRecord* record, std::string* error)
 
 /// Paths of every raynode-<pid>.json in `state_dir` (none when it does not exist).
 std::vector<std::string> ListRecords(const std::string& state_dir);
+
+/// True while `pid` is a live `ray monitor` process (the autoscaler).
+bool IsMonitor(pid_t pid);
 
 /// Reads a whole file; false when it cannot be opened.
 bool ReadFile(const std::string& path, std::string* contents);

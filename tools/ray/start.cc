@@ -134,6 +134,18 @@ int LaunchNode(const StartPlan& plan, const std::string& state_dir) {
   Readiness readiness = WaitForAddress(record.pid, files.address, &record.address);
   if (readiness != Readiness::kReady) return ReportNotReady(readiness, record, files);
   if (plan.head) record.cluster_address = record.address;
+  if (!plan.autoscaling_config.empty()) {
+    // The autoscaler beside the head, recorded with it so that `ray stop` stops it first.
+    std::string monitor_log;
+    record.monitor_pid = SpawnMonitor(state_dir, record, plan.autoscaling_config, &monitor_log, &error);
+    if (record.monitor_pid < 0) {
+      kill(record.pid, SIGTERM);
+      Unregister(files);
+      return Fail("start", "cannot start the autoscaler: " + error, kExitFailure);
+    }
+    std::cout << "Autoscaler (pid " << record.monitor_pid << ") running with "
+              << plan.autoscaling_config << ", log in " << monitor_log << std::endl;
+  }
   if (!WriteRecord(state_dir, record, &error)) return Fail("start", error, kExitFailure);
   PrintInstructions(plan, record.pid, record.address, record.log_path);
   std::string webui;

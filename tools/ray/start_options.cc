@@ -4,9 +4,11 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "tools/ray/cluster_config.h"
 #include "tools/ray/flat_json.h"
 
 namespace po = boost::program_options;
@@ -32,7 +34,6 @@ const Refused kRefused[] = {
     {"redis-shard-ports",
      " is not supported: the GCS shards are LevelDB databases inside the head's raynode and "
      "have no ports of their own"},
-    {"autoscaling-config", " is not supported yet: there is no autoscaler"},
     {"plasma-store-socket-name", kNoSockets},
     {"raylet-socket-name", kNoSockets},
     {"include-java", ": Java workers are not supported: this runtime runs C++ only"},
@@ -45,6 +46,7 @@ const Refused kRefused[] = {
 
 /// Options only the head takes: the GCS runs there.
 const char* const kHeadOnly[] = {"num-redis-shards", "redis-max-clients", "redis-max-memory",
+                                 "autoscaling-config",
                                  "gcs-dir", "dashboard-host", "dashboard-port"};
 
 bool IsFalse(std::string value) {
@@ -299,7 +301,8 @@ void AddStartOptions(po::options_description* desc) {
       ("dashboard-host", po::value<std::string>(),
        "head: the dashboard's address (default 127.0.0.1: loopback only)")
       ("dashboard-port", po::value<int>(), "head: the dashboard's port (default 8265; 0: any free)")
-      ("autoscaling-config", po::value<std::string>(), "refused: no autoscaler yet")
+      ("autoscaling-config", po::value<std::string>(),
+       "run the autoscaler on this head with this cluster config (Ray's cluster YAML)")
       ("plasma-store-socket-name", po::value<std::string>(), "refused: no Unix sockets (TCP)")
       ("raylet-socket-name", po::value<std::string>(), "refused: no Unix sockets (TCP)")
       ("include-java", "refused: C++ workers only")
@@ -346,6 +349,24 @@ bool PlanStart(const po::variables_map& vm, StartPlan* plan, std::string* error)
     return false;
   }
   plan->redirect_output = vm.count("no-redirect-output") == 0;
+  if (vm.count("autoscaling-config") > 0) {
+    std::string path = vm["autoscaling-config"].as<std::string>();
+    if (path.rfind("~/", 0) == 0 && getenv("HOME") != nullptr) path = getenv("HOME") + path.substr(1);
+    std::error_code ec;
+    std::string absolute = std::filesystem::absolute(path, ec).string();
+    ClusterConfig config;
+    std::string why;
+    if (!LoadClusterConfig(absolute, &config, &why)) {
+      *error = "--autoscaling-config: " + why;
+      return false;
+    }
+    if (plan->block) {
+      *error = "--autoscaling-config cannot be used with --block: the autoscaler runs beside the "
+               "raynode that `ray start` launches in the background";
+      return false;
+    }
+    plan->autoscaling_config = absolute;
+  }
   return true;
 }
 

@@ -20,6 +20,7 @@ struct StartPlan {
   bool block = false;
   bool redirect_output = true;  // raynode's own output to its log file
   bool include_webui = false;   // the head serves the dashboard
+  std::string autoscaling_config;  // absolute path: the head runs `ray monitor` with it
 };
 
 /// Adds every `ray start` option, the refused ones included, to `desc`.

@@ -78,6 +78,44 @@ void PrintDemand(const json& nodes) {
   }
 }
 
+/// The autoscaler's report (tools/ray/autoscaler.h): node types, what waits, its last decisions.
+void PrintAutoscaler(const json& a) {
+  double now = a.value("time", 0.0);
+  std::cout << "\nAutoscaler (" << a.value("provider", "") << ", cluster '"
+            << a.value("cluster_name", "") << "', max_workers " << a.value("max_workers", 0)
+            << ", idle timeout " << a.value("idle_timeout_s", 0.0) << " s)\n"
+            << std::string(60, '-') << "\n";
+  const json types = a.value("node_types", json::object());
+  for (const auto& [name, t] : types.items()) {
+    std::cout << " " << name << ": " << t.value("running", 0) << " running, "
+              << t.value("starting", 0) << " starting (min " << t.value("min_workers", 0)
+              << ", max " << t.value("max_workers", 0) << ")";
+    if (t.value("failures", 0) > 0) {
+      std::cout << ", " << t.value("failures", 0) << " failed launch(es), next try in "
+                << static_cast<int>(t.value("retry_in_s", 0.0)) << " s: "
+                << t.value("last_error", "");
+    }
+    std::cout << "\n";
+  }
+  const json infeasible = a.value("infeasible", json::array());
+  for (const auto& shape : infeasible) {
+    std::cout << " infeasible: " << shape.get<std::string>() << " (no node type has these resources)\n";
+  }
+  const json waiting = a.value("waiting", json::array());
+  for (const auto& why : waiting) std::cout << " waiting: " << why.get<std::string>() << "\n";
+  const json decisions = a.value("decisions", json::array());
+  std::cout << "Recent decisions:\n";
+  if (decisions.empty()) std::cout << " (none)\n";
+  size_t first = decisions.size() > 10 ? decisions.size() - 10 : 0;
+  for (size_t i = first; i < decisions.size(); ++i) {
+    const json& d = decisions[i];
+    std::cout << " " << static_cast<int>(now - d.value("time", now)) << " s ago: "
+              << d.value("action", "") << " " << d.value("type", "")
+              << (d.value("node", "").empty() ? "" : " " + d.value("node", "")) << ": "
+              << d.value("reason", "") << "\n";
+  }
+}
+
 void PrintStatus(const json& report) {
   char when[64];
   std::time_t now = std::time(nullptr);
@@ -105,6 +143,7 @@ void PrintStatus(const json& report) {
             << HumanBytes(events.value("bytes", 0.0)) << " of "
             << HumanBytes(events.value("cap_bytes", 0.0)) << ", " << events.value("dropped", 0)
             << " dropped\n";
+  if (report.contains("autoscaler")) PrintAutoscaler(report["autoscaler"]);
 }
 
 /// "pid 1234 (driver) on 3ab476f2": the process that owns an object.
