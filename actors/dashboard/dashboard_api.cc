@@ -135,7 +135,9 @@ Response Api::Route(const Request& request) const {
   if (p == "/api/cluster_status") {
     json status;
     if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
-    return Envelope(200, true, "", {{"clusterStatus", status}});
+    // Ray's key for the autoscaler's state; null when no autoscaler runs.
+    json autoscaling = status.contains("autoscaler") ? status["autoscaler"] : json();
+    return Envelope(200, true, "", {{"clusterStatus", status}, {"autoscalingStatus", autoscaling}});
   }
   if (p == "/nodes" && Param(request, "view") == "summary") {
     json status;

@@ -559,6 +559,20 @@ TEST_F(GcsCore, StatusReportHasEveryNodeAliveOrDeadAndActorsByState) {
   EXPECT_EQ(report["actors_by_state"]["DEAD"], 1);
 }
 
+TEST_F(GcsCore, StatusCarriesTheAutoscalersLatestReport) {
+  Join("H", true);
+  EXPECT_FALSE(nlohmann::json::parse(core_->Report("status", {})).contains("autoscaler"))
+      << "no autoscaler runs";
+  core_->SetAutoscalerReport(R"({"node_types": {"cpu": {"running": 1}}})");
+  core_->SetAutoscalerReport(R"({"node_types": {"cpu": {"running": 2}}})");
+  auto report = nlohmann::json::parse(core_->Report("status", {}));
+  EXPECT_EQ(report["autoscaler"]["node_types"]["cpu"]["running"], 2) << "the latest one";
+  core_->SetAutoscalerReport("not json");
+  EXPECT_FALSE(nlohmann::json::parse(core_->Report("status", {})).contains("autoscaler"))
+      << "a malformed report is left out, not passed on";
+  EXPECT_FALSE(nlohmann::json::parse(core_->Report("memory", {})).contains("autoscaler"));
+}
+
 TEST_F(GcsCore, ReportSaysWhichNodesDidNotAnswer) {
   Join("H", true);
   Join("A");

@@ -56,7 +56,10 @@ struct FakeOutbox : Outbox {
     executed.emplace_back(w, r);
   }
   void ExitWorker(const std::string& w) override { exited.push_back(w); }
-  void StealTasks(const std::string&, Reply<std::vector<std::string>>) override {}
+  void StealTasks(const std::string& w, Reply<std::vector<std::string>> done) override {
+    steals.emplace_back(w, std::move(done));
+  }
+  std::vector<std::pair<std::string, Reply<std::vector<std::string>>>> steals;
   void PushResults(const std::string& d, const std::vector<proto::ObjectEntry>& e) override {
     pushed.emplace_back(d, e);
   }
@@ -776,6 +779,42 @@ TEST_F(RayletCoreTest, StatusSplitsWaitingDemandIntoPendingAndInfeasibleShapes) 
   ASSERT_EQ(status["workers"].size(), 1u);
   EXPECT_EQ(status["workers"][0]["state"], "BUSY");
   EXPECT_EQ(status["workers"][0]["function"], "small");
+}
+
+TEST_F(RayletCoreTest, TasksPipelinedBehindABusyWorkerAreDemandAndMoveToANodeThatJoins) {
+  Start({{"CPU", 1}});
+  std::vector<proto::TaskSpec> tasks;
+  for (int i = 0; i < 5; ++i) tasks.push_back(Task("t" + std::to_string(i)));
+  core_->Submit(tasks[0]);
+  auto w = ConnectWorkers();
+  for (int i = 1; i < 5; ++i) core_->Submit(tasks[i]);
+  ASSERT_EQ(core_->state().workers.at(w[0]).assigned.size(), 4u) << "3 wait behind the first";
+  auto status = nlohmann::json::parse(core_->StatusJson());
+  ASSERT_EQ(status["resource_demand"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["resource_demand"][0]["count"], 4) << "the 3 pipelined and the queued one";
+  EXPECT_EQ(status["resource_demand"][0]["shape"], nlohmann::json({{"CPU", 1.0}}));
+  EXPECT_EQ(status["pending_demand"]["{CPU: 1}"], 4);
+
+  // A heartbeat with no room anywhere takes nothing back.
+  core_->OnHeartbeatReply({});
+  EXPECT_TRUE(out_.steals.empty());
+  // A node with 4 free CPUs joins: the queued task spills there at once, and
+  // the next heartbeat takes the pipelined ones back so that they follow.
+  AddPeer("node-B", {{"CPU", 4}});
+  EXPECT_EQ(out_.to_peer.size(), 1u);
+  proto::NodeRecord b;
+  b.node_id = "node-B";
+  b.available = {{"CPU", 3}};
+  core_->OnHeartbeatReply({b});
+  ASSERT_EQ(out_.steals.size(), 1u);
+  EXPECT_EQ(out_.steals[0].first, w[0]);
+  core_->OnHeartbeatReply({b});
+  EXPECT_EQ(out_.steals.size(), 1u) << "one steal at a time";
+  std::vector<std::string> queued(core_->state().workers.at(w[0]).assigned.begin() + 1,
+                                  core_->state().workers.at(w[0]).assigned.end());
+  out_.steals[0].second(queued);
+  EXPECT_EQ(core_->state().workers.at(w[0]).assigned.size(), 1u);
+  EXPECT_EQ(out_.to_peer.size(), 4u) << "the 3 taken back went to node-B";
 }
 
 TEST_F(RayletCoreTest, WorkersShowWhatEachRunsForRayStack) {

@@ -42,7 +42,8 @@ class AutoscalingTest : public CliTest {
     if (HasFailure()) {
       // The autoscaler's log says what it decided and why.
       RunResult log = RunProgram({"/bin/bash", "-c", "cat " + dir_.path() +
-                                  "/clusters/scale/nodes/fake-head/monitor-*.log"}, {});
+                                  "/clusters/scale/nodes/fake-head/monitor-*.log " + state_dir_ +
+                                  "/monitor-*.log"}, {});
       std::cout << "--- the autoscaler's log ---\n" << log.out << std::endl;
     }
     Ray({"down", "-y", config_}, env_);
@@ -145,6 +146,47 @@ TEST_F(AutoscalingTest, AddsNodesForTheDemandUpToTheCapAndRemovesThemOnceIdle) {
   RunResult down = Launcher({"down", "-y", config_});
   ASSERT_EQ(down.code, 0) << down.out << down.err;
   EXPECT_THAT(down.out, HasSubstr("stopped on"));
+}
+
+TEST_F(AutoscalingTest, ANodeThatFailsToStartIsRetriedWithBackoffAndReported) {
+  std::string config = dir_.path() + "/bad.yaml";
+  std::ofstream(config) << "cluster_name: bad\n"
+                           "provider: {type: fake_multinode}\n"
+                           "worker_start_ray_commands: ['echo cannot start here; exit 3']\n"
+                           "available_node_types:\n"
+                           "  head: {resources: {CPU: 1}}\n"
+                           "  w: {resources: {CPU: 1}, min_workers: 1, max_workers: 1}\n"
+                           "head_node_type: head\n";
+  env_["RAY_AUTOSCALER_BACKOFF_S"] = "0.5";
+  // `ray start --head --autoscaling-config`, without `ray up`: the autoscaler beside the head.
+  RunResult head = Ray({"start", "--head", "--port", "0", "--num-cpus", "1", "--temp-dir", temp_dir_,
+                        "--autoscaling-config", config},
+                       env_);
+  ASSERT_EQ(head.code, 0) << head.err;
+  EXPECT_THAT(head.out, HasSubstr("Autoscaler (pid "));
+  std::string address = Between(head.out, "listening on ", ",");
+  nlohmann::json autoscaler = nlohmann::json::object();
+  auto start = Clock::now();
+  while (autoscaler.value("/node_types/w/failures"_json_pointer, 0) < 3) {
+    ASSERT_LT(Clock::now() - start, std::chrono::seconds(30)) << autoscaler.dump();
+    RunResult status = Ray({"status", "--address", address, "--format", "json"}, env_);
+    auto report = nlohmann::json::parse(status.out, nullptr, false);
+    if (report.is_object() && report.contains("autoscaler")) autoscaler = report["autoscaler"];
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(autoscaler["node_types"]["w"]["last_error"].get<std::string>(),
+              HasSubstr("`echo cannot start here; exit 3` failed (exit status 3); its last "
+                        "lines:\ncannot start here"));
+  std::string decisions = autoscaler["decisions"].dump();
+  EXPECT_THAT(decisions, HasSubstr("next try in 0 s")) << "0.5 s, then doubling";
+  EXPECT_THAT(decisions, HasSubstr("next try in 1 s"));
+  EXPECT_THAT(decisions, HasSubstr("next try in 2 s"));
+  RunResult text = Ray({"status", "--address", address}, env_);
+  EXPECT_THAT(text.out, HasSubstr("failed launch(es), next try in"));
+  RunResult stop = Ray({"stop"}, env_);
+  ASSERT_EQ(stop.code, 0) << stop.err;
+  RunResult left = RunProgram({"/bin/bash", "-c", "pgrep -f '[r]ay monitor .*" + config + "' || true"}, {});
+  EXPECT_EQ(left.out, "") << "ray stop stops the autoscaler too";
 }
 
 }  // namespace

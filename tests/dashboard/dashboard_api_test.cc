@@ -151,6 +151,10 @@ TEST_F(DashboardApiTest, ClusterStatusAndNodesUseRaysEnvelope) {
   json status = Body(Get("/api/cluster_status"));
   EXPECT_EQ(status["result"], true);
   EXPECT_EQ(status["data"]["clusterStatus"]["nodes"].size(), 2u);
+  EXPECT_TRUE(status["data"]["autoscalingStatus"].is_null()) << "no autoscaler runs";
+  backend_.status["autoscaler"] = {{"node_types", {{"cpu", {{"running", 2}}}}}};
+  status = Body(Get("/api/cluster_status"));
+  EXPECT_EQ(status["data"]["autoscalingStatus"]["node_types"]["cpu"]["running"], 2);
   json summary = Body(Get("/nodes", {{"view", "summary"}}));
   ASSERT_EQ(summary["data"]["summary"].size(), 2u);
   EXPECT_EQ(summary["data"]["summary"][0]["object_store"]["used_bytes"], 100);
