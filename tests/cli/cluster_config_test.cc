@@ -110,6 +110,35 @@ TEST(ClusterConfig, EachMistakeIsNamedWithItsLine) {
   EXPECT_THAT(error, HasSubstr("cannot read the cluster config /nonexistent/cluster.yaml"));
 }
 
+TEST(ClusterConfig, TheLauncherHonoursWhatItReadsAndRefusesWhatItCannot) {
+  ClusterConfig c;
+  std::string error;
+  const char* hosts = "provider: {type: local, head_ip: h, worker_ips: [a, b, c]}\n"
+                      "auth: {ssh_user: u, ssh_port: 2222}\n";
+  ASSERT_TRUE(ParseClusterConfig(hosts, "cluster.yaml", &c, &error)) << error;
+  EXPECT_EQ(c.auth.ssh_port, 2222);
+  EXPECT_EQ(c.min_workers, 3) << "Ray's local provider: every listed host is a worker";
+  EXPECT_EQ(c.max_workers, 3);
+  auto types = c.NodeTypes();
+  ASSERT_EQ(types.size(), 2u) << "the implicit head and worker types";
+  EXPECT_EQ(types.at(kDefaultWorkerType).min_workers, 3);
+  EXPECT_EQ(c.HeadType(), kDefaultHeadType);
+  EXPECT_THAT(ErrorOf(std::string(hosts) + "max_workers: 4\n"),
+              HasSubstr("cluster.yaml:3: max_workers 4 is more than the 3 worker_ips of the local provider"));
+  EXPECT_THAT(ErrorOf("provider: {type: local, head_ip: h}\nauth: {ssh_user: u, ssh_port: 70000}\n"),
+              HasSubstr("cluster.yaml:2: 'ssh_port' must be a port, 1 to 65535"));
+  EXPECT_THAT(ErrorOf("provider: {type: fake_multinode}\navailable_node_types:\n"
+                      "  w: {node_config: {InstanceType: m5.large}}\nhead_node_type: w\n"),
+              HasSubstr("cluster.yaml:3: node type 'w': node_config is not supported by the "
+                        "fake_multinode provider"));
+  ASSERT_TRUE(ParseClusterConfig("provider: {type: fake_multinode}\nmax_workers: 5\n"
+                                 "available_node_types:\n  h: {}\n  w: {resources: {CPU: 1}}\n"
+                                 "head_node_type: h\n",
+                                 "cluster.yaml", &c, &error))
+      << error;
+  EXPECT_EQ(c.available_node_types.at("w").max_workers, 5) << "capped by the cluster's max_workers";
+}
+
 TEST(ClusterConfig, GetHeadIpPrintsItOrTheMistake) {
   storage::TempDir dir;
   const std::string path = dir.path() + "/cluster.yaml";

@@ -184,12 +184,13 @@ int CopyBootstrap(Cluster& cluster, UpRun* run) {
 int UpHead(Cluster& cluster, const UpOptions& options, UpRun* run) {
   ClusterConfig& config = cluster.config();
   std::cout << "[1/4] head node" << std::endl;
-  cluster.ChooseHeadPort();
+  bool have_head = cluster.Head(&run->head);
+  cluster.ChooseHeadPort(/*fresh=*/!have_head);
   run->bootstrap_changed = cluster.WriteBootstrap(
       config.min_workers, config.max_workers, options.min_workers >= 0 || options.max_workers >= 0);
   std::string error;
   bool alive = false;
-  if (!cluster.Head(&run->head)) {
+  if (!have_head) {
     if (!cluster.provider().Create(kHeadKind, config.HeadType(), &run->head, &error)) {
       return Fail("up", "cannot get a head node: " + error, kExitFailure);
     }
@@ -330,9 +331,9 @@ std::string Cluster::HeadAddress() const {
   return context_.head_ip + ":" + std::to_string(context_.head_port);
 }
 
-void Cluster::ChooseHeadPort() {
+void Cluster::ChooseHeadPort(bool fresh) {
   std::string text;
-  if (ReadFile(dir_ + "/head.json", &text)) return;
+  if (!fresh && ReadFile(dir_ + "/head.json", &text)) return;
   context_.head_port = config_.provider.type == "fake_multinode" ? FreePort() : kDefaultHeadPort;
   std::ofstream(dir_ + "/head.json")
       << json{{"ip", context_.head_ip}, {"port", context_.head_port}}.dump() << "\n";

@@ -30,9 +30,9 @@ class Cluster {
   NodeContext& context() { return context_; }
   std::string HeadAddress() const;
 
-  /// Picks the head's port once (6379 for hosts, a free one for
-  /// fake_multinode) and keeps it in head.json.
-  void ChooseHeadPort();
+  /// Picks the head's port (6379 for hosts, a free one for fake_multinode)
+  /// and keeps it in head.json; unless `fresh`, the one kept there stays.
+  void ChooseHeadPort(bool fresh);
   bool Nodes(std::vector<ProviderNode>* nodes, std::string* error);
   /// The head the provider handed out; false when there is none.
   bool Head(ProviderNode* head);

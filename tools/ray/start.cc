@@ -137,6 +137,9 @@ int LaunchNode(const StartPlan& plan, const std::string& state_dir) {
   if (!plan.autoscaling_config.empty()) {
     // The autoscaler beside the head, recorded with it so that `ray stop` stops it first.
     std::string monitor_log;
+    // It connects like any client: with --redis-password's token, if given,
+    // in its environment (never in its argv, which any user can read).
+    if (!plan.password.empty()) setenv("RAY_AUTH_TOKEN", plan.password.c_str(), 1);
     record.monitor_pid = SpawnMonitor(state_dir, record, plan.autoscaling_config, &monitor_log, &error);
     if (record.monitor_pid < 0) {
       kill(record.pid, SIGTERM);
