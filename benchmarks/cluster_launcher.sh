@@ -31,7 +31,9 @@ alive() { { "$RAY" exec "$1" 'ray status --format json' 2>/dev/null || true; } |
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # -- 1. ray up over SSH -------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+spare() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(spare)
+HEAD_PORT=$(spare)
 ssh-keygen -q -t ed25519 -N '' -f "$W/hostkey"
 ssh-keygen -q -t ed25519 -N '' -f "$W/userkey"
 cp "$W/userkey.pub" "$W/authorized_keys" && chmod 600 "$W/authorized_keys"
@@ -50,7 +52,7 @@ cp "$W/userkey.pub" "$W/authorized_keys" && chmod 600 "$W/authorized_keys"
 sleep 0.5
 cat > "$W/ssh.yaml" <<EOF
 cluster_name: bench
-provider: {type: local, head_ip: 127.0.0.1, worker_ips: [127.0.0.2, 127.0.0.3]}
+provider: {type: local, head_ip: 127.0.0.1, worker_ips: [127.0.0.2, 127.0.0.3], head_port: $HEAD_PORT}
 auth: {ssh_user: $(id -un), ssh_private_key: $W/userkey, ssh_port: $PORT}
 EOF
 echo "ray up, 3 nodes over SSH on loopback ($RUNS runs):"

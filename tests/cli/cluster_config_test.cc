@@ -117,6 +117,7 @@ TEST(ClusterConfig, TheLauncherHonoursWhatItReadsAndRefusesWhatItCannot) {
                       "auth: {ssh_user: u, ssh_port: 2222}\n";
   ASSERT_TRUE(ParseClusterConfig(hosts, "cluster.yaml", &c, &error)) << error;
   EXPECT_EQ(c.auth.ssh_port, 2222);
+  EXPECT_EQ(c.provider.head_port, 6379) << "Ray's port unless head_port says otherwise";
   EXPECT_EQ(c.min_workers, 3) << "Ray's local provider: every listed host is a worker";
   EXPECT_EQ(c.max_workers, 3);
   auto types = c.NodeTypes();
@@ -125,6 +126,8 @@ TEST(ClusterConfig, TheLauncherHonoursWhatItReadsAndRefusesWhatItCannot) {
   EXPECT_EQ(c.HeadType(), kDefaultHeadType);
   EXPECT_THAT(ErrorOf(std::string(hosts) + "max_workers: 4\n"),
               HasSubstr("cluster.yaml:3: max_workers 4 is more than the 3 worker_ips of the local provider"));
+  EXPECT_THAT(ErrorOf("provider: {type: fake_multinode, head_port: 7000}\n"),
+              HasSubstr("no head_ip, worker_ips or head_port (it picks a free port)"));
   EXPECT_THAT(ErrorOf("provider: {type: local, head_ip: h}\nauth: {ssh_user: u, ssh_port: 70000}\n"),
               HasSubstr("cluster.yaml:2: 'ssh_port' must be a port, 1 to 65535"));
   EXPECT_THAT(ErrorOf("provider: {type: fake_multinode}\navailable_node_types:\n"

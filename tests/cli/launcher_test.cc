@@ -61,6 +61,7 @@ class LauncherSshTest : public CliTest {
         << "these tests need sshd: scripts/install-deps.sh installs openssh-server";
     root_ = dir_.path();
     port_ = SparePort();
+    head_port_ = SparePort();
     ASSERT_EQ(Shell("ssh-keygen -q -t ed25519 -N '' -f " + root_ + "/hostkey && ssh-keygen -q -t "
                     "ed25519 -N '' -f " + root_ + "/userkey && cp " + root_ + "/userkey.pub " +
                     root_ + "/authorized_keys && chmod 600 " + root_ + "/authorized_keys"),
@@ -91,7 +92,7 @@ class LauncherSshTest : public CliTest {
     std::ofstream yaml(cluster_config_);
     yaml << "cluster_name: lab\n"
          << "provider:\n  type: local\n  head_ip: 127.0.0.1\n"
-         << "  worker_ips: [127.0.0.2, 127.0.0.3]\n"
+         << "  worker_ips: [127.0.0.2, 127.0.0.3]\n  head_port: " << head_port_ << "\n"
          << "auth:\n  ssh_user: " << getpwuid(getuid())->pw_name << "\n"
          << "  ssh_private_key: " << root_ << "/userkey\n  ssh_port: " << port_ << "\n"
          << "file_mounts:\n  ~/app: " << root_ << "/app\n"
@@ -147,7 +148,8 @@ class LauncherSshTest : public CliTest {
   }
 
   std::string root_;
-  int port_ = 0;
+  int port_ = 0;       // sshd's
+  int head_port_ = 0;  // the cluster's head: tests run in parallel
   std::string cluster_config_;
   std::map<std::string, std::string> env_;
 };
@@ -159,7 +161,7 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
   ASSERT_EQ(up.code, 0) << up.out << up.err;
   EXPECT_THAT(up.out, HasSubstr("[1/4] head node"));
   EXPECT_THAT(up.out, HasSubstr("workers: 2/2 done"));
-  EXPECT_THAT(up.out, HasSubstr("is up: 3 node(s) alive, head 127.0.0.1:6379"));
+  EXPECT_THAT(up.out, HasSubstr("is up: 3 node(s) alive, head 127.0.0.1:" + std::to_string(head_port_)));
   std::cout << "ray up, 3 nodes over SSH: " << up_s << " s" << std::endl;
   for (const char* host : kHosts) {
     EXPECT_EQ(Raynodes(host).size(), 1u) << host;
@@ -223,7 +225,7 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
                {});
     WaitForLine(marker, 300, &line);
   }
-  EXPECT_EQ(line, "attached 127.0.0.1:6379 " + HostHome("127.0.0.1"))
+  EXPECT_EQ(line, "attached 127.0.0.1:" + std::to_string(head_port_) + " " + HostHome("127.0.0.1"))
       << "a shell in tmux on the head, with the cluster's address";
 
   RunResult down = Launcher({"down", "-y", cluster_config_});

@@ -105,7 +105,7 @@ class Reader {
 };
 
 void ReadProvider(const Reader& r, const YAML::Node& node, ClusterConfig::Provider* p) {
-  r.CheckKeys(node, {"type", "head_ip", "worker_ips"}, "provider");
+  r.CheckKeys(node, {"type", "head_ip", "worker_ips", "head_port"}, "provider");
   if (!node["type"]) r.Fail(node, "provider needs a 'type' (local or fake_multinode)");
   p->type = r.String(node["type"], "type");
   if (p->type != "local" && p->type != "fake_multinode") {
@@ -115,11 +115,16 @@ void ReadProvider(const Reader& r, const YAML::Node& node, ClusterConfig::Provid
   }
   if (node["head_ip"]) p->head_ip = r.String(node["head_ip"], "head_ip");
   if (node["worker_ips"]) p->worker_ips = r.Strings(node["worker_ips"], "worker_ips");
+  if (node["head_port"]) {
+    p->head_port = r.Count(node["head_port"], "head_port");
+    if (p->head_port < 1 || p->head_port > 65535) r.Fail(node["head_port"], "'head_port' must be a port, 1 to 65535");
+  }
   if (p->type == "local" && p->head_ip.empty()) {
     r.Fail(node, "the local provider needs 'head_ip' (the head host's address)");
   }
-  if (p->type == "fake_multinode" && (node["head_ip"] || node["worker_ips"])) {
-    r.Fail(node, "fake_multinode runs every node on this machine: no head_ip or worker_ips");
+  if (p->type == "fake_multinode" && (node["head_ip"] || node["worker_ips"] || node["head_port"])) {
+    r.Fail(node, "fake_multinode runs every node on this machine: no head_ip, worker_ips or "
+                 "head_port (it picks a free port)");
   }
 }
 

@@ -30,6 +30,7 @@ struct ClusterConfig {
     std::string type;  // "local" or "fake_multinode"
     std::string head_ip;
     std::vector<std::string> worker_ips;
+    int head_port = 6379;  // this launcher's key: the head's port ($RAY_HEAD_PORT)
   } provider;
   struct Auth {
     std::string ssh_user;

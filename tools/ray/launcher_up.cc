@@ -322,7 +322,7 @@ bool Cluster::Load(const std::string& command, const std::string& path, const st
   std::string text;
   if (ReadFile(dir_ + "/head.json", &text)) {
     json head = json::parse(text, nullptr, false);
-    if (head.is_object()) context_.head_port = head.value("port", kDefaultHeadPort);
+    if (head.is_object()) context_.head_port = head.value("port", config_.provider.head_port);
   }
   return true;
 }
@@ -334,7 +334,8 @@ std::string Cluster::HeadAddress() const {
 void Cluster::ChooseHeadPort(bool fresh) {
   std::string text;
   if (!fresh && ReadFile(dir_ + "/head.json", &text)) return;
-  context_.head_port = config_.provider.type == "fake_multinode" ? FreePort() : kDefaultHeadPort;
+  context_.head_port =
+      config_.provider.type == "fake_multinode" ? FreePort() : config_.provider.head_port;
   std::ofstream(dir_ + "/head.json")
       << json{{"ip", context_.head_ip}, {"port", context_.head_port}}.dump() << "\n";
 }
