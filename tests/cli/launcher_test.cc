@@ -172,6 +172,13 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
     EXPECT_EQ(mounted, "mounted\n") << "file_mounts copied there";
   }
 
+  // The head's autoscaler got the config, with the key and the file mounts as they are on the head.
+  std::string bootstrap;
+  ASSERT_TRUE(ReadFile(HostHome("127.0.0.1") + "/ray_bootstrap_config.yaml", &bootstrap));
+  EXPECT_THAT(bootstrap, HasSubstr("ssh_private_key: ~/ray_bootstrap_key.pem"));
+  EXPECT_THAT(bootstrap, HasSubstr("~/app: ~/app"));
+  EXPECT_TRUE(fs::exists(HostHome("127.0.0.1") + "/ray_bootstrap_key.pem"));
+
   RunResult head_ip = Launcher({"get_head_ip", cluster_config_});
   EXPECT_EQ(head_ip.out, "127.0.0.1\n");
   RunResult worker_ips = Launcher({"get_worker_ips", cluster_config_});

@@ -175,6 +175,8 @@ TEST_F(RayOptions, ClusterLauncherCommandsNameTheConfigTheyCannotRead) {
   EXPECT_THAT(Ray({"attach", "-N", "c.yaml"}).err, HasSubstr("-N needs --tmux or --screen"));
   EXPECT_THAT(Ray({"up", "--no-restart", "--restart-only", "c.yaml"}).err,
               HasSubstr("--no-restart and --restart-only contradict each other"));
+  EXPECT_THAT(Ray({"up", "--min-workers", "-1", "c.yaml"}).err,
+              HasSubstr("--min-workers must be 0 or more"));
 }
 
 TEST_F(RayOptions, AutoscalingConfigIsCheckedBeforeTheHeadStarts) {

@@ -182,6 +182,13 @@ RunResult RunProcess(const std::vector<std::string>& argv, const std::string& in
 
 namespace {
 
+/// A local path with a leading `~/` as this process's HOME has it.
+std::string ExpandLocal(const std::string& path) {
+  const char* home = getenv("HOME");
+  if (path.rfind("~/", 0) == 0 && home != nullptr) return home + path.substr(1);
+  return path;
+}
+
 class SshRunner : public CommandRunner {
  public:
   SshRunner(std::string host, SshOptions options)
@@ -198,7 +205,8 @@ class SshRunner : public CommandRunner {
                       "  [" + host_ + "] ");
   }
 
-  RunResult Copy(const std::string& local, const std::string& remote) override {
+  RunResult Copy(const std::string& given, const std::string& remote) override {
+    const std::string local = ExpandLocal(given);
     std::string dest = remote;
     if (dest == "~" || dest.rfind("~/", 0) == 0) {
       // The node's $HOME, as its shell sees it (rsync and scp take paths literally).
@@ -289,9 +297,9 @@ class LocalRunner : public CommandRunner {
                       "  [" + name_ + "] ");
   }
 
-  RunResult Copy(const std::string& local, const std::string& remote) override {
-    std::string dest = remote;
-    if (dest.rfind("~/", 0) == 0 && getenv("HOME") != nullptr) dest = getenv("HOME") + dest.substr(1);
+  RunResult Copy(const std::string& given, const std::string& remote) override {
+    const std::string local = ExpandLocal(given);
+    std::string dest = ExpandLocal(remote);
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(dest).parent_path(), ec);
     RunResult result;

@@ -90,6 +90,11 @@ int UpCommand(int argc, char** argv) {
   if (options.no_restart && options.restart_only) {
     return Fail("up", "--no-restart and --restart-only contradict each other", kExitUsage);
   }
+  for (const char* option : {"min-workers", "max-workers"}) {
+    if (vm.count(option) && vm[option].as<int>() < 0) {
+      return Fail("up", std::string("--") + option + " must be 0 or more", kExitUsage);
+    }
+  }
   Cluster cluster;
   int code = 0;
   if (!cluster.Load("up", path, name, &code)) return code;

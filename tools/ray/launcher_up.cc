@@ -376,8 +376,14 @@ bool Cluster::WriteBootstrap(int min_workers, int max_workers, bool overrides) {
     root["min_workers"] = min_workers;
     root["max_workers"] = max_workers;
   }
-  if (config_.provider.type == "local" && root["auth"] && root["auth"]["ssh_private_key"]) {
+  bool hosts = config_.provider.type == "local";
+  if (hosts && root["auth"] && root["auth"]["ssh_private_key"]) {
     root["auth"]["ssh_private_key"] = kBootstrapKey;  // copied there by `ray up`
+  }
+  // The autoscaler copies the file mounts from where it runs: on a host
+  // head, the head's own copy (at the remote path); here, the absolute path.
+  for (const auto& [remote, local] : config_.file_mounts) {
+    root["file_mounts"][remote] = hosts ? remote : fs::absolute(local).string();
   }
   YAML::Emitter out;
   out << root;
@@ -408,7 +414,7 @@ int Up(Cluster& cluster, const UpOptions& options) {
 
 int Down(Cluster& cluster, bool yes, bool workers_only) {
   ClusterConfig& config = cluster.config();
-  if (!Confirm("down", "Stop " + std::string(workers_only ? "the workers of" : "") + " cluster '" +
+  if (!Confirm("down", std::string(workers_only ? "Stop the workers of" : "Stop") + " cluster '" +
                            config.cluster_name + "'?",
                yes)) {
     return kExitUsage;
@@ -473,7 +479,5 @@ int Down(Cluster& cluster, bool yes, bool workers_only) {
             << std::endl;
   return failed == 0 ? 0 : kExitFailure;
 }
-
-/// Runs `argv` attached to this terminal; its exit status.
 
 }  // namespace ray::cli

@@ -32,8 +32,9 @@ NodeType TypeOf(const ClusterConfig& config, const ProviderNode& node) {
 }
 
 /// Hashes a file mount's contents (and names), for SetupHash.
-void HashPath(const std::string& path, std::string* digest) {
+void HashPath(std::string path, std::string* digest) {
   namespace fs = std::filesystem;
+  if (path.rfind("~/", 0) == 0 && getenv("HOME") != nullptr) path = getenv("HOME") + path.substr(1);
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     std::vector<std::string> entries;
