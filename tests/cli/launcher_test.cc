@@ -247,6 +247,50 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
   EXPECT_THAT(after.err, HasSubstr("cluster 'lab' is not up"));
 }
 
+TEST_F(LauncherSshTest, TheHeadsAutoscalerStartsAndStopsHostsOverSsh) {
+  // One worker host at first; the head's autoscaler may add the other.
+  std::ofstream yaml(cluster_config_);
+  yaml << "cluster_name: grow\nmax_workers: 2\nidle_timeout_minutes: 0.05\n"
+       << "provider:\n  type: local\n  head_ip: 127.0.0.1\n"
+       << "  worker_ips: [127.0.0.2, 127.0.0.3]\n  head_port: " << head_port_ << "\n"
+       << "auth:\n  ssh_user: " << getpwuid(getuid())->pw_name << "\n"
+       << "  ssh_private_key: " << root_ << "/userkey\n  ssh_port: " << port_ << "\n"
+       << "available_node_types:\n"
+       << "  head: {resources: {CPU: 1}}\n"
+       << "  worker: {resources: {CPU: 1}, min_workers: 1, max_workers: 2}\n"
+       << "head_node_type: head\n";
+  yaml.close();
+  RunResult up = Launcher({"up", "-y", cluster_config_});
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  EXPECT_THAT(up.out, HasSubstr("is up: 2 node(s) alive"));
+  EXPECT_TRUE(Raynodes("127.0.0.3").empty());
+
+  // 4 tasks of a CPU for 3 s: the head and 127.0.0.2 take two, the autoscaler adds 127.0.0.3.
+  RunResult burst = Launcher({"exec", cluster_config_, std::string(LAUNCHER_DRIVER_PATH) + " burst 4 3"});
+  ASSERT_EQ(burst.code, 0) << burst.out << burst.err;
+  EXPECT_THAT(burst.out, HasSubstr("burst: 4 tasks on 3 nodes"));
+  std::string log;
+  ReadFile(HostHome("127.0.0.1") + "/state/monitor-" +
+               std::to_string(Raynodes("127.0.0.1").at(0)) + ".log",
+           &log);
+  EXPECT_THAT(log, HasSubstr("adopted 127.0.0.2")) << "the worker `ray up` started is the autoscaler's";
+  EXPECT_THAT(log, HasSubstr("launching a worker node: demand {CPU: 1}"));
+  EXPECT_THAT(log, HasSubstr("started worker node 127.0.0.3"));
+  // Idle for 3 s: one worker goes, the other stays for min_workers 1.
+  auto workers = [&] { return Raynodes("127.0.0.2").size() + Raynodes("127.0.0.3").size(); };
+  for (int i = 0; i < 200 && workers() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(workers(), 1u);
+  ReadFile(HostHome("127.0.0.1") + "/state/monitor-" +
+               std::to_string(Raynodes("127.0.0.1").at(0)) + ".log",
+           &log);
+  EXPECT_THAT(log, HasSubstr("(idle for 3 s (idle_timeout_minutes 3 s))"));
+  RunResult down = Launcher({"down", "-y", cluster_config_});
+  EXPECT_EQ(down.code, 0) << down.out << down.err;
+  for (const char* host : kHosts) EXPECT_TRUE(Raynodes(host).empty()) << host;
+}
+
 TEST_F(LauncherSshTest, AHostThatFailsIsNamedWithItsCommandAndOutput) {
   std::ofstream yaml(cluster_config_, std::ios::app);
   yaml << "worker_setup_commands:\n  - echo about to fail on $RAY_NODE_IP; false\n";

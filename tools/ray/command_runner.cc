@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,6 +183,20 @@ RunResult RunProcess(const std::vector<std::string>& argv, const std::string& in
 
 namespace {
 
+/// Where ssh's shared connections live: /tmp/ray-ssh-<uid>, made 0700 and
+/// checked to be ours (a socket path must be short: 108 bytes with the
+/// suffix ssh adds while it makes one). Empty when it is not safe to use.
+std::string ControlDirectory() {
+  std::string dir = "/tmp/ray-ssh-" + std::to_string(getuid());
+  mkdir(dir.c_str(), 0700);
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+      (st.st_mode & 077) != 0) {
+    return "";
+  }
+  return dir;
+}
+
 /// A local path with a leading `~/` as this process's HOME has it.
 std::string ExpandLocal(const std::string& path) {
   const char* home = getenv("HOME");
@@ -265,6 +280,7 @@ class SshRunner : public CommandRunner {
     if (!options_.private_key.empty()) {
       argv.insert(argv.end(), {"-i", options_.private_key, "-o", "IdentitiesOnly=yes"});
     }
+    static const std::string control = ControlDirectory();
     std::string dir = options_.control_dir;
     argv.insert(argv.end(),
                 {"-o", "BatchMode=yes", "-o",
@@ -275,8 +291,9 @@ class SshRunner : public CommandRunner {
                  "-o", "StrictHostKeyChecking=accept-new", "-o",
                  "UserKnownHostsFile=" + dir + "/known_hosts", "-o", "LogLevel=ERROR",
                  // One connection per host, shared by every command of a run.
-                 "-o", "ControlMaster=auto", "-o", "ControlPath=" + dir + "/cm-%C", "-o",
-                 "ControlPersist=60s"});
+                 "-o", control.empty() ? "ControlMaster=no" : "ControlMaster=auto", "-o",
+                 "ControlPath=" + (control.empty() ? std::string("none") : control + "/cm-%C"),
+                 "-o", "ControlPersist=60s"});
     return argv;
   }
 

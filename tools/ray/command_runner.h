@@ -60,7 +60,7 @@ struct SshOptions {
   std::string user;
   std::string private_key;  // empty: ssh's own defaults
   int port = 22;
-  std::string control_dir;  // ControlPath sockets and known_hosts live here
+  std::string control_dir;  // known_hosts lives here (the shared connections in /tmp/ray-ssh-<uid>)
   int connect_timeout_s = 10;
 };
 
