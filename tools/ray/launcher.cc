@@ -175,9 +175,9 @@ int ExecCommand(int argc, char** argv) {
   bool tty = isatty(STDIN_FILENO) && !tmux && !screen;
   int status = RunAttached(
       runner->InteractiveArgv(script, NodeEnv(cluster.config(), head, cluster.context()), tty, ports));
-  if (tmux || screen) {
+  if ((tmux || screen) && status == 0) {
     std::cout << "Running in a " << (tmux ? "tmux" : "screen") << " session on the head; see it with "
-              << "`ray attach " << (tmux ? "--tmux " : "") << path << "`" << std::endl;
+              << "`ray attach " << (tmux ? "--tmux " : "--screen ") << path << "`" << std::endl;
   }
   if (stop) {
     int down = Down(cluster, true, false);
