@@ -148,6 +148,22 @@ TEST_F(AutoscalingTest, AddsNodesForTheDemandUpToTheCapAndRemovesThemOnceIdle) {
   EXPECT_THAT(down.out, HasSubstr("stopped on"));
 }
 
+TEST_F(AutoscalingTest, ADamagedStateFileIsAnErrorNotAFreshStart) {
+  std::string dir = dir_.path() + "/clusters/scale";
+  RunProgram({"/bin/mkdir", "-p", dir}, {});
+  std::ofstream(dir + "/state.json") << "{\"nodes\": [truncated";
+  for (std::vector<std::string> args : {std::vector<std::string>{"exec", config_, "true"},
+                                        {"down", "-y", config_},
+                                        {"up", "-y", config_}}) {
+    RunResult result = Launcher(args);
+    EXPECT_EQ(result.code, 1) << args[0];
+    EXPECT_THAT(result.err, HasSubstr(dir + "/state.json is damaged")) << args[0];
+  }
+  std::string kept;
+  ReadFile(dir + "/state.json", &kept);
+  EXPECT_EQ(kept, "{\"nodes\": [truncated") << "left as it was, for repair";
+}
+
 TEST_F(AutoscalingTest, ANodeThatFailsToStartIsRetriedWithBackoffAndReported) {
   std::string config = dir_.path() + "/bad.yaml";
   std::ofstream(config) << "cluster_name: bad\n"

@@ -43,7 +43,12 @@ int RunAttached(const std::vector<std::string>& argv) {
 
 /// The head of a cluster that must be up, or an error naming how to start it.
 bool RequireHead(Cluster& cluster, const std::string& command, ProviderNode* head, int* code) {
-  if (cluster.Head(head)) return true;
+  std::string error;
+  if (cluster.Head(head, &error)) return true;
+  if (!error.empty()) {
+    *code = Fail(command, error, kExitFailure);
+    return false;
+  }
   *code = Fail(command, "cluster '" + cluster.config().cluster_name +
                             "' is not up (no head in " + cluster.dir() +
                             "/state.json): run `ray up CONFIG` first, or give --start",

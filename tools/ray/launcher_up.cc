@@ -344,10 +344,10 @@ bool Cluster::Nodes(std::vector<ProviderNode>* nodes, std::string* error) {
   return provider_->Nodes(nodes, error);
 }
 
-bool Cluster::Head(ProviderNode* head) {
+bool Cluster::Head(ProviderNode* head, std::string* error) {
   std::vector<ProviderNode> nodes;
-  std::string error;
-  if (!Nodes(&nodes, &error)) return false;
+  std::string ignored;
+  if (!Nodes(&nodes, error != nullptr ? error : &ignored)) return false;
   for (const auto& n : nodes) {
     if (n.kind == kHeadKind) {
       *head = n;

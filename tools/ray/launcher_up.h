@@ -34,8 +34,9 @@ class Cluster {
   /// and keeps it in head.json; unless `fresh`, the one kept there stays.
   void ChooseHeadPort(bool fresh);
   bool Nodes(std::vector<ProviderNode>* nodes, std::string* error);
-  /// The head the provider handed out; false when there is none.
-  bool Head(ProviderNode* head);
+  /// The head the provider handed out; false when there is none (or, with
+  /// `*error` set, when the provider's state cannot be read).
+  bool Head(ProviderNode* head, std::string* error = nullptr);
   /// The cluster's status as its head sees it (`ray status --format json` run there).
   bool Status(const ProviderNode& head, ClusterView* view, std::string* error);
   /// Writes the effective config for the head's autoscaler (this run's

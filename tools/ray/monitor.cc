@@ -110,7 +110,7 @@ class Work {
 };
 
 void LaunchNode(const ClusterConfig& config, NodeProvider* provider, const NodeContext& context,
-            const std::string& type, Work* work) {
+                const std::string& type, Work* work) {
   std::ostringstream log;
   std::string error;
   ProviderNode node;
@@ -140,8 +140,9 @@ void LaunchNode(const ClusterConfig& config, NodeProvider* provider, const NodeC
   work->Finished(type, error);
 }
 
-void TerminateNode(const ClusterConfig& config, NodeProvider* provider, const NodeContext& context,
-               const ProviderNode& node, const std::string& reason, Work* work) {
+void TerminateNode(const ClusterConfig& config, NodeProvider* provider,
+                   const NodeContext& context, const ProviderNode& node,
+                   const std::string& reason, Work* work) {
   std::ostringstream log;
   std::string error;
   auto runner = provider->Runner(node);

@@ -38,23 +38,33 @@ class StateFile {
       return false;
     }
     flock(fd, LOCK_EX);
-    json state = Read();
-    bool ok = change(state, error);
-    bool write = ok && state.contains("dirty") && state["dirty"].get<bool>();
-    state.erase("dirty");
-    if (write) ok = Write(state, error);
+    json state;
+    bool ok = Read(&state, error) && change(state, error);
+    if (ok && state.contains("dirty")) {
+      state.erase("dirty");
+      ok = Write(state, error);
+    }
     flock(fd, LOCK_UN);
     close(fd);
     return ok;
   }
 
  private:
-  json Read() const {
-    std::string text;
-    if (!ReadFile(dir_ + "/state.json", &text)) return json{{"nodes", json::object()}};
-    json state = json::parse(text, nullptr, false);
-    if (!state.is_object() || !state.contains("nodes")) return json{{"nodes", json::object()}};
-    return state;
+  /// A missing file is an empty state; a damaged one is an error, not a
+  /// fresh start: it is the only list of the nodes handed out.
+  bool Read(json* state, std::string* error) const {
+    std::string path = dir_ + "/state.json", text;
+    if (!ReadFile(path, &text)) {
+      *state = json{{"nodes", json::object()}};
+      return true;
+    }
+    *state = json::parse(text, nullptr, false);
+    if (!state->is_object() || !state->contains("nodes") || !(*state)["nodes"].is_object()) {
+      *error = path + " is damaged (not the provider's JSON state); it lists the nodes this "
+               "launcher started: repair it, or stop them by hand and remove it";
+      return false;
+    }
+    return true;
   }
 
   bool Write(const json& state, std::string* error) const {
