@@ -8,6 +8,8 @@
 #      idle timeout of 6 s): the time from submitting 6 tasks of a CPU to the
 #      first new node alive, and from the last task's end to all new nodes gone.
 # Usage: bash benchmarks/cluster_launcher.sh [BUILD_DIR] [RUNS]   (needs sshd: scripts/install-deps.sh)
+#        INTERVAL=0.25 bash ...   sets the autoscaler's tick (default 1 s)
+# Real Ray's figures of the same steps: benchmarks/cluster_launcher_ray.sh.
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 RUNS=${2:-3}
@@ -81,10 +83,10 @@ available_node_types:
   cpu_worker: {resources: {CPU: 1}, min_workers: 0, max_workers: 3}
 head_node_type: head
 EOF
-export RAY_AUTOSCALER_UPDATE_INTERVAL_S=0.25
+export RAY_AUTOSCALER_UPDATE_INTERVAL_S=${INTERVAL:-1}  # the autoscaler's tick; 1 s is its default
 t0=$(now)
 "$RAY" up -y "$W/fake.yaml" > "$W/up-fake.log"
-echo "fake_multinode: ray up of the head: $(printf '%.2f' "$(echo "$(now) - $t0" | bc)") s"
+echo "fake_multinode (autoscaler tick $RAY_AUTOSCALER_UPDATE_INTERVAL_S s): ray up of the head: $(printf '%.2f' "$(echo "$(now) - $t0" | bc)") s"
 t0=$(now)
 "$RAY" exec "$W/fake.yaml" "$DRIVER burst 6 4" > "$W/burst.log" 2>&1 &
 burst=$!
