@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "tools/ray/process.h"
+
 namespace ray::cli {
 namespace {
 
@@ -197,13 +199,6 @@ std::string ControlDirectory() {
   return dir;
 }
 
-/// A local path with a leading `~/` as this process's HOME has it.
-std::string ExpandLocal(const std::string& path) {
-  const char* home = getenv("HOME");
-  if (path.rfind("~/", 0) == 0 && home != nullptr) return home + path.substr(1);
-  return path;
-}
-
 class SshRunner : public CommandRunner {
  public:
   SshRunner(std::string host, SshOptions options)
@@ -221,7 +216,7 @@ class SshRunner : public CommandRunner {
   }
 
   RunResult Copy(const std::string& given, const std::string& remote) override {
-    const std::string local = ExpandLocal(given);
+    const std::string local = ExpandHome(given);
     std::string dest = remote;
     if (dest == "~" || dest.rfind("~/", 0) == 0) {
       // The node's $HOME, as its shell sees it (rsync and scp take paths literally).
@@ -315,8 +310,8 @@ class LocalRunner : public CommandRunner {
   }
 
   RunResult Copy(const std::string& given, const std::string& remote) override {
-    const std::string local = ExpandLocal(given);
-    std::string dest = ExpandLocal(remote);
+    const std::string local = ExpandHome(given);
+    std::string dest = ExpandHome(remote);
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(dest).parent_path(), ec);
     RunResult result;

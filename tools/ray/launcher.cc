@@ -72,6 +72,48 @@ void AddUpOptions(po::options_description* desc, UpOptions* o) {
       "skip the file mounts and setup commands, only restart Ray");
 }
 
+/// What every launcher command is given: [-n NAME] CONFIG, and for exec CMD.
+struct ClusterArgs {
+  std::string name, path, command;
+  po::variables_map vm;
+};
+
+/// Adds --help, -n and the CONFIG positional (then CMD, with `with_command`)
+/// to `desc` and parses `argv`: -1 to go on, or the exit code.
+int ParseClusterArgs(const std::string& command, po::options_description& desc, int argc,
+                     char** argv, bool with_command, ClusterArgs* args) {
+  desc.add_options()("help,h", "show this help")(
+      "cluster-name,n", po::value(&args->name), "override the config's cluster_name")(
+      "config", po::value(&args->path), "the cluster config (YAML)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  if (with_command) {
+    desc.add_options()("cmd", po::value(&args->command), "the command");
+    positional.add("cmd", 1);
+  }
+  if (int code = ParseOptions(command, desc, argc, argv, &args->vm, &positional); code >= 0) {
+    return code;
+  }
+  if (args->path.empty() || (with_command && args->command.empty())) {
+    return Fail(command,
+                with_command ? "give the cluster config file and the command"
+                             : "give the cluster config file",
+                kExitUsage);
+  }
+  return -1;
+}
+
+/// The head of a cluster that must be up, after `ray up -y` when `start`.
+bool UpHeadFor(Cluster& cluster, const std::string& command, bool start, ProviderNode* head,
+               int* code) {
+  if (start) {
+    UpOptions up;
+    up.yes = true;
+    if ((*code = Up(cluster, up)) != 0) return false;
+  }
+  return RequireHead(cluster, command, head, code);
+}
+
 }  // namespace
 
 int UpCommand(int argc, char** argv) {
@@ -82,27 +124,20 @@ int UpCommand(int argc, char** argv) {
       "then its min_workers workers, then the autoscaler. A second run with an unchanged\n"
       "config changes nothing. Options");
   UpOptions options;
-  std::string name, path;
-  desc.add_options()("help,h", "show this help")("cluster-name,n", po::value(&name),
-                                                 "override the config's cluster_name")(
-      "config", po::value(&path), "the cluster config (YAML)");
   AddUpOptions(&desc, &options);
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  po::variables_map vm;
-  if (int code = ParseOptions("up", desc, argc, argv, &vm, &positional); code >= 0) return code;
-  if (path.empty()) return Fail("up", "give the cluster config file", kExitUsage);
+  ClusterArgs args;
+  if (int code = ParseClusterArgs("up", desc, argc, argv, false, &args); code >= 0) return code;
   if (options.no_restart && options.restart_only) {
     return Fail("up", "--no-restart and --restart-only contradict each other", kExitUsage);
   }
   for (const char* option : {"min-workers", "max-workers"}) {
-    if (vm.count(option) && vm[option].as<int>() < 0) {
+    if (args.vm.count(option) && args.vm[option].as<int>() < 0) {
       return Fail("up", std::string("--") + option + " must be 0 or more", kExitUsage);
     }
   }
   Cluster cluster;
   int code = 0;
-  if (!cluster.Load("up", path, name, &code)) return code;
+  if (!cluster.Load("up", args.path, args.name, &code)) return code;
   return Up(cluster, options);
 }
 
@@ -112,20 +147,13 @@ int DownCommand(int argc, char** argv) {
       "Stops Ray on every node of the cluster (the head and its autoscaler first) and gives\n"
       "the nodes back to the provider. Options");
   bool yes = false, workers_only = false;
-  std::string name, path;
-  desc.add_options()("help,h", "show this help")("yes,y", po::bool_switch(&yes),
-                                                 "do not ask for confirmation")(
-      "workers-only", po::bool_switch(&workers_only), "stop only the workers")(
-      "cluster-name,n", po::value(&name), "override the config's cluster_name")(
-      "config", po::value(&path), "the cluster config (YAML)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  po::variables_map vm;
-  if (int code = ParseOptions("down", desc, argc, argv, &vm, &positional); code >= 0) return code;
-  if (path.empty()) return Fail("down", "give the cluster config file", kExitUsage);
+  desc.add_options()("yes,y", po::bool_switch(&yes), "do not ask for confirmation")(
+      "workers-only", po::bool_switch(&workers_only), "stop only the workers");
+  ClusterArgs args;
+  if (int code = ParseClusterArgs("down", desc, argc, argv, false, &args); code >= 0) return code;
   Cluster cluster;
   int code = 0;
-  if (!cluster.Load("down", path, name, &code)) return code;
+  if (!cluster.Load("down", args.path, args.name, &code)) return code;
   return Down(cluster, yes, workers_only);
 }
 
@@ -135,27 +163,17 @@ int ExecCommand(int argc, char** argv) {
       "                CLUSTER_CONFIG_FILE CMD\n"
       "Runs CMD on the cluster's head with RAY_ADDRESS and RAY_AUTH_TOKEN set. Its exit\n"
       "status is ray exec's. Options");
-  UpOptions up;
   bool start = false, stop = false, tmux = false, screen = false;
   std::vector<int> ports;
-  std::string name, path, command;
-  desc.add_options()("help,h", "show this help")("start", po::bool_switch(&start),
-                                                 "start the cluster first if needed (ray up -y)")(
+  desc.add_options()("start", po::bool_switch(&start),
+                     "start the cluster first if needed (ray up -y)")(
       "stop", po::bool_switch(&stop), "stop the cluster after the command (ray down -y)")(
       "tmux", po::bool_switch(&tmux), "run it in a new tmux session on the head, detached")(
       "screen", po::bool_switch(&screen), "run it in a new screen session on the head, detached")(
       "port-forward,p", po::value(&ports)->composing(),
-      "forward this port of the head to localhost (repeatable)")(
-      "cluster-name,n", po::value(&name), "override the config's cluster_name")(
-      "config", po::value(&path), "the cluster config (YAML)")(
-      "cmd", po::value(&command), "the command");
-  po::positional_options_description positional;
-  positional.add("config", 1).add("cmd", 1);
-  po::variables_map vm;
-  if (int code = ParseOptions("exec", desc, argc, argv, &vm, &positional); code >= 0) return code;
-  if (path.empty() || command.empty()) {
-    return Fail("exec", "give the cluster config file and the command", kExitUsage);
-  }
+      "forward this port of the head to localhost (repeatable)");
+  ClusterArgs args;
+  if (int code = ParseClusterArgs("exec", desc, argc, argv, true, &args); code >= 0) return code;
   if (tmux && screen) return Fail("exec", "give --tmux or --screen, not both", kExitUsage);
   for (int port : ports) {
     if (port < 1 || port > 65535) {
@@ -164,14 +182,12 @@ int ExecCommand(int argc, char** argv) {
   }
   Cluster cluster;
   int code = 0;
-  if (!cluster.Load("exec", path, name, &code)) return code;
-  if (start) {
-    up.yes = true;
-    if (int started = Up(cluster, up); started != 0) return started;
-  }
   ProviderNode head;
-  if (!RequireHead(cluster, "exec", &head, &code)) return code;
-  std::string script = ClientPrefix() + command;
+  if (!cluster.Load("exec", args.path, args.name, &code) ||
+      !UpHeadFor(cluster, "exec", start, &head, &code)) {
+    return code;
+  }
+  std::string script = ClientPrefix() + args.command;
   if (tmux || screen) {
     std::string inner = ShellQuote(script + "; exec bash");
     script = tmux ? "tmux new-session -d bash -c " + inner : "screen -dm bash -c " + inner;
@@ -182,7 +198,7 @@ int ExecCommand(int argc, char** argv) {
       runner->InteractiveArgv(script, NodeEnv(cluster.config(), head, cluster.context()), tty, ports));
   if ((tmux || screen) && status == 0) {
     std::cout << "Running in a " << (tmux ? "tmux" : "screen") << " session on the head; see it with "
-              << "`ray attach " << (tmux ? "--tmux " : "--screen ") << path << "`" << std::endl;
+              << "`ray attach " << (tmux ? "--tmux " : "--screen ") << args.path << "`" << std::endl;
   }
   if (stop) {
     int down = Down(cluster, true, false);
@@ -196,31 +212,22 @@ int AttachCommand(int argc, char** argv) {
       "Usage: ray attach [--start] [--tmux | --screen] [-N] [-n NAME] CLUSTER_CONFIG_FILE\n"
       "Opens a shell on the cluster's head (with RAY_ADDRESS and RAY_AUTH_TOKEN set). Options");
   bool start = false, tmux = false, screen = false, fresh = false;
-  std::string name, path;
-  desc.add_options()("help,h", "show this help")("start", po::bool_switch(&start),
-                                                 "start the cluster first if needed (ray up -y)")(
+  desc.add_options()("start", po::bool_switch(&start),
+                     "start the cluster first if needed (ray up -y)")(
       "tmux", po::bool_switch(&tmux), "attach to the head's tmux session (or make one)")(
       "screen", po::bool_switch(&screen), "attach to the head's screen session (or make one)")(
-      "new,N", po::bool_switch(&fresh), "with --tmux or --screen: a new session")(
-      "cluster-name,n", po::value(&name), "override the config's cluster_name")(
-      "config", po::value(&path), "the cluster config (YAML)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  po::variables_map vm;
-  if (int code = ParseOptions("attach", desc, argc, argv, &vm, &positional); code >= 0) return code;
-  if (path.empty()) return Fail("attach", "give the cluster config file", kExitUsage);
+      "new,N", po::bool_switch(&fresh), "with --tmux or --screen: a new session");
+  ClusterArgs args;
+  if (int code = ParseClusterArgs("attach", desc, argc, argv, false, &args); code >= 0) return code;
   if (tmux && screen) return Fail("attach", "give --tmux or --screen, not both", kExitUsage);
   if (fresh && !tmux && !screen) return Fail("attach", "-N needs --tmux or --screen", kExitUsage);
   Cluster cluster;
   int code = 0;
-  if (!cluster.Load("attach", path, name, &code)) return code;
-  if (start) {
-    UpOptions up;
-    up.yes = true;
-    if (int started = Up(cluster, up); started != 0) return started;
-  }
   ProviderNode head;
-  if (!RequireHead(cluster, "attach", &head, &code)) return code;
+  if (!cluster.Load("attach", args.path, args.name, &code) ||
+      !UpHeadFor(cluster, "attach", start, &head, &code)) {
+    return code;
+  }
   std::string shell = "exec \"${SHELL:-bash}\" -l";
   if (tmux) shell = fresh ? "exec tmux new-session" : "tmux attach-session || exec tmux new-session";
   if (screen) shell = fresh ? "exec screen" : "exec screen -xRR";
@@ -229,55 +236,36 @@ int AttachCommand(int argc, char** argv) {
       ClientPrefix() + shell, NodeEnv(cluster.config(), head, cluster.context()), true, {}));
 }
 
-namespace {
-
-/// The options of a command that takes only [-n NAME] CONFIG: -1 to go on, or its exit code.
-int ParseConfigOnly(const std::string& command, const std::string& usage, int argc, char** argv,
-                    std::string* name, std::string* path) {
-  po::options_description desc("Usage: ray " + command + " [-n NAME] CLUSTER_CONFIG_FILE\n" +
-                               usage + " Options");
-  desc.add_options()("help,h", "show this help")(
-      "cluster-name,n", po::value(name), "override the config's cluster_name")(
-      "config", po::value(path), "the cluster config (YAML)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  po::variables_map vm;
-  if (int code = ParseOptions(command, desc, argc, argv, &vm, &positional); code >= 0) return code;
-  if (path->empty()) return Fail(command, "give the cluster config file", kExitUsage);
-  return -1;
-}
-
-}  // namespace
-
 int GetHeadIpCommand(int argc, char** argv) {
-  std::string name, path;
-  if (int code = ParseConfigOnly("get_head_ip",
-                                 "Prints the head node's IP of the cluster that the config describes.",
-                                 argc, argv, &name, &path);
-      code >= 0) {
+  po::options_description desc(
+      "Usage: ray get_head_ip [-n NAME] CLUSTER_CONFIG_FILE\n"
+      "Prints the head node's IP of the cluster that the config describes. Options");
+  ClusterArgs args;
+  if (int code = ParseClusterArgs("get_head_ip", desc, argc, argv, false, &args); code >= 0) {
     return code;
   }
   ClusterConfig config;
   std::string error;
-  if (!LoadClusterConfig(path, &config, &error)) return Fail("get_head_ip", error, kExitUsage);
+  if (!LoadClusterConfig(args.path, &config, &error)) return Fail("get_head_ip", error, kExitUsage);
   std::cout << config.HeadIp() << std::endl;
   return 0;
 }
 
 int GetWorkerIpsCommand(int argc, char** argv) {
-  std::string name, path;
-  if (int code = ParseConfigOnly(
-          "get_worker_ips",
-          "Prints the IPs of the cluster's live worker nodes, one per line (asks the head).", argc,
-          argv, &name, &path);
-      code >= 0) {
+  po::options_description desc(
+      "Usage: ray get_worker_ips [-n NAME] CLUSTER_CONFIG_FILE\n"
+      "Prints the IPs of the cluster's live worker nodes, one per line (asks the head). Options");
+  ClusterArgs args;
+  if (int code = ParseClusterArgs("get_worker_ips", desc, argc, argv, false, &args); code >= 0) {
     return code;
   }
   Cluster cluster;
   int code = 0;
-  if (!cluster.Load("get_worker_ips", path, name, &code)) return code;
   ProviderNode head;
-  if (!RequireHead(cluster, "get_worker_ips", &head, &code)) return code;
+  if (!cluster.Load("get_worker_ips", args.path, args.name, &code) ||
+      !RequireHead(cluster, "get_worker_ips", &head, &code)) {
+    return code;
+  }
   ClusterView view;
   std::string error;
   if (!cluster.Status(head, &view, &error)) return Fail("get_worker_ips", error, kExitFailure);

@@ -164,8 +164,7 @@ int CopyBootstrap(Cluster& cluster, UpRun* run) {
   run->autoscaling_config = cluster.dir() + "/bootstrap.yaml";
   if (config.provider.type != "local") return -1;
   auto runner = cluster.provider().Runner(run->head);
-  std::string key = config.auth.ssh_private_key;
-  if (key.rfind("~/", 0) == 0 && getenv("HOME")) key = getenv("HOME") + key.substr(1);
+  std::string key = ExpandHome(config.auth.ssh_private_key);
   RunResult copied = runner->Copy(run->autoscaling_config, kBootstrapConfig);
   if (copied.ok() && !key.empty()) copied = runner->Copy(key, kBootstrapKey);
   if (copied.ok() && !key.empty()) {

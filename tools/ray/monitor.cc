@@ -301,8 +301,7 @@ int StartForLocalHead(const std::string& path, bool restart) {
         std::cout << "the autoscaler is running (pid " << record.monitor_pid << ")" << std::endl;
         return 0;
       }
-      kill(record.monitor_pid, SIGTERM);
-      for (int i = 0; i < 2400 && IsMonitor(record.monitor_pid); ++i) SleepMs(50);
+      StopMonitor(record.monitor_pid, false);
     }
     std::string log;
     record.monitor_pid = SpawnMonitor(state_dir, record, path, &log, &error);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tools/ray/process.h"
 #include "tools/ray/registry.h"
 
 namespace ray::cli {
@@ -230,11 +231,6 @@ class LocalProvider : public StatefulProvider {
   }
 
  private:
-  static std::string ExpandHome(const std::string& path) {
-    if (path.rfind("~/", 0) == 0 && getenv("HOME") != nullptr) return getenv("HOME") + path.substr(1);
-    return path;
-  }
-
   ClusterConfig config_;
 };
 

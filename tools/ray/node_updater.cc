@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tools/ray/process.h"
 #include "tools/ray/registry.h"
 
 namespace ray::cli {
@@ -32,9 +33,9 @@ NodeType TypeOf(const ClusterConfig& config, const ProviderNode& node) {
 }
 
 /// Hashes a file mount's contents (and names), for SetupHash.
-void HashPath(std::string path, std::string* digest) {
+void HashPath(const std::string& given, std::string* digest) {
   namespace fs = std::filesystem;
-  if (path.rfind("~/", 0) == 0 && getenv("HOME") != nullptr) path = getenv("HOME") + path.substr(1);
+  const std::string path = ExpandHome(given);
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     std::vector<std::string> entries;

@@ -62,16 +62,52 @@ void Exec(const std::vector<std::string>& argv, std::string* error) {
   *error = "cannot run " + argv[0] + ": " + strerror(errno);
 }
 
-bool IsRaynode(pid_t pid) {
-  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) return false;
+namespace {
+
+/// The argv of `pid` while it is a live (not zombie) process; empty otherwise.
+std::vector<std::string> LiveArgv(pid_t pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) return {};
   std::string proc = "/proc/" + std::to_string(pid), stat, cmdline;
-  if (!ReadFile(proc + "/stat", &stat) || !ReadFile(proc + "/cmdline", &cmdline)) return false;
+  if (!ReadFile(proc + "/stat", &stat) || !ReadFile(proc + "/cmdline", &cmdline)) return {};
   // stat is "pid (comm) STATE ..."; comm may itself hold ") ".
   size_t close = stat.rfind(") ");
-  if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z')
-    return false;
-  std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
-  return argv0.substr(argv0.rfind('/') + 1) == "raynode";
+  if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') return {};
+  std::vector<std::string> argv;
+  for (size_t start = 0; start < cmdline.size();) {
+    size_t end = cmdline.find('\0', start);
+    if (end == std::string::npos) end = cmdline.size();
+    argv.push_back(cmdline.substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+}  // namespace
+
+bool IsRaynode(pid_t pid) {
+  std::vector<std::string> argv = LiveArgv(pid);
+  return !argv.empty() && BaseName(argv[0]) == "raynode";
+}
+
+bool IsMonitor(pid_t pid) {
+  std::vector<std::string> argv = LiveArgv(pid);  // ".../ray" "monitor" ...
+  return argv.size() >= 2 && BaseName(argv[0]) == "ray" && argv[1] == "monitor";
+}
+
+void StopMonitor(pid_t pid, bool force) {
+  if (!IsMonitor(pid)) return;
+  kill(pid, force ? SIGKILL : SIGTERM);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(force ? 5 : 120);
+  while (IsMonitor(pid) && std::chrono::steady_clock::now() < until) SleepMs(50);
+  if (IsMonitor(pid)) kill(pid, SIGKILL);
+}
+
+std::string ExpandHome(const std::string& path) {
+  const char* home = getenv("HOME");
+  if (path.rfind("~/", 0) == 0 && home != nullptr) return home + path.substr(1);
+  return path;
 }
 
 bool WaitUntilGone(pid_t pid, int timeout_ms) {

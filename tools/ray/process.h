@@ -30,6 +30,16 @@ void Exec(const std::vector<std::string>& argv, std::string* error);
 /// a pid reused by another program after the node exited is not ours to signal.
 bool IsRaynode(pid_t pid);
 
+/// True while `pid` is a live `ray monitor` process (the autoscaler).
+bool IsMonitor(pid_t pid);
+
+/// Stops the `ray monitor` at `pid`, if it is one: SIGTERM, then up to 120 s
+/// for its launches in progress to end (`force`: SIGKILL, 5 s), then SIGKILL.
+void StopMonitor(pid_t pid, bool force);
+
+/// `path` with a leading `~/` made this process's $HOME.
+std::string ExpandHome(const std::string& path);
+
 /// Polls IsRaynode until it is false or `timeout_ms` passes; true when it exited.
 bool WaitUntilGone(pid_t pid, int timeout_ms);
 

@@ -140,21 +140,4 @@ bool ReadFile(const std::string& path, std::string* contents) {
   return true;
 }
 
-bool IsMonitor(pid_t pid) {
-  std::string cmdline;
-  if (pid <= 0 || !ReadFile("/proc/" + std::to_string(pid) + "/cmdline", &cmdline)) return false;
-  std::string stat;
-  if (ReadFile("/proc/" + std::to_string(pid) + "/stat", &stat)) {
-    size_t close = stat.rfind(") ");
-    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z') return false;
-  }
-  // argv: ".../ray" "monitor" ...
-  size_t end = cmdline.find('\0');
-  if (end == std::string::npos) return false;
-  std::string argv0 = cmdline.substr(0, end);
-  size_t end1 = cmdline.find('\0', end + 1);
-  std::string argv1 = cmdline.substr(end + 1, end1 == std::string::npos ? std::string::npos : end1 - end - 1);
-  return argv0.substr(argv0.rfind('/') + 1) == "ray" && argv1 == "monitor";
-}
-
 }  // namespace ray::cli

@@ -52,9 +52,6 @@ bool ReadRecord(const std::string& path, NodeRecord* record, std::string* error)
 /// Paths of every raynode-<pid>.json in `state_dir` (none when it does not exist).
 std::vector<std::string> ListRecords(const std::string& state_dir);
 
-/// True while `pid` is a live `ray monitor` process (the autoscaler).
-bool IsMonitor(pid_t pid);
-
 /// Reads a whole file; false when it cannot be opened.
 bool ReadFile(const std::string& path, std::string* contents);
 

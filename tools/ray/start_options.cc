@@ -10,6 +10,7 @@
 
 #include "tools/ray/cluster_config.h"
 #include "tools/ray/flat_json.h"
+#include "tools/ray/process.h"
 
 namespace po = boost::program_options;
 
@@ -350,8 +351,7 @@ bool PlanStart(const po::variables_map& vm, StartPlan* plan, std::string* error)
   }
   plan->redirect_output = vm.count("no-redirect-output") == 0;
   if (vm.count("autoscaling-config") > 0) {
-    std::string path = vm["autoscaling-config"].as<std::string>();
-    if (path.rfind("~/", 0) == 0 && getenv("HOME") != nullptr) path = getenv("HOME") + path.substr(1);
+    std::string path = ExpandHome(vm["autoscaling-config"].as<std::string>());
     std::error_code ec;
     std::string absolute = std::filesystem::absolute(path, ec).string();
     ClusterConfig config;

@@ -72,13 +72,7 @@ int StopCommand(int argc, char** argv) {
     entry.running = IsRaynode(entry.record.pid);
     // The autoscaler first, so that it launches nothing more; it finishes
     // the launches in progress before it exits.
-    pid_t monitor = entry.record.monitor_pid;
-    if (IsMonitor(monitor)) {
-      kill(monitor, force ? SIGKILL : SIGTERM);
-      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(force ? 5 : 120);
-      while (IsMonitor(monitor) && std::chrono::steady_clock::now() < until) SleepMs(50);
-      if (IsMonitor(monitor)) kill(monitor, SIGKILL);
-    }
+    StopMonitor(entry.record.monitor_pid, force);
     // Signal all first so that the nodes shut down in parallel.
     if (entry.running) kill(entry.record.pid, force ? SIGKILL : SIGTERM);
     entries.push_back(entry);
