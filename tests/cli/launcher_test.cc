@@ -89,19 +89,13 @@ class LauncherSshTest : public CliTest {
     }
     ASSERT_TRUE(Accepts("127.0.0.3", port_));
     cluster_config_ = root_ + "/cluster.yaml";
-    std::ofstream yaml(cluster_config_);
-    yaml << "cluster_name: lab\n"
-         << "provider:\n  type: local\n  head_ip: 127.0.0.1\n"
-         << "  worker_ips: [127.0.0.2, 127.0.0.3]\n  head_port: " << head_port_ << "\n"
-         << "auth:\n  ssh_user: " << getpwuid(getuid())->pw_name << "\n"
-         << "  ssh_private_key: " << root_ << "/userkey\n  ssh_port: " << port_ << "\n"
-         << "file_mounts:\n  ~/app: " << root_ << "/app\n"
-         << "setup_commands:\n  - echo \"set up $RAY_NODE_IP\" > ~/setup.txt\n"
-         << "available_node_types:\n"
-         << "  head: {resources: {CPU: 1, slot_head: 1}}\n"
-         << "  worker: {resources: {CPU: 1, slot_worker: 1}, min_workers: 2, max_workers: 2}\n"
-         << "head_node_type: head\n";
-    yaml.close();
+    WriteConfig("cluster_name: lab\n",
+                "file_mounts:\n  ~/app: " + root_ + "/app\n"
+                "setup_commands:\n  - echo \"set up $RAY_NODE_IP\" > ~/setup.txt\n"
+                "available_node_types:\n"
+                "  head: {resources: {CPU: 1, slot_head: 1}}\n"
+                "  worker: {resources: {CPU: 1, slot_worker: 1}, min_workers: 2, max_workers: 2}\n"
+                "head_node_type: head\n");
     fs::create_directories(root_ + "/app");
     std::ofstream(root_ + "/app/data.txt") << "mounted\n";
     env_ = {{"HOME", root_ + "/laptop"}, {"RAY_CLUSTER_DIR", root_ + "/c"},
@@ -124,6 +118,17 @@ class LauncherSshTest : public CliTest {
     std::string pid;
     if (ReadFile(root_ + "/sshd.pid", &pid)) kill(std::atoi(pid.c_str()), SIGTERM);
     CliTest::TearDown();
+  }
+
+  /// The cluster config: `top`, the local provider of the three hosts with
+  /// this test's sshd and key, then `rest`.
+  void WriteConfig(const std::string& top, const std::string& rest) {
+    std::ofstream(cluster_config_)
+        << top << "provider:\n  type: local\n  head_ip: 127.0.0.1\n"
+        << "  worker_ips: [127.0.0.2, 127.0.0.3]\n  head_port: " << head_port_ << "\n"
+        << "auth:\n  ssh_user: " << getpwuid(getuid())->pw_name << "\n"
+        << "  ssh_private_key: " << root_ << "/userkey\n  ssh_port: " << port_ << "\n"
+        << rest;
   }
 
   std::string HostHome(const std::string& host) const { return root_ + "/host-" + host; }
@@ -216,6 +221,13 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
   EXPECT_THAT(again.out, HasSubstr("[127.0.0.1] up to date"));
   EXPECT_THAT(again.out, HasSubstr("the autoscaler is running"));
   for (const char* host : kHosts) EXPECT_EQ(Raynodes(host), before[host]) << host;
+  // The head's autoscaler took the workers `ray up` started as its own and launched none.
+  std::string monitor_log;
+  ReadFile(HostHome("127.0.0.1") + "/state/monitor-" + std::to_string(before["127.0.0.1"].at(0)) +
+               ".log",
+           &monitor_log);
+  EXPECT_THAT(monitor_log, HasSubstr("adopted 127.0.0.2"));
+  EXPECT_THAT(monitor_log, ::testing::Not(HasSubstr("launching"))) << monitor_log;
 
   // `ray attach --tmux`, driven with tmux send-keys, opens a shell on the head.
   std::string marker = root_ + "/attached.txt";
@@ -249,17 +261,11 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
 
 TEST_F(LauncherSshTest, TheHeadsAutoscalerStartsAndStopsHostsOverSsh) {
   // One worker host at first; the head's autoscaler may add the other.
-  std::ofstream yaml(cluster_config_);
-  yaml << "cluster_name: grow\nmax_workers: 2\nidle_timeout_minutes: 0.05\n"
-       << "provider:\n  type: local\n  head_ip: 127.0.0.1\n"
-       << "  worker_ips: [127.0.0.2, 127.0.0.3]\n  head_port: " << head_port_ << "\n"
-       << "auth:\n  ssh_user: " << getpwuid(getuid())->pw_name << "\n"
-       << "  ssh_private_key: " << root_ << "/userkey\n  ssh_port: " << port_ << "\n"
-       << "available_node_types:\n"
-       << "  head: {resources: {CPU: 1}}\n"
-       << "  worker: {resources: {CPU: 1}, min_workers: 1, max_workers: 2}\n"
-       << "head_node_type: head\n";
-  yaml.close();
+  WriteConfig("cluster_name: grow\nmax_workers: 2\nidle_timeout_minutes: 0.05\n",
+              "available_node_types:\n"
+              "  head: {resources: {CPU: 1}}\n"
+              "  worker: {resources: {CPU: 1}, min_workers: 1, max_workers: 2}\n"
+              "head_node_type: head\n");
   RunResult up = Launcher({"up", "-y", cluster_config_});
   ASSERT_EQ(up.code, 0) << up.out << up.err;
   EXPECT_THAT(up.out, HasSubstr("is up: 2 node(s) alive"));
