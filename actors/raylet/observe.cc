@@ -4,25 +4,12 @@
 #include <set>
 
 #include "actors/common/ids.h"
+#include "actors/common/resource_shape.h"
 #include "actors/raylet/raylet_core.h"
 
 namespace ray::raylet {
-namespace {
 
 using nlohmann::json;
-
-std::string ShapeName(const ResourceRequest& shape) {
-  std::string out = "{";
-  for (const auto& [name, amount] : shape) {
-    if (out.size() > 1) out += ", ";
-    char buf[64];
-    snprintf(buf, sizeof buf, "%g", amount);
-    out += name + ": " + buf;
-  }
-  return out + "}";
-}
-
-}  // namespace
 
 bool Core::FitsAnywhere(const ResourceRequest& shape) const {
   if (st_.pool.Feasible(shape)) return true;
@@ -70,7 +57,7 @@ std::string Core::StatusJson() const {
   std::map<std::string, int> queued, infeasible;
   std::map<std::pair<std::string, bool>, std::pair<ResourceRequest, int>> shapes;
   auto count = [&](const ResourceRequest& shape, bool actor) {
-    std::string name = ShapeName(shape);
+    std::string name = ShapeText(shape);
     ++(FitsAnywhere(shape) ? queued : infeasible)[actor ? name + " (actor)" : name];
     auto& entry = shapes[{name, actor}];
     entry.first = shape;

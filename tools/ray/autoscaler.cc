@@ -54,16 +54,6 @@ std::string Seconds(double s) {
 
 }  // namespace
 
-std::string ShapeText(const Resources& shape) {
-  std::string out = "{";
-  for (const auto& [name, amount] : shape) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%g", amount);
-    out += (out.size() > 1 ? ", " : "") + name + ": " + buf;
-  }
-  return out + "}";
-}
-
 bool ParseClusterView(const std::string& status_json, ClusterView* view, std::string* error) {
   json status = json::parse(status_json, nullptr, false);
   if (!status.is_object() || !status.contains("nodes") || !status["nodes"].is_array()) {

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/common/resource_shape.h"
 #include "tools/ray/cluster_config.h"
 
 namespace ray::cli {
@@ -146,9 +147,6 @@ class Autoscaler {
   std::vector<std::string> waiting_;     // shapes held back by max_workers or a backoff
   std::map<std::string, int> running_, starting_;
 };
-
-/// "{CPU: 1, GPU: 2}".
-std::string ShapeText(const Resources& shape);
 
 }  // namespace ray::cli
 
