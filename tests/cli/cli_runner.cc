@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -108,6 +109,21 @@ bool WaitForLine(const std::string& path, int timeout_ms, std::string* line) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+bool WaitForMatch(const std::string& path, const std::string& pattern, int timeout_ms,
+                  std::string* text) {
+  const std::regex re(pattern);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    std::ifstream in(path);
+    std::stringstream content;
+    content << in.rdbuf();
+    *text = content.str();
+    if (std::regex_search(*text, re)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace ray::cli::testing

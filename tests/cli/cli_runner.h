@@ -34,6 +34,11 @@ std::vector<std::string> FilesWithPrefix(const std::string& dir, const std::stri
 /// Polls until `path` exists with a complete line in it, or `timeout_ms` passes.
 bool WaitForLine(const std::string& path, int timeout_ms, std::string* line);
 
+/// Polls until the text of `path` matches `pattern` (ECMAScript, searched
+/// anywhere), or `timeout_ms` passes; `*text` is the file's last text either way.
+bool WaitForMatch(const std::string& path, const std::string& pattern, int timeout_ms,
+                  std::string* text);
+
 }  // namespace ray::cli::testing
 
 #endif  // RAY_TESTS_CLI_CLI_RUNNER_H_

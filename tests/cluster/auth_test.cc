@@ -12,12 +12,15 @@
 #include <gtest/gtest.h>
 #include <ray/api.h>
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "tests/cluster/node_process.h"
 #include "tests/common/init_error.h"
+#include "tests/common/wait_until.h"
 
 namespace {
 
@@ -25,6 +28,8 @@ int Cube(int x) { return x * x * x; }
 RAY_REMOTE(Cube);
 
 using ray::test::NodeProcess;
+
+using ray::test::WaitUntil;
 
 size_t CountOf(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -145,7 +150,9 @@ TEST_F(AuthTest, PlainCafPeerGetsNoHandleAndNoAnswer) {
     auto raylet = system.middleman().remote_actor(host_, port_);
     EXPECT_FALSE(raylet) << "a plain CAF peer got the raylet's handle";
   }
-  EXPECT_NE(head_.log().find("not a Ray peer"), std::string::npos) << head_.log();
+  // The node logs the refusal as it happens: polled for in its output.
+  EXPECT_TRUE(WaitUntil([&] { return head_.log().find("not a Ray peer") != std::string::npos; }))
+      << head_.log();
   ExpectServesDriver();
 }
 
@@ -188,7 +195,9 @@ TEST_F(AuthTest, RandomBytesOnThePortGetNoAnswer) {
   auto at = stats.find("refused_connections=");
   ASSERT_NE(at, std::string::npos) << stats;
   EXPECT_GE(std::stoll(stats.substr(at + 20)), 40) << stats;
-  EXPECT_EQ(CountOf(head_.log(), "refused a connection from 127.0.0.1"), 1u) << head_.log();
+  const std::string refused = "refused a connection from 127.0.0.1";
+  WaitUntil([&] { return CountOf(head_.log(), refused) > 0; });
+  EXPECT_EQ(CountOf(head_.log(), refused), 1u) << head_.log();
 }
 
 }  // namespace

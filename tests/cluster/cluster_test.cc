@@ -2,6 +2,7 @@
 // by custom resource, objects crossing nodes, node death (SIGKILL, SIGSTOP),
 // and shipped code (auth: auth_test.cc). The test binary is the driver; workers on other
 // nodes run a copy of it shipped through the GCS.
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <ray/api.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -20,8 +22,29 @@
 #include <vector>
 
 #include "tests/cluster/node_process.h"
+#include "tests/storage/temp_dir.h"
+#include "tests/common/wait_until.h"
 
 namespace {
+
+using ray::test::WaitUntil;
+
+/// Creates the (empty) file `path`.
+void Touch(const std::string& path) {
+  if (FILE* f = std::fopen(path.c_str(), "w")) std::fclose(f);
+}
+
+/// The names of the files in `dir`.
+std::set<std::string> FilesIn(const std::string& dir) {
+  std::set<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') names.insert(e->d_name);
+    }
+    closedir(d);
+  }
+  return names;
+}
 
 /// The raynode whose raylet started this worker.
 int NodePid() { return static_cast<int>(getppid()); }
@@ -67,6 +90,14 @@ int SlowSquare(int x, int ms) {
   return x * x;
 }
 
+/// SlowSquare that says where it runs: it creates "<dir>/<node pid>-<x>" when it
+/// starts, and returns {x * x, the pid of the node it finished on}.
+std::vector<int> MarkedSlowSquare(int x, int ms, std::string dir) {
+  Touch(dir + "/" + std::to_string(getppid()) + "-" + std::to_string(x));
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return {x * x, static_cast<int>(getppid())};
+}
+
 class Where {
  public:
   static Where* Create() { return new Where(); }
@@ -76,13 +107,19 @@ class Where {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return static_cast<int>(getppid());
   }
+  /// SlowPid that creates the file `marker` when it starts.
+  int MarkedSlowPid(std::string marker, int ms) {
+    Touch(marker);
+    return SlowPid(ms);
+  }
 
  private:
   int total_ = 0;
 };
 
-RAY_REMOTE(SlowNodePid, Transform, PutOnNode, NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare, Where::Create,
-           &Where::NodePid, &Where::Add, &Where::SlowPid);
+RAY_REMOTE(SlowNodePid, Transform, PutOnNode, NodePid, NodePidOf, ExePath, MakeBlob, ChecksumRemote, SlowSquare,
+           MarkedSlowSquare, Where::Create, &Where::NodePid, &Where::Add, &Where::SlowPid,
+           &Where::MarkedSlowPid);
 
 using ray::test::NodeProcess;
 
@@ -165,7 +202,11 @@ TEST_F(ClusterTest, LargeArgumentsPullTheTaskToTheirNode) {
   auto blob = ray::Task(MakeBlob).SetResource("b", 1).Remote(int64_t{2} << 20, 1);
   // Made sure it exists on b without copying it here (Get or Wait would).
   ray::Get(ray::Task(ChecksumRemote).SetResource("b", 1).Remote(blob));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its location is reported
+  // No wait for b to report where the blob is (the test cannot see the GCS's
+  // object directory): b's object manager reports a shared-memory object to
+  // the GCS the moment it is sealed (om_transfer.cc, Core::Report), on the
+  // connection that later carried the result of the task that read it, so the
+  // GCS had the location before that result reached this driver.
   // No resource asks for node b, but its 2 MiB argument lives there.
   auto where = ray::Task(NodePidOf).Remote(blob);
   EXPECT_EQ(*ray::Get(where), b.pid());
@@ -173,19 +214,37 @@ TEST_F(ClusterTest, LargeArgumentsPullTheTaskToTheirNode) {
 
 TEST_F(ClusterTest, WorkKilledWithItsNodeFinishesOnAnother) {
   heartbeat_timeout_ms_ = 2000;
+  ray::storage::TempDir started;  // the tasks' "<node pid>-<task>" markers
+  ASSERT_FALSE(started.path().empty());
   AddNode({"--num-cpus", "1"});
   NodeProcess& b = AddNode({"--num-cpus", "2", "--resources", "{\"w\": 2}"});
   AddNode({"--num-cpus", "2", "--resources", "{\"w\": 2}"});
   Connect();
-  std::vector<ray::ObjectRef<int>> refs;
+  std::vector<ray::ObjectRef<std::vector<int>>> refs;
   for (int i = 0; i < 12; ++i) {
-    refs.push_back(ray::Task(SlowSquare).SetResource("w", 1).Remote(i, 300));
+    refs.push_back(
+        ray::Task(MarkedSlowSquare).SetResource("w", 1).Remote(i, 1000, started.path()));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Work is running on b (a task started there) before b dies.
+  const int b_pid = b.pid();
+  const std::string on_b = std::to_string(b_pid) + "-";
+  std::set<int> started_on_b;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& name : FilesIn(started.path())) {
+      if (name.rfind(on_b, 0) == 0) started_on_b.insert(std::stoi(name.substr(on_b.size())));
+    }
+    return !started_on_b.empty();
+  })) << "no task started on node b";
   b.Signal(SIGKILL);  // running and queued tasks die with it
-  for (int i = 0; i < 12; ++i) EXPECT_EQ(*ray::Get(refs[i]), i * i) << "task " << i;
+  // Each finishes, those that were running on b on another node.
+  for (int i = 0; i < 12; ++i) {
+    std::vector<int> result = *ray::Get(refs[i]);
+    ASSERT_EQ(result.size(), 2u) << "task " << i;
+    EXPECT_EQ(result[0], i * i) << "task " << i;
+    if (started_on_b.count(i)) EXPECT_NE(result[1], b_pid) << "task " << i << " ran on b";
+  }
   // New work avoids the dead node.
-  EXPECT_NE(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), b.pid());
+  EXPECT_NE(*ray::Get(ray::Task(NodePid).SetResource("w", 1).Remote()), b_pid);
 }
 
 TEST_F(ClusterTest, HungNodeIsDetectedAndItsWorkFinishesElsewhere) {
@@ -342,9 +401,15 @@ TEST_F(ClusterTest, ActorIsRestartedOnAnotherNodeWhenItsNodeDies) {
   EXPECT_EQ(*ray::Get(restartable.Task(&Where::Add).Remote(5)), 5);
   ray::Get(mortal.Task(&Where::Add).Remote(1));
   NodeProcess& c = AddNode({"--num-cpus", "1", "--resources", "{\"w\": 2}"});
-  auto pending_retried = restartable.Task(&Where::SlowPid).SetMaxRetries(1).Remote(1000);
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string marker = temp.path() + "/first-call-started";
+  auto pending_retried =
+      restartable.Task(&Where::MarkedSlowPid).SetMaxRetries(1).Remote(marker, 1000);
   auto pending = restartable.Task(&Where::SlowPid).Remote(1000);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // b dies while the first call runs there (the second waits behind it).
+  ASSERT_TRUE(WaitUntil([&] { return access(marker.c_str(), F_OK) == 0; }))
+      << "the first call never started on b";
   b.Signal(SIGKILL);
   EXPECT_EQ(*ray::Get(pending_retried), c.pid());
   EXPECT_THROW(ray::Get(pending), ray::RayActorException);
@@ -376,8 +441,9 @@ int FreePort() {
 }
 
 TEST_F(ClusterTest, HeadRestartedOnItsGcsDirectoryKeepsTheClusterGoing) {
-  char gcs_dir[] = "/tmp/ray-gcs-restart-XXXXXX";
-  ASSERT_NE(mkdtemp(gcs_dir), nullptr);
+  ray::storage::TempDir temp;  // the GCS directory, removed when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string gcs_dir = temp.path();
   std::string port = std::to_string(FreePort());
   std::vector<std::string> head_args = {"--num-cpus", "1", "--port", port, "--gcs-dir", gcs_dir};
   NodeProcess& head = AddNode(head_args);
@@ -403,7 +469,9 @@ TEST_F(ClusterTest, HeadRestartedOnItsGcsDirectoryKeepsTheClusterGoing) {
   ASSERT_NE(before.find("Transform"), std::string::npos) << before;
 
   head.Signal(SIGKILL);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // b has seen the head go (and is reconnecting) before the new head starts.
+  ASSERT_TRUE(WaitUntil([&] { return b.log().find("lost the GCS") != std::string::npos; }))
+      << b.log();
   NodeProcess head2;
   ASSERT_TRUE(head2.Start(head_args)) << head2.log();
   // b rejoins; the named actor (alive on b) is found again and kept its state.
@@ -432,7 +500,6 @@ TEST_F(ClusterTest, HeadRestartedOnItsGcsDirectoryKeepsTheClusterGoing) {
   EXPECT_TRUE(where.count(head2.pid())) << "no task spilled to the restarted head";
   ray::Shutdown();
   head2.Stop();
-  std::system((std::string("rm -rf ") + gcs_dir).c_str());
 }
 
 }  // namespace

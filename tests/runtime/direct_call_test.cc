@@ -4,16 +4,47 @@
 #include <gtest/gtest.h>
 #include <ray/api.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/runtime/cluster_fixture.h"
 #include "tests/runtime/test_functions.h"
+#include "tests/storage/temp_dir.h"
+#include "tests/common/wait_until.h"
 
 namespace {
+
+using ray::test::WaitUntil;
+
+/// Counter's calls that the tests of a worker killed during a call use, and
+/// one that says when it runs: it creates the file `marker`, then sleeps. The
+/// test waits for the marker, so the kill comes while that call runs.
+class MarkingCounter {
+ public:
+  explicit MarkingCounter(int start) : value_(start) {}
+  static MarkingCounter* Create(int start) { return new MarkingCounter(start); }
+  int Add(int x) { return value_ += x; }
+  int Get() const { return value_; }
+  int GetPid() const { return getpid(); }
+  int MarkThenSleep(std::string marker, int ms) const {
+    if (FILE* f = std::fopen(marker.c_str(), "w")) std::fclose(f);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return value_;
+  }
+
+ private:
+  int value_;
+};
+
+RAY_REMOTE(MarkingCounter::Create, &MarkingCounter::Add, &MarkingCounter::Get,
+           &MarkingCounter::GetPid, &MarkingCounter::MarkThenSleep);
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 /// A counter from a stats line ("name=value ..."), or -1.
 int64_t StatsCounter(const std::string& stats, const std::string& name) {
@@ -133,36 +164,45 @@ TEST_F(DirectCallTest, DroppedResultsLeaveNothingInTheStore) {
 }
 
 TEST_F(DirectCallTest, WorkerKilledDuringACallFailsItInsteadOfHanging) {
-  auto counter = WarmCounter(0);
-  int pid = *ray::Get(counter.Task(&Counter::GetPid).Remote());
-  auto slow = counter.Task(&Counter::SleepThenGet).Remote(5000);
-  auto behind = counter.Task(&Counter::Add).Remote(1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string marker = temp.path() + "/slow-call-started";
+  auto counter = ray::Actor(MarkingCounter::Create).Remote(0);
+  ray::Get(counter.Task(&MarkingCounter::Get).Remote());  // alive now
+  ray::Get(counter.Task(&MarkingCounter::Get).Remote());  // direct from here on
+  int pid = *ray::Get(counter.Task(&MarkingCounter::GetPid).Remote());
+  auto slow = counter.Task(&MarkingCounter::MarkThenSleep).Remote(marker, 5000);
+  auto behind = counter.Task(&MarkingCounter::Add).Remote(1);
+  ASSERT_TRUE(WaitUntil([&] { return Exists(marker); })) << "the slow call never started";
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   auto started = std::chrono::steady_clock::now();
   EXPECT_THROW(ray::Get(slow, 20000), ray::RayActorException);
   EXPECT_THROW(ray::Get(behind, 20000), ray::RayActorException);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
   // No restarts were allowed: later calls fail too.
-  EXPECT_THROW(ray::Get(counter.Task(&Counter::Get).Remote(), 20000), ray::RayActorException);
+  EXPECT_THROW(ray::Get(counter.Task(&MarkingCounter::Get).Remote(), 20000),
+               ray::RayActorException);
 }
 
 TEST_F(DirectCallTest, CallsWithRetriesRunAgainOnTheRestartedActor) {
-  auto counter = ray::Actor(Counter::Create).SetMaxRestarts(1).Remote(50);
-  ray::Get(counter.Task(&Counter::Get).Remote());
-  EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(1)), 51);  // direct
-  int pid = *ray::Get(counter.Task(&Counter::GetPid).Remote());
-  auto slow = counter.Task(&Counter::SleepThenGet).Remote(5000);
-  auto retried = counter.Task(&Counter::Add).SetMaxRetries(1).Remote(2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
+  const std::string marker = temp.path() + "/slow-call-started";
+  auto counter = ray::Actor(MarkingCounter::Create).SetMaxRestarts(1).Remote(50);
+  ray::Get(counter.Task(&MarkingCounter::Get).Remote());
+  EXPECT_EQ(*ray::Get(counter.Task(&MarkingCounter::Add).Remote(1)), 51);  // direct
+  int pid = *ray::Get(counter.Task(&MarkingCounter::GetPid).Remote());
+  auto slow = counter.Task(&MarkingCounter::MarkThenSleep).Remote(marker, 5000);
+  auto retried = counter.Task(&MarkingCounter::Add).SetMaxRetries(1).Remote(2);
+  ASSERT_TRUE(WaitUntil([&] { return Exists(marker); })) << "the slow call never started";
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   EXPECT_THROW(ray::Get(slow, 20000), ray::RayActorException);
   EXPECT_EQ(*ray::Get(retried, 20000), 52);  // on the new instance, which starts at 50
   // Calls go direct again to the new worker.
   const int64_t before = DirectCallsSent();
-  for (int i = 0; i < 5; ++i) ray::Get(counter.Task(&Counter::Get).Remote(), 20000);
+  for (int i = 0; i < 5; ++i) ray::Get(counter.Task(&MarkingCounter::Get).Remote(), 20000);
   EXPECT_GT(DirectCallsSent(), before);
-  EXPECT_NE(*ray::Get(counter.Task(&Counter::GetPid).Remote()), pid);
+  EXPECT_NE(*ray::Get(counter.Task(&MarkingCounter::GetPid).Remote()), pid);
 }
 
 TEST_F(DirectCallTest, ExitActorDuringDirectCallsEndsIt) {

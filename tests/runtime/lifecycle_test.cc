@@ -1,8 +1,10 @@
 // Init / Shutdown, options, leftovers, and a driver attached to a raynode.
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <ray/api.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,15 +12,98 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/lineage/lineage_log.h"
 #include "tests/common/init_error.h"
 #include "tests/storage/temp_dir.h"
 #include "storage/meta/meta_store.h"
 #include "tests/runtime/test_functions.h"
+#include "tests/common/wait_until.h"
+
+extern char** environ;
 
 namespace {
+
+using ray::test::WaitUntil;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Sends this process's file descriptor `fd` (1 or 2) to the file `path` until
+/// Stop() or destruction, so that a test can poll what reaches it while it is
+/// written (gtest's CaptureStdout gives the text only once capture ends).
+class FdCapture {
+ public:
+  FdCapture(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+    std::fflush(nullptr);
+    int file = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (file < 0) return;
+    saved_ = dup(fd_);
+    if (saved_ >= 0) dup2(file, fd_);
+    close(file);
+  }
+  ~FdCapture() { Stop(); }
+  FdCapture(const FdCapture&) = delete;
+  FdCapture& operator=(const FdCapture&) = delete;
+
+  /// Everything written to the descriptor since the capture began.
+  std::string Text() const {
+    std::fflush(nullptr);
+    return ReadFile(path_);
+  }
+  /// Gives the descriptor its old file back.
+  void Stop() {
+    if (saved_ < 0) return;
+    std::fflush(nullptr);
+    dup2(saved_, fd_);
+    close(saved_);
+    saved_ = -1;
+  }
+
+ private:
+  const int fd_;
+  const std::string path_;
+  int saved_ = -1;
+};
+
+/// A child process of the test, SIGKILLed and reaped when the guard goes out
+/// of scope (an ASSERT_ that fails returns early) unless the test reaped it.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ~ChildGuard() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// True when the child has exited, reaped now with its status in `*status`.
+  bool Reaped(int* status) {
+    if (pid_ <= 0) return true;
+    if (waitpid(pid_, status, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    return true;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+/// Ends the driver's session when it goes out of scope, whichever way the test ends.
+struct ShutdownAtExit {
+  ~ShutdownAtExit() { ray::Shutdown(); }
+};
 
 ray::RayConfig SmallConfig() {
   ray::RayConfig config;
@@ -180,7 +265,7 @@ TEST(Lifecycle, EmbeddedHeadAcceptsItsOwnDriverWithThePassword) {
 
 TEST(Lifecycle, BadOptionValuesAreRejected) {
   auto config = SmallConfig();
-  config.num_cpus = 0;
+  config.num_cpus = -1;  // 0 is a node of no CPUs; negative is nonsense
   EXPECT_NE(ray::test::InitError(config).find("num_cpus"), std::string::npos);
   config = SmallConfig();
   config.logging_level = "loud";
@@ -285,7 +370,11 @@ TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
   EXPECT_EQ(*ray::Get(kept), 6);
   EXPECT_EQ(*ray::Get(kept_chain), 12);
   std::string kept_id = kept.ID(), chain_id = kept_chain.ID();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // releases reach the GCS
+  // No wait for the releases to reach the GCS (the test cannot see its lineage
+  // table while the GCS holds the store open): each dropped ref sent its
+  // release to the raylet at once, ahead of Shutdown's stop; the raylet passes
+  // its batch to the GCS before it stops, and the GCS handles that before the
+  // exit it is sent after the raylet is gone.
   ray::Shutdown();
   std::string error;
   auto store = ray::storage::MetaStore::Open(dir + "/session_latest/gcs", &error);
@@ -301,13 +390,21 @@ TEST(Lifecycle, LineageOfDroppedResultsIsGarbageCollected) {
 }
 
 TEST(Lifecycle, InfeasibleRequestLogsAClearWarning) {
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
   auto config = SmallConfig();
   ray::Init(config);
-  testing::internal::CaptureStderr();
+  FdCapture stderr_capture(2, temp.path() + "/stderr");
   auto ref = ray::Task(Return1).SetNumCpus(64).Remote();
   auto waited = ray::Wait(std::vector<ray::ObjectRef<int>>{ref}, 1, 300);
-  std::string err = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(waited.ready.empty());
+  // The raylet writes the warning when it sees the request: polled for.
+  std::string err;
+  WaitUntil([&] {
+    err = stderr_capture.Text();
+    return err.find("Return1") != std::string::npos && err.find("CPU=64") != std::string::npos;
+  });
+  stderr_capture.Stop();
   EXPECT_NE(err.find("Return1"), std::string::npos) << err;
   EXPECT_NE(err.find("CPU=64"), std::string::npos) << err;
   ray::Shutdown();
@@ -351,63 +448,85 @@ TEST(Lifecycle, ObjectIdSeedMakesIdsRepeatable) {
 }
 
 TEST(Lifecycle, WorkerOutputReachesTheDriverWithItsPid) {
+  ray::storage::TempDir temp;  // removed with its contents when the test ends
+  ASSERT_FALSE(temp.path().empty());
   auto config = SmallConfig();
   config.log_to_driver = true;
   ray::Init(config);
-  testing::internal::CaptureStdout();
+  FdCapture stdout_capture(1, temp.path() + "/stdout");
   int pid = *ray::Get(ray::Task(PrintLine).Remote(std::string("line from a worker")));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The raylet forwards the worker's line when it reads it from the worker's pipe.
+  const std::string expected = "(pid=" + std::to_string(pid) + ") line from a worker";
+  std::string out;
+  WaitUntil([&] {
+    out = stdout_capture.Text();
+    return out.find(expected) != std::string::npos;
+  });
   ray::Shutdown();
-  std::string out = testing::internal::GetCapturedStdout();
-  EXPECT_NE(out.find("(pid=" + std::to_string(pid) + ") line from a worker"), std::string::npos)
-      << out;
+  stdout_capture.Stop();
+  EXPECT_NE(out.find(expected), std::string::npos) << out;
 }
 
 TEST(Lifecycle, DriverAttachesToARaynode) {
-  std::string raynode = std::string(RAY_BIN_DIR) + "/raynode";
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    execl(raynode.c_str(), raynode.c_str(), "--num-cpus=2", "--object-store-memory=67108864",
-          "--temp-dir=/tmp/ray-tests", static_cast<char*>(nullptr));
-    _exit(127);
+  ray::storage::TempDir temp;  // the raynode's temp dir, address file and output
+  ASSERT_FALSE(temp.path().empty());
+  const std::string address_file = temp.path() + "/address";
+  const std::string log_file = temp.path() + "/raynode.log";
+  std::vector<std::string> args = {std::string(RAY_BIN_DIR) + "/raynode", "--num-cpus=2",
+                                   "--object-store-memory=67108864",
+                                   "--temp-dir=" + temp.path() + "/ray",
+                                   "--address-file=" + address_file};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t spawned = -1;
+  int rc = posix_spawn(&spawned, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ASSERT_EQ(rc, 0) << "cannot run " << args[0];
+  ChildGuard raynode(spawned);  // killed on every way out of the test
+  const pid_t pid = raynode.pid();
+  // It writes "host:port\n" to the address file once it listens (whatever it
+  // printed before: on a fresh $HOME, that it created the auth token).
+  std::string address;
+  int status = 0;
+  bool exited = false;
+  WaitUntil([&] {
+    std::string text = ReadFile(address_file);
+    if (!text.empty() && text.back() == '\n') {
+      address = text.substr(0, text.size() - 1);
+      return true;
+    }
+    exited = raynode.Reaped(&status);
+    return exited;
+  });
+  ASSERT_FALSE(exited) << "raynode exited (status " << status << "):\n" << ReadFile(log_file);
+  ASSERT_EQ(address.rfind("127.0.0.1:", 0), 0u)
+      << "no address in " << address_file << ":\n" << ReadFile(log_file);
+  // It says so on its output too (printed before the address file is written).
+  EXPECT_NE(ReadFile(log_file).find("raynode listening on " + address), std::string::npos)
+      << ReadFile(log_file);
+  {
+    ShutdownAtExit shutdown;  // before the raynode is killed, should a call below throw
+    auto config = SmallConfig();
+    config.address = address;
+    ray::Init(config);
+    EXPECT_EQ(*ray::Get(ray::Task(Plus).Remote(20, 22), 20000), 42);
+    auto counter = ray::Actor(Counter::Create).SetMaxRestarts(-1).Remote(1);
+    EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(2), 20000), 3);
+    std::vector<char> big(size_t{2} << 20, 1);
+    EXPECT_EQ(*ray::Get(ray::Task(SumBytes).Remote(ray::Put(big)), 20000), int64_t{2} << 20);
   }
-  close(out[1]);
-  FILE* f = fdopen(out[0], "r");
-  char line[512] = {0};
-  ASSERT_NE(fgets(line, sizeof(line), f), nullptr);
-  std::string text = line;  // "raynode listening on 127.0.0.1:PORT (session ...)"
-  auto start = text.find("127.0.0.1:");
-  ASSERT_NE(start, std::string::npos) << text;
-  std::string address = text.substr(start, text.find(' ', start) - start);
-  auto config = SmallConfig();
-  config.address = address;
-  ray::Init(config);
-  EXPECT_EQ(*ray::Get(ray::Task(Plus).Remote(20, 22), 20000), 42);
-  auto counter = ray::Actor(Counter::Create).SetMaxRestarts(-1).Remote(1);
-  EXPECT_EQ(*ray::Get(counter.Task(&Counter::Add).Remote(2), 20000), 3);
-  std::vector<char> big(size_t{2} << 20, 1);
-  EXPECT_EQ(*ray::Get(ray::Task(SumBytes).Remote(ray::Put(big)), 20000), int64_t{2} << 20);
-  ray::Shutdown();
   // The driver is gone: its workers and its (restartable) actor go with it.
   size_t left = 1;
-  for (int i = 0; i < 100 && left > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    left = ThreadChildren(pid).size();
-  }
+  WaitUntil([&] { return (left = ThreadChildren(pid).size()) == 0; }, std::chrono::seconds(5));
   EXPECT_EQ(left, 0u);
   kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (kill(pid, 0) == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL() << "raynode did not stop on SIGTERM";
-  }
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  fclose(f);
+  ASSERT_TRUE(WaitUntil([&] { return raynode.Reaped(&status); }, std::chrono::seconds(10)))
+      << "raynode did not stop on SIGTERM:\n" << ReadFile(log_file);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(log_file);
 }
