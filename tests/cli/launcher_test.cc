@@ -78,8 +78,12 @@ class LauncherSshTest : public CliTest {
       std::string home = HostHome(host);
       fs::create_directories(home + "/state");
       fs::create_directories(home + "/tmux");
+      // RAY_TEST_OWNER: sshd gives sessions a fresh environment, and the
+      // sandbox (tests/common/sandbox.h) finds what they start by it.
+      const char* owner = getenv("RAY_TEST_OWNER");
       config << "Match LocalAddress " << host << "\n  SetEnv HOME=" << home
-             << " RAY_STATE_DIR=" << home << "/state TMUX_TMPDIR=" << home << "/tmux\n";
+             << " RAY_STATE_DIR=" << home << "/state TMUX_TMPDIR=" << home << "/tmux"
+             << (owner != nullptr ? std::string(" RAY_TEST_OWNER=") + owner : "") << "\n";
     }
     config.close();
     if (getuid() == 0) fs::create_directories("/run/sshd");
@@ -122,13 +126,14 @@ class LauncherSshTest : public CliTest {
 
   /// The cluster config: `top`, the local provider of the three hosts with
   /// this test's sshd and key, then `rest`.
-  void WriteConfig(const std::string& top, const std::string& rest) {
+  /// Without `with_port`, the config names no ssh_port (ssh's own settings decide).
+  void WriteConfig(const std::string& top, const std::string& rest, bool with_port = true) {
     std::ofstream(cluster_config_)
         << top << "provider:\n  type: local\n  head_ip: 127.0.0.1\n"
         << "  worker_ips: [127.0.0.2, 127.0.0.3]\n  head_port: " << head_port_ << "\n"
         << "auth:\n  ssh_user: " << getpwuid(getuid())->pw_name << "\n"
-        << "  ssh_private_key: " << root_ << "/userkey\n  ssh_port: " << port_ << "\n"
-        << rest;
+        << "  ssh_private_key: " << root_ << "/userkey\n"
+        << (with_port ? "  ssh_port: " + std::to_string(port_) + "\n" : "") << rest;
   }
 
   std::string HostHome(const std::string& host) const { return root_ + "/host-" + host; }
@@ -275,23 +280,58 @@ TEST_F(LauncherSshTest, TheHeadsAutoscalerStartsAndStopsHostsOverSsh) {
   RunResult burst = Launcher({"exec", cluster_config_, std::string(LAUNCHER_DRIVER_PATH) + " burst 4 3"});
   ASSERT_EQ(burst.code, 0) << burst.out << burst.err;
   EXPECT_THAT(burst.out, HasSubstr("burst: 4 tasks on 3 nodes"));
+  std::vector<pid_t> head = Raynodes("127.0.0.1");
+  ASSERT_EQ(head.size(), 1u);
+  const std::string monitor_log =
+      HostHome("127.0.0.1") + "/state/monitor-" + std::to_string(head[0]) + ".log";
   std::string log;
-  ReadFile(HostHome("127.0.0.1") + "/state/monitor-" +
-               std::to_string(Raynodes("127.0.0.1").at(0)) + ".log",
-           &log);
+  EXPECT_TRUE(WaitForMatch(monitor_log, "started worker node 127\\.0\\.0\\.3", 10000, &log)) << log;
   EXPECT_THAT(log, HasSubstr("adopted 127.0.0.2")) << "the worker `ray up` started is the autoscaler's";
   EXPECT_THAT(log, HasSubstr("launching a worker node: demand {CPU: 1}"));
-  EXPECT_THAT(log, HasSubstr("started worker node 127.0.0.3"));
-  // Idle for 3 s: one worker goes, the other stays for min_workers 1.
+  // Idle for 3 s: one worker goes, the other stays for min_workers 1. The log
+  // says "terminated" once the node is gone and given back; the idle time it
+  // gives is the autoscaler's tick after the 3 s (3 or 4 s with 1 s ticks).
+  EXPECT_TRUE(WaitForMatch(monitor_log,
+                           "terminated worker node 127\\.0\\.0\\.[23] \\(idle for [34] s "
+                           "\\(idle_timeout_minutes 3 s\\)\\)",
+                           30000, &log))
+      << log;
   auto workers = [&] { return Raynodes("127.0.0.2").size() + Raynodes("127.0.0.3").size(); };
-  for (int i = 0; i < 200 && workers() > 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
   EXPECT_EQ(workers(), 1u);
-  ReadFile(HostHome("127.0.0.1") + "/state/monitor-" +
-               std::to_string(Raynodes("127.0.0.1").at(0)) + ".log",
-           &log);
-  EXPECT_THAT(log, HasSubstr("(idle for 3 s (idle_timeout_minutes 3 s))"));
+  RunResult down = Launcher({"down", "-y", cluster_config_});
+  EXPECT_EQ(down.code, 0) << down.out << down.err;
+  for (const char* host : kHosts) EXPECT_TRUE(Raynodes(host).empty()) << host;
+}
+
+// A host whose sshd port is given only in the user's ssh config is reached:
+// the launcher passes no -p of its own, which would override it. ssh reads the
+// config of the passwd entry's home, never $HOME, so the test's `ssh` and
+// `scp` (first in PATH, as the launcher and rsync look them up) add
+// `-F $HOME/.ssh/config` for the laptop's HOME of this test.
+TEST_F(LauncherSshTest, UpReachesHostsWhosePortIsOnlyInTheSshConfig) {
+  WriteConfig("cluster_name: cfg\n",
+              "available_node_types:\n"
+              "  head: {resources: {CPU: 1}}\n"
+              "  worker: {resources: {CPU: 1}, min_workers: 2, max_workers: 2}\n"
+              "head_node_type: head\n",
+              /*with_port=*/false);
+  fs::create_directories(root_ + "/bin");
+  fs::create_directories(root_ + "/laptop/.ssh");
+  for (const char* tool : {"ssh", "scp"}) {
+    std::string path = root_ + "/bin/" + tool;
+    std::ofstream(path) << "#!/bin/sh\nexec /usr/bin/" << tool
+                        << " -F \"$HOME/.ssh/config\" \"$@\"\n";
+    fs::permissions(path, fs::perms::owner_all);
+  }
+  std::ofstream(root_ + "/laptop/.ssh/config") << "Host 127.0.0.*\n  Port " << port_ << "\n";
+  env_["PATH"] = root_ + "/bin:" + std::string(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+  RunResult up = Launcher({"up", "-y", cluster_config_});
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  EXPECT_THAT(up.out, HasSubstr("is up: 3 node(s) alive"));
+  for (const char* host : kHosts) EXPECT_EQ(Raynodes(host).size(), 1u) << host;
+  RunResult exec = Launcher({"exec", cluster_config_, "echo on-$RAY_ADDRESS"});
+  EXPECT_EQ(exec.code, 0) << exec.err;
+  EXPECT_THAT(exec.out, HasSubstr("on-127.0.0.1:" + std::to_string(head_port_)));
   RunResult down = Launcher({"down", "-y", cluster_config_});
   EXPECT_EQ(down.code, 0) << down.out << down.err;
   for (const char* host : kHosts) EXPECT_TRUE(Raynodes(host).empty()) << host;

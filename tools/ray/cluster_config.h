@@ -35,7 +35,8 @@ struct ClusterConfig {
   struct Auth {
     std::string ssh_user;
     std::string ssh_private_key;
-    int ssh_port = 22;  // this launcher's key: the hosts' sshd port
+    int ssh_port = 0;  // this launcher's key: the hosts' sshd port (0: not given, so
+                       // ~/.ssh/config's Port, else 22)
   } auth;
   std::map<std::string, std::string> file_mounts;  // remote path -> local path
   std::vector<std::string> initialization_commands;

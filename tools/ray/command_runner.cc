@@ -270,8 +270,11 @@ class SshRunner : public CommandRunner {
     return options_.user.empty() ? host_ : options_.user + "@" + host_;
   }
   std::vector<std::string> Base(bool scp) const {
-    std::vector<std::string> argv = {scp ? "scp" : "ssh", scp ? "-P" : "-p",
-                                     std::to_string(options_.port)};
+    std::vector<std::string> argv = {scp ? "scp" : "ssh"};
+    if (options_.port != 0) {
+      // Only a port the config gives: otherwise the user's ~/.ssh/config (or 22) decides.
+      argv.insert(argv.end(), {scp ? "-P" : "-p", std::to_string(options_.port)});
+    }
     if (!options_.private_key.empty()) {
       argv.insert(argv.end(), {"-i", options_.private_key, "-o", "IdentitiesOnly=yes"});
     }

@@ -59,7 +59,7 @@ class CommandRunner {
 struct SshOptions {
   std::string user;
   std::string private_key;  // empty: ssh's own defaults
-  int port = 22;
+  int port = 0;  // 0: not given (ssh_config's Port, else 22)
   std::string control_dir;  // known_hosts lives here (the shared connections in /tmp/ray-ssh-<uid>)
   int connect_timeout_s = 10;
 };
