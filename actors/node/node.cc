@@ -176,8 +176,11 @@ caf::actor StartGcs(caf::actor_system& system, const NodeOptions& options, const
 }
 
 raylet::RayletOptions RayletOptionsFor(const NodeOptions& options, const Node& node) {
-  double cpus = options.num_cpus > 0 ? options.num_cpus
-                                     : static_cast<double>(std::thread::hardware_concurrency());
+  // Only a count that is not given means the machine's: a head of 0 CPUs
+  // (the GCS and the dashboard, no work) is Ray's usual set-up.
+  double cpus = options.num_cpus.has_value()
+                    ? *options.num_cpus
+                    : static_cast<double>(std::thread::hardware_concurrency());
   raylet::RayletOptions ro;
   ro.node_id = node.node_id;
   ro.resources = options.resources;

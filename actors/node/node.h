@@ -18,7 +18,7 @@ struct NodeOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                   // 0: any free port
   std::string temp_dir = "/tmp/ray";
-  double num_cpus = 0;                 // 0: the machine's cores
+  std::optional<double> num_cpus;      // not given: the machine's cores (0 is zero CPUs)
   double num_gpus = 0;
   std::map<std::string, double> resources;
   int64_t object_store_memory = 0;     // 0: min(30% of RAM, 20 GiB)

@@ -181,7 +181,7 @@ void Core::SpillToPeers() {
     const proto::TaskSpec& spec = t->second.spec;
     bool feasible = st_.pool.Feasible(spec.resources);
     std::string target;
-    if (spec.hops < kMaxHops || !feasible) {
+    if (spec.hops < kMaxRoomHops || !feasible) {
       if (!(feasible && probe.Acquire(spec.resources))) {
         target = PickPeer(spec.resources, false);
         if (target.empty() && !feasible) target = PickPeer(spec.resources, true);

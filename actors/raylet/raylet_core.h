@@ -137,8 +137,12 @@ class Timer {
   virtual void After(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
 };
 
-/// A task is forwarded to another node at most once (no ping-pong on stale views).
+/// A task is forwarded to another node at most once (no ping-pong on stale views)...
 constexpr int kMaxHops = 1;
+/// ...except that one waiting here for room may move on to a peer whose last
+/// heartbeat showed room, up to this many hops in all: tasks a CPU-less head
+/// handed to the first node that joined spread over the nodes that join later.
+constexpr int kMaxRoomHops = 3;
 
 struct Worker {
   std::string id;

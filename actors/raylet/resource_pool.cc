@@ -10,8 +10,10 @@ constexpr double kEpsilon = 1e-9;
 ResourcePool::ResourcePool(const std::map<std::string, double>& totals,
                            const std::map<std::string, std::vector<int64_t>>& unit_ids) {
   for (const auto& [name, amount] : totals) {
+    // A resource declared as 0 (a head of --num-cpus 0) has no units, but is
+    // reported as it was declared: "0/0 CPU", not missing.
+    totals_[name] = amount <= kEpsilon ? 0.0 : amount;
     if (amount <= kEpsilon) continue;
-    totals_[name] = amount;
     auto& units = units_[name];
     auto whole = static_cast<int64_t>(std::floor(amount + kEpsilon));
     auto ids = unit_ids.find(name);

@@ -41,7 +41,7 @@ std::string ValidateConfig(const RayConfig& c) {
   if (!c.address.empty() && !c.redis_address.empty() && c.address != c.redis_address) {
     return "RayConfig::address and RayConfig::redis_address are both set and differ";
   }
-  if (c.num_cpus && *c.num_cpus <= 0) return "RayConfig::num_cpus must be positive";
+  if (c.num_cpus && *c.num_cpus < 0) return "RayConfig::num_cpus must not be negative";
   if (c.num_gpus && *c.num_gpus < 0) return "RayConfig::num_gpus must not be negative";
   if (c.object_store_memory && *c.object_store_memory <= 0) {
     return "RayConfig::object_store_memory must be positive";

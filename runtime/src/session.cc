@@ -47,7 +47,7 @@ node::NodeOptions EmbeddedNodeOptions(const RayConfig& config) {
   node::NodeOptions options;
   if (!config.node_ip_address.empty()) options.host = config.node_ip_address;
   if (!config.temp_dir.empty()) options.temp_dir = config.temp_dir;
-  options.num_cpus = config.num_cpus.value_or(0);
+  if (config.num_cpus) options.num_cpus = *config.num_cpus;
   options.num_gpus = config.num_gpus.value_or(0);
   options.resources = config.resources;
   options.object_store_memory = config.object_store_memory.value_or(0);

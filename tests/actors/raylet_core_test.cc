@@ -817,6 +817,29 @@ TEST_F(RayletCoreTest, TasksPipelinedBehindABusyWorkerAreDemandAndMoveToANodeTha
   EXPECT_EQ(out_.to_peer.size(), 4u) << "the 3 taken back went to node-B";
 }
 
+// Tasks a CPU-less head handed to the first node that joined (hops 1) move on
+// to a node with room that joins later, up to kMaxRoomHops in all.
+TEST_F(RayletCoreTest, ForwardedTasksWaitingForRoomMoveOnToANodeWithRoom) {
+  Start({{"CPU", 1}});
+  auto a = Task("a"), b = Task("b"), c = Task("c");
+  a.hops = b.hops = 1;
+  c.hops = kMaxRoomHops;
+  for (auto* t : {&a, &b, &c}) core_->Submit(*t);
+  auto w = ConnectWorkers();
+  ASSERT_EQ(core_->state().workers.at(w[0]).assigned.size(), 3u) << "b and c wait behind a";
+  EXPECT_TRUE(out_.to_peer.empty());
+  AddPeer("node-B", {{"CPU", 4}});
+  proto::NodeRecord room;
+  room.node_id = "node-B";
+  room.available = {{"CPU", 4}};
+  core_->OnHeartbeatReply({room});
+  ASSERT_EQ(out_.steals.size(), 1u);
+  out_.steals[0].second(std::vector<std::string>{b.task_id, c.task_id});
+  ASSERT_EQ(out_.to_peer.size(), 1u) << "b moves on; c has made its hops";
+  EXPECT_EQ(out_.to_peer[0].second.task_id, b.task_id);
+  EXPECT_EQ(out_.to_peer[0].second.hops, 2);
+}
+
 TEST_F(RayletCoreTest, WorkersShowWhatEachRunsForRayStack) {
   Start({{"CPU", 2}});
   auto creation = ActorCreation("counter", 0);

@@ -69,6 +69,30 @@ class AutoscalingTest : public CliTest {
   std::map<std::string, std::string> env_;
 };
 
+// A head of {CPU: 0} (Ray's usual set-up: the head runs the GCS, the workers
+// the work) adds nothing to the CPUs the demand can use: three 1-CPU tasks
+// make the autoscaler start three workers, one for each.
+TEST_F(AutoscalingTest, AHeadOfNoCpusGetsAWorkerForEachTask) {
+  std::ofstream(config_) << "cluster_name: scale\n"
+                            "max_workers: 3\n"
+                            "idle_timeout_minutes: 0.1\n"
+                            "provider: {type: fake_multinode}\n"
+                            "available_node_types:\n"
+                            "  head: {resources: {CPU: 0}}\n"
+                            "  cpu_worker: {resources: {CPU: 1}, min_workers: 0, max_workers: 3}\n"
+                            "head_node_type: head\n";
+  RunResult up = Launcher({"up", "-y", config_});
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  nlohmann::json status = Status();
+  ASSERT_EQ(Alive(status), 1) << status.dump();
+  EXPECT_EQ(status["nodes"][0]["resources_total"].value("CPU", -1.0), 0.0) << status.dump();
+  RunResult burst =
+      Launcher({"exec", config_, std::string(LAUNCHER_DRIVER_PATH) + " burst 3 4"});
+  ASSERT_EQ(burst.code, 0) << burst.out << burst.err;
+  // The head can hold none of them: three nodes are three new workers.
+  EXPECT_THAT(burst.out, HasSubstr("burst: 3 tasks on 3 nodes")) << "a new worker for each task";
+}
+
 TEST_F(AutoscalingTest, AddsNodesForTheDemandUpToTheCapAndRemovesThemOnceIdle) {
   RunResult up = Launcher({"up", "-y", config_});
   ASSERT_EQ(up.code, 0) << up.out << up.err;

@@ -8,6 +8,10 @@
 //   burst N SECONDS     N tasks of {CPU: 1}, each SECONDS long: prints
 //                       "burst: N tasks on K nodes"
 //   infeasible SECONDS  submits a {GPU: 8} task, waits SECONDS, exits
+//   spans N SECONDS WAIT
+//                       N tasks of {CPU: 1}, each SECONDS long, waited for
+//                       WAIT seconds: prints "spans: K of N finished, at most
+//                       M at once" (M from the tasks' start and end times)
 #include <ray/api.h>
 
 #include <algorithm>
@@ -26,7 +30,34 @@ std::string Where(int hold_ms) {
   return std::string(ip ? ip : "?") + "|" + (dir ? dir : "");
 }
 
-RAY_REMOTE(Where);
+/// "start end" in milliseconds of the wall clock (workers share this host's).
+std::string Span(int hold_ms) {
+  auto now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  long long start = now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+  return std::to_string(start) + " " + std::to_string(now());
+}
+
+RAY_REMOTE(Where, Span);
+
+/// The most spans ("start end") that overlap at one instant.
+int MostAtOnce(const std::vector<std::string>& spans) {
+  std::vector<std::pair<long long, int>> edges;  // (time, +1 start / -1 end); ends sort first
+  for (const auto& span : spans) {
+    long long start = std::atoll(span.c_str());
+    long long end = std::atoll(span.c_str() + span.find(' '));
+    edges.push_back({start, 1});
+    edges.push_back({end, -1});
+  }
+  std::sort(edges.begin(), edges.end());
+  int now = 0, most = 0;
+  for (const auto& edge : edges) most = std::max(most, now += edge.second);
+  return most;
+}
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
@@ -51,6 +82,16 @@ int main(int argc, char** argv) {
     std::set<std::string> nodes;
     for (auto& ref : refs) nodes.insert(*ray::Get(ref));
     std::cout << "burst: " << n << " tasks on " << nodes.size() << " nodes" << std::endl;
+  } else if (mode == "spans" && argc == 5) {
+    int n = std::atoi(argv[2]);
+    int ms = static_cast<int>(std::atof(argv[3]) * 1000);
+    std::vector<ray::ObjectRef<std::string>> refs;
+    for (int i = 0; i < n; ++i) refs.push_back(ray::Task(Span).SetResource("CPU", 1).Remote(ms));
+    auto waited = ray::Wait(refs, n, static_cast<int>(std::atof(argv[4]) * 1000));
+    std::vector<std::string> spans;
+    for (auto& ref : waited.ready) spans.push_back(*ray::Get(ref));
+    std::cout << "spans: " << spans.size() << " of " << n << " finished, at most "
+              << MostAtOnce(spans) << " at once" << std::endl;
   } else if (mode == "infeasible" && argc == 3) {
     auto ref = ray::Task(Where).SetResource("GPU", 8).Remote(0);
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::atof(argv[2]) * 1000)));

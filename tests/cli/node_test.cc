@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/cli/cli_fixture.h"
 
 namespace ray::cli::testing {
@@ -81,6 +83,48 @@ TEST_F(RayNodes, StartHeadMakesAPrivateAuthTokenThatJoiningNodesUse) {
                            {{"HOME", temp_dir_ + "/stranger"}, {"RAY_AUTH_TOKEN", ""}});
   EXPECT_NE(stranger.code, 0);
   EXPECT_THAT(stranger.err + stranger.out, HasSubstr("requires an auth token"));
+  EXPECT_EQ(Ray({"stop"}).code, 0);
+}
+
+// A head of `--num-cpus 0` (the GCS and the dashboard, no work) has no CPU:
+// only a count that is not given means the machine's cores. Its CPU tasks
+// wait for a node that has one; on a cluster of one CPU they run one at a time.
+TEST_F(RayNodes, AHeadOfZeroCpusRunsNoCpuTaskAndOneCpuRunsThemOneAtATime) {
+  const std::vector<std::string> common = {"--object-store-memory", "100000000", "--temp-dir",
+                                           temp_dir_};
+  std::vector<std::string> start_head = {"start", "--head", "--port", "0", "--num-cpus", "0"};
+  start_head.insert(start_head.end(), common.begin(), common.end());
+  RunResult head = Ray(start_head);
+  ASSERT_EQ(head.code, 0) << head.err;
+  const std::string address = Between(head.out, "listening on ", ",");
+  auto cpus = [&] {
+    RunResult status = Ray({"status", "--format", "json", "--address", address});
+    auto report = nlohmann::json::parse(status.out, nullptr, false);
+    double total = -1;
+    if (report.is_object() && report["nodes"].is_array()) {
+      total = 0;
+      for (const auto& node : report["nodes"]) {
+        total += node.value("resources_total", nlohmann::json::object()).value("CPU", 0.0);
+      }
+    }
+    return total;
+  };
+  EXPECT_EQ(cpus(), 0.0) << "the head declared none";
+  RunResult text = Ray({"status", "--address", address});
+  EXPECT_THAT(text.out, HasSubstr("0/0 CPU")) << text.out;
+
+  std::map<std::string, std::string> driver_env = {{"RAY_ADDRESS", address}};
+  RunResult none = RunProgram({LAUNCHER_DRIVER_PATH, "spans", "1", "0", "3"}, driver_env);
+  EXPECT_EQ(none.code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("spans: 0 of 1 finished")) << "no CPU, no CPU task";
+
+  std::vector<std::string> join = {"start", "--address=" + address, "--num-cpus", "1"};
+  join.insert(join.end(), common.begin(), common.end());
+  ASSERT_EQ(Ray(join).code, 0);
+  EXPECT_EQ(cpus(), 1.0);
+  RunResult three = RunProgram({LAUNCHER_DRIVER_PATH, "spans", "3", "1", "60"}, driver_env);
+  EXPECT_EQ(three.code, 0) << three.err;
+  EXPECT_THAT(three.out, HasSubstr("spans: 3 of 3 finished, at most 1 at once")) << three.out;
   EXPECT_EQ(Ray({"stop"}).code, 0);
 }
 

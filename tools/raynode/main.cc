@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "actors/common/auth.h"
@@ -35,7 +36,7 @@ struct Flags {
   int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0, dashboard_port = 8265;
   bool include_webui = false;
   ray::net::TlsSettings tls;
-  double num_cpus = 0, num_gpus = 0;
+  double num_gpus = 0;
   int64_t store_memory = 0, gcs_max_memory = 0, heartbeat_timeout_ms = 5000;
 };
 
@@ -75,7 +76,7 @@ po::options_description Describe(Flags* f) {
        "write \"host:port\" to this file once listening")
       ("node-ip-address", po::value(&f->host)->default_value("127.0.0.1"), "address to listen on")
       ("port", po::value(&f->port)->default_value(0), "port to listen on (0: any free port)")
-      ("num-cpus", po::value(&f->num_cpus)->default_value(0), "CPUs of this node (0: all cores)")
+      ("num-cpus", po::value<double>(), "CPUs of this node (default: all cores; 0: none)")
       ("num-gpus", po::value(&f->num_gpus)->default_value(0), "GPUs of this node")
       ("resources", po::value(&f->resources_json)->default_value("{}"),
        "custom resources as JSON, e.g. '{\"Custom\": 2}'")
@@ -100,6 +101,10 @@ std::string Validate(const Flags& f, const po::variables_map& vm) {
   if (f.max_clients < 0 || f.gcs_max_memory < 0) {
     return "--max-clients and --gcs-max-memory must not be negative";
   }
+  if (vm.count("num-cpus") && vm["num-cpus"].as<double>() < 0) {
+    return "--num-cpus must not be negative";
+  }
+  if (f.num_gpus < 0) return "--num-gpus must not be negative";
   if (f.heartbeat_timeout_ms < 100) return "--heartbeat-timeout-ms must be at least 100";
   if (f.dashboard_port < 0 || f.dashboard_port > 65535) {
     return "--dashboard-port must be between 0 and 65535";
@@ -124,7 +129,7 @@ bool ToOptions(const Flags& f, const po::variables_map& vm, ray::node::NodeOptio
   }
   options->host = f.host;
   options->port = static_cast<uint16_t>(f.port);
-  options->num_cpus = f.num_cpus;
+  if (vm.count("num-cpus")) options->num_cpus = vm["num-cpus"].as<double>();
   options->num_gpus = f.num_gpus;
   options->object_store_memory = f.store_memory;
   options->plasma_directory = f.plasma_dir;

@@ -16,7 +16,8 @@ struct RayConfig {
   std::string address;
   /// Ray 0.7's name for `address`; accepted as an alias (both set and different is an error).
   std::string redis_address;
-  /// CPUs of the embedded node; default: the machine's core count.
+  /// CPUs of the embedded node; default: the machine's core count. 0 is a node of
+  /// no CPUs (a driver that only submits work to other nodes).
   std::optional<int> num_cpus;
   /// GPUs of the embedded node; default 0. Ids are 0..n-1, or taken from CUDA_VISIBLE_DEVICES.
   std::optional<int> num_gpus;
