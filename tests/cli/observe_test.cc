@@ -170,6 +170,13 @@ void ObserveTest::CheckFollow(const json& status) {
   ASSERT_EQ(now.code, 0) << now.err;
   const int seen = LastTick(now.out);
   ASSERT_GE(seen, 0) << now.out;
+  // Without --node: the one node that has a worker of that pid is found.
+  RunResult any_node = RayEnv({"logs", "--pid", std::to_string(pid)});
+  ASSERT_EQ(any_node.code, 0) << any_node.err;
+  EXPECT_GE(LastTick(any_node.out), seen) << any_node.out;
+  RunResult nobody = RayEnv({"logs", "--pid", "999999999"});
+  EXPECT_EQ(nobody.code, 1);
+  EXPECT_THAT(nobody.err, HasSubstr("no node has a worker of pid 999999999"));
   const std::string followed = temp_dir_ + "/followed.txt";
   std::map<std::string, std::string> env = env_;
   pid_t follower = StartBackground({"/bin/sh", "-c",

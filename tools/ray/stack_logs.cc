@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "actors/common/ids.h"
@@ -86,6 +87,50 @@ bool ResolveWorker(ClusterClient* client, const std::string& actor, const std::s
   return false;
 }
 
+/// The node that ran a worker of process id `pid` (a live worker in the nodes'
+/// status, or one the cluster's events name), for `ray logs --pid` without
+/// --node; false after printing why not: no node has one, or several do (pids
+/// are per host), which are then listed.
+bool NodeOfPid(ClusterClient* client, int64_t pid, std::string* node) {
+  json status;
+  if (!QueryReport("logs", client, "status", json::object(), &status)) return false;
+  std::map<std::string, std::string> found;  // node id hex -> address
+  std::map<std::string, std::string> addresses;
+  for (const auto& n : status.value("nodes", json::array())) {
+    const std::string id = n.value("node_id", "");
+    addresses[id] = n.value("address", "");
+    for (const auto& w : n.value("report", json::object()).value("workers", json::array())) {
+      if (w.value("pid", int64_t{0}) == pid) found[id] = addresses[id];
+    }
+  }
+  std::string bytes, error;
+  if (client->Events("", &bytes, &error)) {
+    for (const auto& stored : proto::Decode<events::EventsReply>(bytes).batches) {
+      if (stored.batch.component_type == "worker" && stored.batch.pid == pid) {
+        const std::string id = ids::Hex(stored.node_id);
+        found[id] = addresses.count(id) ? addresses[id] : "";
+      }
+    }
+  }
+  if (found.size() == 1) {
+    *node = found.begin()->first;
+    return true;
+  }
+  if (found.empty()) {
+    Fail("logs", "no node has a worker of pid " + std::to_string(pid) + " (ray status lists them)",
+         kExitFailure);
+    return false;
+  }
+  std::string list;
+  for (const auto& [id, address] : found) {
+    list += "\n  " + id + (address.empty() ? "" : " (" + address + ")");
+  }
+  Fail("logs", "pid " + std::to_string(pid) + " names a worker on " +
+                   std::to_string(found.size()) + " nodes; give --node with one of:" + list,
+       kExitUsage);
+  return false;
+}
+
 /// Prints the files of a logs report; returns the offsets to follow from.
 void PrintLogs(const json& report, json* offsets, bool headers) {
   for (const auto& node : report.value("nodes", json::array())) {
@@ -143,7 +188,7 @@ int LogsCommand(int argc, char** argv) {
   if (!actor.empty() || !task.empty()) {
     if (!ResolveWorker(&client, actor, task, &node, &pid)) return kExitFailure;
   }
-  if (pid != 0 && node.empty()) return Fail("logs", "--pid needs --node (ray status lists them)", kExitUsage);
+  if (pid != 0 && node.empty() && !NodeOfPid(&client, pid, &node)) return kExitFailure;
   json args = {{"tail", tail}};
   if (!node.empty()) args["node"] = node;
   if (pid != 0) args["pid"] = pid;
