@@ -15,7 +15,9 @@
 namespace ray::cli::testing {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using nlohmann::json;
 
 using DashboardTest = ClusterTest;
@@ -226,6 +228,38 @@ class DashboardBrowserTest : public ClusterTest {
                              {});
     EXPECT_EQ(r.code, 0) << r.err;
   }
+  /// The text a reader sees in `dom`: no scripts or styles, no tags, the entities decoded.
+  static std::string VisibleText(const std::string& dom) {
+    std::string text;
+    for (size_t at = 0; at < dom.size();) {
+      const size_t open = dom.find('<', at);
+      text += dom.substr(at, open - at) + " ";
+      if (open == std::string::npos) break;
+      const size_t close = dom.find('>', open);
+      const std::string tag = dom.substr(open, 7);
+      at = close == std::string::npos ? dom.size() : close + 1;
+      for (const char* skipped : {"script", "style"}) {  // their bodies are no text
+        if (tag.rfind(std::string("<") + skipped, 0) != 0) continue;
+        const size_t end = dom.find(std::string("</") + skipped, at);
+        at = end == std::string::npos ? dom.size() : end;
+      }
+    }
+    for (const auto& [entity, c] : std::vector<std::pair<std::string, std::string>>{
+             {"&quot;", "\""}, {"&#39;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&nbsp;", " "}, {"&amp;", "&"}}) {
+      for (size_t at = text.find(entity); at != std::string::npos; at = text.find(entity, at + c.size())) {
+        text.replace(at, entity.size(), c);
+      }
+    }
+    return text;
+  }
+  /// The three-node cluster with the dashboard; `*token` is its auth token.
+  void StartWithDashboard(std::string* token) {
+    StartCluster(/*webui=*/true);
+    RunResult token_run = RayEnv({"get-auth-token"});
+    ASSERT_EQ(token_run.code, 0) << token_run.err;
+    *token = token_run.out.substr(0, token_run.out.find('\n'));
+  }
+
   std::vector<std::string> Chromium(std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
                                      "--user-data-dir=" + temp_dir_ + "/chromium",
@@ -236,10 +270,8 @@ class DashboardBrowserTest : public ClusterTest {
 };
 
 TEST_F(DashboardBrowserTest, PagesShowTheClusterAfterALoginAndNothingBefore) {
-  StartCluster(/*webui=*/true);
-  RunResult token_run = RayEnv({"get-auth-token"});
-  ASSERT_EQ(token_run.code, 0) << token_run.err;
-  const std::string token = token_run.out.substr(0, token_run.out.find('\n'));
+  std::string token;
+  ASSERT_NO_FATAL_FAILURE(StartWithDashboard(&token));
   json ids = StartDriver();
   ASSERT_TRUE(ids.is_object()) << "the driver did not report";
 
@@ -281,6 +313,34 @@ TEST_F(DashboardBrowserTest, PagesShowTheClusterAfterALoginAndNothingBefore) {
   }
   Screenshot(webui_ + "/logs?node_id=" + node + "&pid=" + pid + "&token=" + token, "logs");
   Screenshot(webui_ + "/tasks", "login");
+  ASSERT_EQ(EndDriver(), 0);
+}
+
+// Issue 21, item 6: the overview showed `actors: {"ALIVE":1}` and an unlabelled chart.
+TEST_F(DashboardBrowserTest, OverviewShowsCountsAsWordsAndALabelledChart) {
+  std::string token;
+  ASSERT_NO_FATAL_FAILURE(StartWithDashboard(&token));
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+
+  const std::string overview = Dom(webui_ + "/?token=" + token);
+  const std::string text = VisibleText(overview);
+  EXPECT_THAT(text, Not(HasSubstr("{\""))) << text;
+  EXPECT_THAT(text, HasSubstr("3 nodes alive, 0 dead; actors: 1 alive")) << text;
+  // The tasks-finished chart: tasks on y with numeric ticks, clock times on x,
+  // and each bar's time and count on hover (the driver's tasks ended just now).
+  EXPECT_THAT(overview, HasSubstr(">tasks</text>"));
+  EXPECT_THAT(overview, HasSubstr(">time</text>"));
+  EXPECT_THAT(overview, HasSubstr(">0</text>")) << "a y tick";
+  EXPECT_THAT(overview, ContainsRegex(">[0-9][0-9]:[0-9][0-9]</text>"));
+  EXPECT_THAT(overview, ContainsRegex("<title>[0-9:]+[^<]*: [1-9][0-9]* tasks? finished[^<]*</title>"));
+  Screenshot(webui_ + "/?token=" + token, "overview-chart");
+  // No other page shows JSON either.
+  for (const char* page : {"nodes", "actors", "tasks", "jobs", "objects", "timeline", "logs"}) {
+    const std::string shown = VisibleText(Dom(webui_ + "/" + page + "?token=" + token));
+    EXPECT_THAT(shown, HasSubstr("Overview")) << page << " did not render";
+    EXPECT_THAT(shown, Not(HasSubstr("{\""))) << page << ": " << shown;
+  }
   ASSERT_EQ(EndDriver(), 0);
 }
 
