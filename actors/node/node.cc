@@ -16,6 +16,8 @@
 #include "actors/net/atoms.h"
 #include "actors/common/address.h"
 #include "actors/common/ids.h"
+#include "actors/common/logging.h"
+#include "actors/common/private_dir.h"
 #include "actors/net/errors.h"
 #include "actors/net/net.h"
 #include "actors/common/protocol.h"
@@ -29,13 +31,6 @@
 
 namespace ray::node {
 namespace {
-
-/// Creates `path` and its parents; why it could not (empty when it could).
-std::string MakeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  return ec ? ec.message() : std::string();
-}
 
 std::string SessionName() {
   std::time_t now = std::time(nullptr);
@@ -121,16 +116,27 @@ int64_t DefaultObjectStoreMemory() {
 
 namespace {
 
-/// The session directory (with logs/ and gcs/) and the session_latest link.
+/// The session directory (with logs/ and gcs/, all 0700) and the
+/// session_latest link, under a temp root that is this user's alone: a root
+/// others may write to would let them plant symlinks this node writes through.
 bool MakeSession(const NodeOptions& options, Node* node, std::string* error) {
-  node->session_dir = options.temp_dir + "/" + SessionName();
-  std::string why = MakeDirs(node->session_dir + "/logs");
-  if (why.empty()) why = MakeDirs(node->session_dir + "/gcs");
+  std::string passed_over;
+  const std::string root =
+      options.temp_dir == kDefaultTempRoot ? DefaultRoot(&passed_over) : options.temp_dir;
+  if (!passed_over.empty()) RAY_LOG(Warning) << passed_over << ": using " << root << " instead";
+  if (std::string why = EnsurePrivateDir(root); !why.empty()) {
+    *error = "cannot keep sessions in " + root + ": " + why +
+             " (give a directory of your own with --temp-dir or RayConfig::temp_dir)";
+    return false;
+  }
+  node->session_dir = root + "/" + SessionName();
+  std::string why = EnsurePrivateDir(node->session_dir + "/logs");
+  if (why.empty()) why = EnsurePrivateDir(node->session_dir + "/gcs");
   if (!why.empty()) {
     *error = "cannot create session directory " + node->session_dir + ": " + why;
     return false;
   }
-  std::string latest = options.temp_dir + "/session_latest";
+  std::string latest = root + "/session_latest";
   unlink(latest.c_str());
   (void)!symlink(node->session_dir.c_str(), latest.c_str());
   return true;
@@ -157,10 +163,12 @@ std::shared_ptr<storage::ShmStore> CreateStore(const NodeOptions& options, Node*
 caf::actor StartGcs(caf::actor_system& system, const NodeOptions& options, const Node& node,
                     std::string* error) {
   std::string gcs_dir = options.gcs_dir.empty() ? node.session_dir + "/gcs" : options.gcs_dir;
-  if (std::string why = MakeDirs(gcs_dir); !why.empty()) {
+  // It holds the drivers' shipped executables and the cluster's metadata.
+  if (std::string why = EnsurePrivateDir(gcs_dir); !why.empty()) {
     *error = "cannot create the GCS directory " + gcs_dir + ": " + why;
     return nullptr;
   }
+  ::chmod(gcs_dir.c_str(), 0700);  // a --gcs-dir made 0755 before: its files are not for others
   std::string meta_error;
   std::shared_ptr<storage::MetaStore> meta =
       storage::MetaStore::Open(gcs_dir, &meta_error, options.gcs_shards);

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include "actors/common/private_dir.h"
 
 extern char** environ;
 
@@ -86,8 +89,9 @@ pid_t WorkerLauncher::Launch(const std::vector<std::string>& argv,
     return -1;
   }
   std::string base = log_dir_ + "/worker-" + std::to_string(pid);
-  int out_log = open((base + ".out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int err_log = open((base + ".err").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // 0600, and never through a symlink someone planted (the logs dir is 0700 too).
+  int out_log = OpenPrivateAppend(base + ".out");
+  int err_log = OpenPrivateAppend(base + ".err");
   {
     std::lock_guard<std::mutex> lock(mu_);
     children_[pid] = Child{pid, out[0], err[0], out_log, err_log, {}, {}};
@@ -120,22 +124,26 @@ bool WorkerLauncher::Usable(const std::string& path, bool executable) {
 
 Status WorkerLauncher::InstallCode(const std::string& dir, const proto::CodePackage& code) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status(Errc::kIoError, "cannot create " + dir + ": " + ec.message());
+  if (std::string why = EnsurePrivateDir(dir); !why.empty()) {
+    return Status(Errc::kIoError, "cannot keep shipped code: " + why);
+  }
   for (const auto& [name, bytes] : code) {
     // A name with a directory part would write outside `dir`.
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
       return Status(Errc::kInvalidArgument, "shipped code has a bad file name: " + name);
     }
+    // This user's only (0700), and never written through a symlink.
     fs::path path = fs::path(dir) / name;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) return Status(Errc::kIoError, "cannot write shipped code to " + path.string());
-    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec, ec);
-    if (ec) return Status(Errc::kIoError, "cannot make " + path.string() + " executable");
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
+    size_t done = 0;
+    while (fd >= 0 && done < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    bool ok = fd >= 0 && done == bytes.size() && ::fchmod(fd, 0700) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ok) return Status(Errc::kIoError, "cannot write shipped code to " + path.string());
   }
   return Status::Ok();
 }

@@ -130,12 +130,15 @@ std::unique_ptr<ShmStore> ShmStore::Create(const ShmStoreOptions& options, std::
 
   auto impl = std::make_unique<Impl>();
   try {
+    // 0600: the cluster's objects are for its own user's processes only.
+    const bip::permissions owner_only(0600);
     if (options.directory.empty()) {
       impl->shm = std::make_unique<bip::managed_shared_memory>(
-          bip::create_only, options.name.c_str(), segment_bytes);
+          bip::create_only, options.name.c_str(), segment_bytes, nullptr, owner_only);
     } else {
       impl->file = std::make_unique<bip::managed_mapped_file>(
-          bip::create_only, PathOf(options.name, options.directory).c_str(), segment_bytes);
+          bip::create_only, PathOf(options.name, options.directory).c_str(), segment_bytes,
+          nullptr, owner_only);
     }
     impl->header = impl->Visit(
         [](auto& segment) { return segment.template construct<SegmentHeader>(kHeaderName)(); });

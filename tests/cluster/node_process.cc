@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -23,8 +24,11 @@ bool NodeProcess::Start(const std::vector<std::string>& args, int timeout_ms,
   temp_dir_ = tmpl;
   log_path_ = temp_dir_ + "/raynode.log";
   std::string address_file = temp_dir_ + "/address";
-  std::vector<std::string> argv = {binary_, "--address-file", address_file,
-                                   "--temp-dir", temp_dir_};
+  std::vector<std::string> argv = {binary_, "--address-file", address_file};
+  // Its own temp dir, unless the test gives one.
+  if (std::find(args.begin(), args.end(), "--temp-dir") == args.end()) {
+    argv.insert(argv.end(), {"--temp-dir", temp_dir_});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());

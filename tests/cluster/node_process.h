@@ -18,7 +18,8 @@ class NodeProcess {
   NodeProcess& operator=(const NodeProcess&) = delete;
   ~NodeProcess() { Kill(); }
 
-  /// Starts raynode with `args` (plus --address-file and --temp-dir) and waits
+  /// Starts raynode with `args` (plus --address-file, and --temp-dir unless
+  /// `args` has one) and waits
   /// until it listens. False when it exits first; `log()` then says why.
   /// `env` entries override the test's environment ("" removes a variable).
   bool Start(const std::vector<std::string>& args, int timeout_ms = 20000,

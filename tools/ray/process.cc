@@ -11,6 +11,7 @@
 #include <thread>
 #include <filesystem>
 
+#include "actors/common/private_dir.h"
 #include "actors/common/self_exe.h"
 #include "tools/ray/registry.h"
 
@@ -30,7 +31,7 @@ std::vector<char*> CArgv(const std::vector<std::string>& argv) {
   int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
   if (!launch.log_path.empty()) {
-    int log_fd = open(launch.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int log_fd = OpenPrivateAppend(launch.log_path);  // 0600, never through a symlink
     if (log_fd < 0) _exit(126);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "actors/common/private_dir.h"
 #include "tools/ray/flat_json.h"
 
 namespace ray::cli {
@@ -17,10 +18,6 @@ namespace {
 
 constexpr const char kPrefix[] = "raynode-";
 constexpr const char kRecordSuffix[] = ".json";
-
-bool MakeDir(const std::string& path, mode_t mode) {
-  return mkdir(path.c_str(), mode) == 0 || errno == EEXIST;
-}
 
 std::string StringField(const FlatJson& json, const std::string& key) {
   auto it = json.find(key);
@@ -38,18 +35,15 @@ NodeFiles::NodeFiles(const std::string& state_dir, pid_t pid) {
 
 std::string StateDir() {
   const char* dir = std::getenv("RAY_STATE_DIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp/ray/nodes";
+  return dir != nullptr && *dir != '\0' ? dir : DefaultRoot() + "/nodes";
 }
 
 bool EnsureStateDir(const std::string& dir, std::string* error) {
-  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
-       slash = dir.find('/', slash + 1)) {
-    MakeDir(dir.substr(0, slash), 0777);
-  }
-  struct stat st;
-  if (!MakeDir(dir, 0700) || stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-      access(dir.c_str(), W_OK) != 0) {
-    *error = "cannot use state directory " + dir + ": " + strerror(errno);
+  // This user's alone: the records name pids `ray stop` signals.
+  std::string why = EnsurePrivateDir(dir);
+  if (why.empty() && access(dir.c_str(), W_OK) != 0) why = dir + ": " + strerror(errno);
+  if (!why.empty()) {
+    *error = "cannot use state directory " + dir + ": " + why;
     return false;
   }
   return true;
