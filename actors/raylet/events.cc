@@ -196,6 +196,9 @@ void Core::OnHeartbeatReply(std::vector<proto::NodeRecord> alive_nodes) {
     p->second.record.available = std::move(rec.available);
     p->second.confirmed = true;
   }
+  // Fresh views of the peers' room: queued tasks that found none may go now,
+  // and tasks pipelined behind busy workers are taken back to follow them.
+  SpillToPeers();
   ReclaimPipelinedForPeers();
   if (!st_.prune_pending || timer_.Now() - st_.reregistered <= std::chrono::seconds(3)) return;
   // Nodes that did not come back to the restarted GCS are gone.

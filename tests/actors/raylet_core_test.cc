@@ -840,6 +840,29 @@ TEST_F(RayletCoreTest, ForwardedTasksWaitingForRoomMoveOnToANodeWithRoom) {
   EXPECT_EQ(out_.to_peer[0].second.hops, 2);
 }
 
+// A queued task that found no peer with room when it was spilled goes once a
+// heartbeat shows one: the fake_multinode burst sometimes had two tasks wait
+// on the busy head while three new nodes sat idle until they were removed.
+TEST_F(RayletCoreTest, QueuedTasksSpillWhenAHeartbeatShowsAPeerWithRoom) {
+  Start({{"CPU", 2}});
+  auto big = Task("big", 2), b = Task("b"), c = Task("c");
+  core_->Submit(big);
+  ConnectWorkers();
+  ASSERT_EQ(out_.executed.size(), 1u);
+  core_->Submit(b);
+  core_->Submit(c);
+  ASSERT_EQ(core_->state().ready.size(), 2u) << "they wait: big holds both CPUs";
+  AddPeer("node-B", {{"CPU", 1}});
+  ASSERT_EQ(out_.to_peer.size(), 1u) << "one fits node-B's free CPU; the other has none left";
+  proto::NodeRecord room;
+  room.node_id = "node-B";
+  room.available = {{"CPU", 1}};
+  core_->OnHeartbeatReply({room});
+  ASSERT_EQ(out_.to_peer.size(), 2u) << "the heartbeat shows room again: the other goes too";
+  EXPECT_EQ(out_.to_peer[1].second.task_id, c.task_id);
+  EXPECT_TRUE(core_->state().ready.empty());
+}
+
 TEST_F(RayletCoreTest, WorkersShowWhatEachRunsForRayStack) {
   Start({{"CPU", 2}});
   auto creation = ActorCreation("counter", 0);
