@@ -1,5 +1,8 @@
 #include "actors/dashboard/dashboard_api.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -41,19 +44,62 @@ Response Text(int status, std::string body, const char* type = "text/plain; char
   return r;
 }
 
-/// The request's path and query without `token`, for the redirect after a ?token= login.
+/// `text` percent-encoded but for unreserved characters (and `keep`).
+std::string Encoded(const std::string& text, const char* keep = "") {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || std::strchr("-._~", c) || (c && std::strchr(keep, c))) {
+      out += static_cast<char>(c);
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+/// The request's path and query without `token`, for the redirect after a
+/// ?token= login: always a path of this server. "//evil.example/" (or
+/// "/\evil.example/", which browsers read alike) would send the browser to
+/// another host, so such a path becomes "/".
 std::string WithoutToken(const Request& request) {
+  const std::string& path = request.path;
+  const bool local =
+      !path.empty() && path[0] == '/' && (path.size() == 1 || (path[1] != '/' && path[1] != '\\'));
   std::string query;
   for (const auto& [key, value] : request.query) {
     if (key == "token") continue;
-    query += (query.empty() ? "?" : "&") + key + "=" + value;
+    query += (query.empty() ? "?" : "&") + Encoded(key) + "=" + Encoded(value);
   }
-  return request.path + query;
+  return (local ? Encoded(path, "/") : std::string("/")) + query;
+}
+
+/// The body a request announces: its Content-Length (0 when it gives none);
+/// none when it sends one of unknown length (chunked) or a malformed length.
+std::optional<size_t> BodyLength(const Headers& headers) {
+  if (headers.count("transfer-encoding")) return std::nullopt;
+  auto it = headers.find("content-length");
+  if (it == headers.end()) return 0;
+  const std::string& text = it->second;
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return std::nullopt;
+  }
+  return static_cast<size_t>(std::stoull(text));
 }
 
 std::string Param(const Request& request, const char* key) {
   auto it = request.query.find(key);
   return it == request.query.end() ? "" : it->second;
+}
+
+/// On every answer, the login page's too: no caching of cluster data, no
+/// sniffing of types, no framing by another site (clickjacking).
+Response WithCommonHeaders(Response r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  return r;
 }
 
 }  // namespace
@@ -65,19 +111,23 @@ Response Envelope(int status, bool ok, const std::string& msg, json data) {
   return r;
 }
 
-Api::Api(Backend* backend, Settings settings) : backend_(backend), settings_(std::move(settings)) {}
+Api::Api(Backend* backend, Settings settings, const Clock* clock)
+    : backend_(backend),
+      settings_(std::move(settings)),
+      sessions_(settings_.token, clock ? clock : &system_clock_) {}
 
 Response Api::Handle(const Request& request) const {
-  Response r = Guarded(request);
-  // On every answer, the login page's too: no caching of cluster data, no
-  // sniffing of types, no framing by another site (clickjacking).
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("X-Frame-Options", "DENY");
-  return r;
+  if (std::optional<Response> early = Preflight(request)) return std::move(*early);
+  return WithCommonHeaders(request.path == "/login" ? Login(request) : Route(request));
 }
 
-Response Api::Guarded(const Request& request) const {
+std::optional<Response> Api::Preflight(const Request& request) const {
+  std::optional<Response> early = Early(request);
+  if (early) *early = WithCommonHeaders(std::move(*early));
+  return early;
+}
+
+std::optional<Response> Api::Early(const Request& request) const {
   // DNS rebinding: a page of another site resolving to this address names its own host.
   if (!HostAllowed(request.headers, settings_.allowed_hosts)) {
     return Text(421, "this dashboard does not serve that Host\n");
@@ -85,24 +135,47 @@ Response Api::Guarded(const Request& request) const {
   if (ChangesState(request.method) && !SameOrigin(request.headers, settings_.allowed_hosts)) {
     return Envelope(403, false, "cross-origin request refused", json::object());
   }
-  if (request.path == "/login") return Login(request);
+  // Every route's body is capped, and refused from its headers: the server
+  // reads none of a body it would not take.
+  const std::optional<size_t> body = BodyLength(request.headers);
+  if (!body) return Envelope(411, false, "send a body with a Content-Length", json::object());
+  const size_t limit = request.path == "/login" && request.method == "POST" ? kMaxLoginBody : 0;
+  if (*body > limit) {
+    return Envelope(413, false,
+                    limit == 0 ? "this route takes no body"
+                               : "a body of at most " + std::to_string(limit) + " bytes",
+                    json::object());
+  }
+  if (request.path == "/login") return std::nullopt;  // its form is the body
+  if (request.path == "/logout") return Logout(request);
   auto token = request.query.find("token");
   if (token != request.query.end()) {
     // Jupyter's way: open any page with ?token=..., get the cookie, lose the token from the URL.
     if (!SameSecret(token->second, settings_.token)) return Html(401, LoginPage("wrong token"));
-    Response r = Text(303, "");
-    r.headers = {{"Location", WithoutToken(request)},
-                 {"Set-Cookie", LoginCookie(settings_.token, settings_.secure)}};
-    return r;
+    return LoggedIn(WithoutToken(request));
   }
-  if (!Authenticated(request.headers, settings_.token)) {
+  if (!Authenticated(request)) {
     if (IsApi(request)) {
       return Envelope(401, false, "authentication required: send Authorization: Bearer <token>",
                       json::object());
     }
     return Html(401, LoginPage(""));
   }
-  return Route(request);
+  return std::nullopt;
+}
+
+bool Api::Authenticated(const Request& request) const {
+  if (HasBearerToken(request.headers, settings_.token)) return true;
+  auto cookie = request.headers.find("cookie");
+  return cookie != request.headers.end() &&
+         sessions_.Valid(CookieValue(cookie->second, kCookieName));
+}
+
+Response Api::LoggedIn(const std::string& location) const {
+  Response r = Text(303, "");
+  const std::string cookie = LoginCookie(sessions_.Create(), sessions_.lifetime(), settings_.secure);
+  r.headers = {{"Location", location}, {"Set-Cookie", cookie}};
+  return r;
 }
 
 Response Api::Login(const Request& request) const {
@@ -111,8 +184,15 @@ Response Api::Login(const Request& request) const {
   std::string sent = request.body.rfind("token=", 0) == 0 ? request.body.substr(6) : "";
   while (!sent.empty() && (sent.back() == '\n' || sent.back() == '\r')) sent.pop_back();
   if (!SameSecret(sent, settings_.token)) return Html(401, LoginPage("wrong token"));
+  return LoggedIn("/");
+}
+
+Response Api::Logout(const Request& request) const {
+  if (request.method != "POST") return Envelope(405, false, "log out with a POST", json::object());
+  auto cookie = request.headers.find("cookie");
+  if (cookie != request.headers.end()) sessions_.Revoke(CookieValue(cookie->second, kCookieName));
   Response r = Text(303, "");
-  r.headers = {{"Location", "/"}, {"Set-Cookie", LoginCookie(settings_.token, settings_.secure)}};
+  r.headers = {{"Location", "/login"}, {"Set-Cookie", LogoutCookie(settings_.secure)}};
   return r;
 }
 
@@ -236,14 +316,27 @@ Response Api::Timeline(const Request& request) const {
 
 Response Api::Traceback(const Request& request) const {
   const std::string pid = Param(request, "pid");
-  json args = json::object();
+  if (pid.empty() || pid.size() > 9 || pid[0] == '0' ||
+      !std::all_of(pid.begin(), pid.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return Envelope(400, false, "give the worker's pid as a number", json::object());
+  }
+  // The nodes attach gdb to their own worker of that pid only, and to
+  // nothing when they have none: no other process is ever attached to.
+  json args = {{"pid", std::stoll(pid)}};
   if (!Param(request, "node_id").empty()) args["node"] = Param(request, "node_id");
   json report;
   if (Response r = Report("stack", args, &report); !r.body.empty()) return r;
   for (const auto& w : PerNode(report, "workers")) {
     if (std::to_string(w.value("pid", 0)) == pid) return Text(200, w.value("stack", ""));
   }
-  return Envelope(404, false, "no worker with pid " + pid, json::object());
+  for (const auto& node : report.value("nodes", json::array())) {
+    const json& r = node.value("report", json::object());
+    if (r.value("busy", false)) {
+      const std::string why = r.value("error", "busy");
+      return Envelope(429, false, "node " + node.value("node_id", "") + ": " + why, json::object());
+    }
+  }
+  return Envelope(404, false, "no worker of this cluster has pid " + pid, json::object());
 }
 
 Response Api::Metrics() const {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "actors/common/profile_events.h"
 #include "actors/dashboard/dashboard_auth.h"
+#include "actors/dashboard/dashboard_session.h"
 
 namespace ray::dashboard {
 
@@ -53,17 +55,32 @@ struct Settings {
   std::string version;
 };
 
+/// Most bytes of a request's body: the login form's (token=<64 hex digits>).
+/// No other route reads a body, so none may send one.
+constexpr size_t kMaxLoginBody = 1024;
+
 class Api {
  public:
-  /// `backend` must outlive the Api. Thread-safe: Handle keeps no state.
-  Api(Backend* backend, Settings settings);
+  /// `backend` and `clock` (null: the system's) must outlive the Api.
+  /// Thread-safe: the sessions are the only state, and they lock.
+  Api(Backend* backend, Settings settings, const Clock* clock = nullptr);
   Response Handle(const Request& request) const;
+  /// The answer `request` gets from its line and headers alone (a refusal,
+  /// or the ?token= login), before any of its body is read; none when it may
+  /// go on to Handle, with a body of at most its Content-Length, which this
+  /// has checked against the route's limit.
+  std::optional<Response> Preflight(const Request& request) const;
 
  private:
-  /// Handle without the headers every answer gets.
-  Response Guarded(const Request& request) const;
+  /// Preflight without the headers every answer gets.
+  std::optional<Response> Early(const Request& request) const;
   Response Route(const Request& request) const;
   Response Login(const Request& request) const;
+  Response Logout(const Request& request) const;
+  /// The bearer token or a live session.
+  bool Authenticated(const Request& request) const;
+  /// A 303 to `location` that logs the browser in with a new session.
+  Response LoggedIn(const std::string& location) const;
   Response Report(const std::string& kind, const nlohmann::json& args, nlohmann::json* out) const;
   Response List(const Request& request, const std::string& kind) const;
   Response Tasks(const Request& request, bool summarize) const;
@@ -75,6 +92,8 @@ class Api {
 
   Backend* backend_;
   Settings settings_;
+  SystemClock system_clock_;
+  mutable Sessions sessions_;
 };
 
 /// {"result": ok, "msg": msg, "data": data}, as Ray's dashboard answers.

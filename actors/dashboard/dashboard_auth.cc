@@ -54,16 +54,17 @@ std::string CookieValue(const std::string& cookie_header, const std::string& nam
   return "";
 }
 
-std::string LoginCookie(const std::string& token, bool secure) {
-  return std::string(kCookieName) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict" +
-         (secure ? "; Secure" : "");
+std::string LoginCookie(const std::string& session, std::chrono::seconds max_age, bool secure) {
+  return std::string(kCookieName) + "=" + session + "; Path=/; Max-Age=" +
+         std::to_string(max_age.count()) + "; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "");
 }
 
-bool Authenticated(const Headers& headers, const std::string& token) {
+std::string LogoutCookie(bool secure) { return LoginCookie("", std::chrono::seconds(0), secure); }
+
+bool HasBearerToken(const Headers& headers, const std::string& token) {
   if (token.empty()) return false;  // a dashboard without a token serves nobody
   const std::string auth = Header(headers, "authorization");
-  if (auth.rfind("Bearer ", 0) == 0 && SameSecret(Trim(auth.substr(7)), token)) return true;
-  return SameSecret(CookieValue(Header(headers, "cookie"), kCookieName), token);
+  return auth.rfind("Bearer ", 0) == 0 && SameSecret(Trim(auth.substr(7)), token);
 }
 
 bool HostAllowed(const Headers& headers, const std::vector<std::string>& allowed_hosts) {

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "actors/dashboard/dashboard_api.h"
+#include "actors/dashboard/dashboard_connection.h"
+#include "actors/dashboard/dashboard_limits.h"
 #include "actors/net/atoms.h"
 #include "actors/net/net.h"
 
@@ -73,6 +76,45 @@ Request ToRequest(const httplib::Request& in) {
   return out;
 }
 
+void Fill(const Response& r, httplib::Response* out) {
+  out->status = r.status;
+  for (const auto& [key, value] : r.headers) out->set_header(key, value);
+  out->set_content(r.body, r.content_type.c_str());
+}
+
+/// httplib adds REMOTE_ADDR, REMOTE_PORT, LOCAL_ADDR and LOCAL_PORT to a request's headers.
+constexpr size_t kHeadersHttplibAdds = 4;
+
+/// Runs after a request's headers, before any of its body: a request refused
+/// from its headers is answered without reading its body (and its connection
+/// then closed), and one let through may read no more than its Content-Length,
+/// which Preflight checked against its route's limit.
+httplib::Server::HandlerResponse Preflight(const Api& api, const Limits& limits,
+                                           const httplib::Request& in, httplib::Response& out) {
+  const bool announces_body = in.has_header("Content-Length") || in.has_header("Transfer-Encoding");
+  std::optional<Response> refused;
+  if (in.headers.size() > limits.max_headers + kHeadersHttplibAdds) {
+    refused = Envelope(431, false, "at most " + std::to_string(limits.max_headers) + " headers",
+                       nlohmann::json::object());
+  } else if (in.get_header_value_count("Content-Length") > 1) {
+    // Two lengths: which one a proxy in front used is anyone's guess (request smuggling).
+    refused = Envelope(400, false, "one Content-Length", nlohmann::json::object());
+  }
+  if (refused) {
+    Fill(*refused, &out);
+    CloseAfterAnswer();
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (std::optional<Response> early = api.Preflight(ToRequest(in))) {
+    Fill(*early, &out);
+    if (announces_body) CloseAfterAnswer();
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  const std::string length = in.get_header_value("Content-Length");
+  AllowBody(length.empty() ? 0 : std::stoull(length));
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
 std::vector<std::string> AllowedHosts(const std::string& host, uint16_t port) {
   const std::string p = ":" + std::to_string(port);
   if (host == "0.0.0.0" || host == "::") return {"*"};  // any address of this host: the token guards it
@@ -103,11 +145,7 @@ std::unique_ptr<Server> Server::Start(caf::actor_system& system, caf::actor gcs,
   }
   auto impl = std::make_unique<Impl>();
   const bool tls = !options.tls_cert.empty() && !options.tls_key.empty();
-  if (tls) {
-    impl->http = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
-  } else {
-    impl->http = std::make_unique<httplib::Server>();
-  }
+  impl->http = MakeServer(options.limits, tls ? options.tls_cert : "", tls ? options.tls_key : "");
   if (!impl->http->is_valid()) {
     *error = "the dashboard cannot use its TLS certificate or key (" + options.tls_cert + ", " +
              options.tls_key + ")";
@@ -120,17 +158,36 @@ std::unique_ptr<Server> Server::Start(caf::actor_system& system, caf::actor gcs,
              " (in use, or not an address of this host)";
     return nullptr;
   }
+  WidenBacklog(impl->http.get(), options.limits);
   impl->port = static_cast<uint16_t>(port);
   impl->url = std::string(tls ? "https://" : "http://") + options.host + ":" + std::to_string(port);
   Settings settings{options.token, AllowedHosts(options.host, impl->port), tls, options.version};
   impl->backend = std::make_unique<GcsBackend>(system, std::move(gcs));
   impl->api = std::make_unique<Api>(impl->backend.get(), std::move(settings));
   Api* api = impl->api.get();
+  const Limits limits = options.limits;
+  impl->http->set_payload_max_length(kMaxLoginBody);  // Preflight refuses more first
+  impl->http->set_pre_routing_handler(
+      [api, limits](const httplib::Request& in, httplib::Response& out) {
+        return Preflight(*api, limits, in, out);
+      });
+  // Expect: 100-continue would invite the body before the pre-routing handler refused it.
+  impl->http->set_expect_100_continue_handler(
+      [api](const httplib::Request& in, httplib::Response& out) {
+        std::optional<Response> early = api->Preflight(ToRequest(in));
+        if (!early) return 100;
+        Fill(*early, &out);
+        CloseAfterAnswer();
+        return early->status;
+      });
+  impl->http->set_post_routing_handler([](const httplib::Request&, httplib::Response& out) {
+    if (!ClosingAfterAnswer()) return;
+    out.headers.erase("Keep-Alive");
+    out.headers.erase("Connection");
+    out.set_header("Connection", "close");
+  });
   auto handler = [api](const httplib::Request& in, httplib::Response& out) {
-    Response r = api->Handle(ToRequest(in));
-    out.status = r.status;
-    for (const auto& [key, value] : r.headers) out.set_header(key, value);
-    out.set_content(r.body, r.content_type.c_str());
+    Fill(api->Handle(ToRequest(in)), &out);
   };
   impl->http->Get(R"(/.*)", handler);
   impl->http->Post(R"(/.*)", handler);

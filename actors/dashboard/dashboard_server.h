@@ -2,7 +2,10 @@
 // libcpp-httplib-dev) on threads of its own, never on an actor's, over the
 // Api of dashboard_api.h, whose Backend here asks the GCS actor (observe,
 // ev_get) through CAF. Served by the head raynode with --include-webui, or by
-// a driver's embedded cluster with RayConfig::include_webui.
+// a driver's embedded cluster with RayConfig::include_webui. Each connection
+// is served under ServerOptions::limits (dashboard_connection.h): requests
+// are refused from their headers before any body is read, and slow or many
+// clients take a bounded share of threads and time.
 #ifndef RAY_ACTORS_DASHBOARD_DASHBOARD_SERVER_H_
 #define RAY_ACTORS_DASHBOARD_DASHBOARD_SERVER_H_
 
@@ -11,6 +14,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "actors/dashboard/dashboard_limits.h"
 
 namespace ray::dashboard {
 
@@ -21,6 +26,7 @@ struct ServerOptions {
   std::string tls_cert;            // PEM files: HTTPS when both are given
   std::string tls_key;
   std::string version;
+  Limits limits;  // what one client may take of the server (dashboard_limits.h)
 };
 
 class Server {

@@ -9,12 +9,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "actors/common/ids.h"
+#include "actors/common/private_dir.h"
 #include "actors/common/profile_events.h"
 #include "actors/raylet/raylet_shell.h"
 
@@ -71,19 +74,23 @@ std::string LastLines(const std::string& text, int64_t tail) {
 
 json ReadLog(const std::string& path, int64_t offset, int64_t tail) {
   json file = {{"path", path}};
-  std::error_code ec;
-  auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-  if (ec) {
-    file["error"] = "no such log: " + path;
+  // A regular file only, reached without a symlink: a link planted as
+  // worker-<pid>.out -> /etc/passwd is refused, not served.
+  int fd = OpenRegularFile(path);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    file["error"] = errno == ELOOP || errno == EINVAL ? "not a log file (a symlink or special file): " + path
+                                                      : "no such log: " + path;
+    if (fd >= 0) ::close(fd);
     return file;
   }
+  const auto size = static_cast<int64_t>(st.st_size);
   int64_t from = offset >= 0 ? std::min(offset, size) : std::max<int64_t>(0, size - kMaxLogBytes);
   int64_t len = std::min(size - from, kMaxLogBytes);
   std::string text(static_cast<size_t>(len), '\0');
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(from);
-  in.read(text.data(), len);
-  text.resize(static_cast<size_t>(in.gcount()));
+  ssize_t got = ::pread(fd, text.data(), static_cast<size_t>(len), from);
+  ::close(fd);
+  text.resize(got > 0 ? static_cast<size_t>(got) : 0);
   file["size"] = size;
   file["offset"] = from + static_cast<int64_t>(text.size());  // where a --follow goes on
   file["text"] = offset >= 0 ? text : LastLines(text, tail);
@@ -166,7 +173,7 @@ caf::result<std::string> Shell::Observe(const std::string& kind, const std::stri
             [promise](caf::error& e) mutable { promise.deliver(e); });
     return caf::delegated<std::string>();
   }
-  if (kind == "stack") return Stacks();
+  if (kind == "stack") return Stacks(parsed);
   if (kind == "flush") {
     // Every process of this node flushes its events: a query then sees them.
     auto promise = self_->make_response_promise();
@@ -232,10 +239,25 @@ caf::result<std::string> Shell::Memory(const std::string& args) {
   return caf::delegated<std::string>();
 }
 
-caf::result<std::string> Shell::Stacks() {
+caf::result<std::string> Shell::Stacks(const json& args) {
+  // One capture at a time on a node: gdb stops each process it attaches to
+  // for seconds, and more requests meanwhile would only pile more of them up.
+  if (stack_running_) {
+    return json{{"workers", json::array()}, {"busy", true},
+                {"error", "another stack capture is running on this node; try again when it ends"}}.dump();
+  }
+  std::vector<WorkerView> workers = core_->Workers();
+  if (args.contains("pid")) {
+    // Only that worker, when it is one of this node's: no other process is attached to.
+    const int64_t pid = args["pid"].is_number_integer() ? args["pid"].get<int64_t>() : -1;
+    workers.erase(std::remove_if(workers.begin(), workers.end(),
+                                 [pid](const WorkerView& w) { return w.pid != pid; }),
+                  workers.end());
+    if (workers.empty()) return json{{"workers", json::array()}}.dump();
+  }
+  stack_running_ = true;
   uint64_t token = next_stack_++;
   stack_promises_.emplace(token, self_->make_response_promise());
-  std::vector<WorkerView> workers = core_->Workers();
   caf::actor me = caf::actor_cast<caf::actor>(self_);
   caf::actor_system* system = &self_->system();
   std::thread([me, system, token, workers] {
@@ -256,6 +278,7 @@ caf::result<std::string> Shell::Stacks() {
 }
 
 void Shell::OnStacks(uint64_t token, const std::string& json_text) {
+  stack_running_ = false;
   auto it = stack_promises_.find(token);
   if (it == stack_promises_.end()) return;
   it->second.deliver(json_text);
@@ -282,7 +305,7 @@ caf::result<std::string> Shell::Logs(const json& args) {
   json files = json::array();
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file(ec)) continue;
+    if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;  // no links listed
     files.push_back({{"path", entry.path().string()}, {"size", entry.file_size(ec)}});
   }
   out["files"] = files;

@@ -252,7 +252,8 @@ class Shell final : public Outbox, public Timer {
   void FlushAll(std::function<void()> done);
   /// Asks each of these workers to flush its events (kFlushWait at most), then runs `done`.
   void FlushWorkers(const std::vector<std::string>& worker_ids, std::function<void()> done);
-  caf::result<std::string> Stacks();
+  /// Every worker's stacks, or (args["pid"]) only that worker's; one capture at a time.
+  caf::result<std::string> Stacks(const nlohmann::json& args);
   /// The object manager's objects and every local process's ObjectRefs.
   caf::result<std::string> Memory(const std::string& args);
   caf::result<std::string> Logs(const nlohmann::json& args);
@@ -284,6 +285,7 @@ class Shell final : public Outbox, public Timer {
   uint64_t next_timer_ = 1;
   std::unordered_map<uint64_t, caf::response_promise> stack_promises_;
   uint64_t next_stack_ = 1;
+  bool stack_running_ = false;  // a capture thread runs: another is refused
   std::chrono::steady_clock::time_point last_events_flush_{};
   // The launcher outlives the core, which calls it.
   std::unique_ptr<WorkerLauncher> launcher_;

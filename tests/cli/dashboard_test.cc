@@ -1,13 +1,24 @@
 // The web dashboard of a `ray start --head --include-webui` cluster: its API
 // with real HTTP requests, and its pages in a real browser (Debian's
 // chromium, headless), whose rendered DOM must show the cluster.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
 #include <thread>
 
 #include "tests/cli/cluster_fixture.h"
@@ -28,6 +39,54 @@ httplib::Result Fetch(const std::string& url, const std::string& path, httplib::
   client.set_read_timeout(60, 0);
   return client.Get(path.c_str(), headers);
 }
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// VmRSS and VmHWM of `pid`, in kB (/proc/<pid>/status).
+std::pair<int64_t, int64_t> Memory(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  int64_t rss = -1, hwm = -1;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::stoll(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) hwm = std::stoll(line.substr(6));
+  }
+  return {rss, hwm};
+}
+
+/// A TCP connection to 127.0.0.1:`port` from `source` (another loopback
+/// address stands for another client); -1 when it cannot connect.
+int Connect(int port, const char* source = "127.0.0.1") {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// What is readable on `fd` within `ms`: the bytes, "" at its end (closed), or nullopt when none came.
+std::optional<std::string> ReadSome(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) <= 0) return std::nullopt;
+  char buf[4096];
+  ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
+  return n <= 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
 json Data(const httplib::Result& r) {
   EXPECT_TRUE(r) << "no answer";
@@ -132,6 +191,82 @@ TEST_F(DashboardTest, ServesTheClusterToWhoHoldsTheToken) {
   ASSERT_EQ(EndDriver(), 0);
 }
 
+// Issue 22, item 8: /worker/traceback?pid=P ran gdb on every worker, then
+// kept P's stack (3.6-6.5 s each time). A gdb on PATH logs each attach, then
+// runs the real one (and, while `hold` exists, first waits 3 s).
+TEST_F(DashboardTest, TracebackAttachesToThatWorkerOnlyAndOneAtATime) {
+  const std::string bin = temp_dir_ + "/bin", log = temp_dir_ + "/gdb.log", hold = temp_dir_ + "/hold";
+  std::filesystem::create_directories(bin);
+  std::ofstream(bin + "/gdb") << "#!/bin/sh\necho \"$*\" >> " << log << "\n[ -e " << hold
+                              << " ] && sleep 3\nexec /usr/bin/gdb \"$@\"\n";
+  std::filesystem::permissions(bin + "/gdb", std::filesystem::perms::owner_all);
+  env_["PATH"] = bin + ":" + std::getenv("PATH");
+  StartCluster(/*webui=*/true);
+  RunResult token_run = RayEnv({"get-auth-token"});
+  ASSERT_EQ(token_run.code, 0) << token_run.err;
+  const httplib::Headers bearer = {{"Authorization", "Bearer " + token_run.out.substr(0, token_run.out.find('\n'))}};
+  json ids = StartDriver();
+  ASSERT_TRUE(ids.is_object()) << "the driver did not report";
+  json running = Data(Fetch(webui_, "/api/v0/tasks?state=RUNNING&name=ObserveTestBlockedInHere", bearer))["result"];
+  ASSERT_EQ(running["num_filtered"], 1) << running.dump();
+  const std::string node = running["result"][0]["node_id"];
+  const std::string pid = std::to_string(running["result"][0]["worker_pid"].get<int>());
+  json workers = Data(Fetch(webui_, "/api/v0/workers", bearer))["result"];
+  ASSERT_GE(workers["total"].get<int>(), 3) << "workers that must not be attached to";
+  auto attaches = [&] {
+    std::ifstream in(log);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  };
+
+  auto start = Clock::now();
+  auto stack = Fetch(webui_, "/worker/traceback?pid=" + pid + "&node_id=" + node, bearer);
+  const double one_node = SecondsSince(start);
+  ASSERT_TRUE(stack);
+  EXPECT_EQ(stack->status, 200);
+  EXPECT_THAT(stack->body, HasSubstr("ObserveTestBlockedInHere"));
+  ASSERT_EQ(attaches().size(), 1u);
+  EXPECT_THAT(attaches()[0], HasSubstr("-p " + pid + " ")) << "that worker only";
+  start = Clock::now();
+  auto anywhere = Fetch(webui_, "/worker/traceback?pid=" + pid, bearer);  // every node is asked
+  const double every_node = SecondsSince(start);
+  ASSERT_TRUE(anywhere);
+  EXPECT_EQ(anywhere->status, 200);
+  EXPECT_EQ(attaches().size(), 2u) << "no node attaches to a process it has no worker of";
+  std::cout << "traceback of pid " << pid << ": " << one_node << " s (its node named), " << every_node
+            << " s (every node asked), " << workers["total"] << " workers in the cluster\n";
+  // Not a worker of this cluster: this test, a node's raynode (raynode-<pid>.json in the registry), init.
+  std::vector<std::string> records = RegistryRecords();
+  ASSERT_FALSE(records.empty());
+  const std::string raynode = Between(records[0], "raynode-", ".json");
+  for (const std::string& other : {std::to_string(getpid()), raynode, std::string("1")}) {
+    auto refused = Fetch(webui_, "/worker/traceback?pid=" + other, bearer);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 404) << other << ": " << refused->body;
+  }
+  EXPECT_EQ(attaches().size(), 2u) << "nothing attached to a process that is not a worker";
+
+  // One at a time on a node: while one traceback holds gdb, a second is refused at once.
+  std::ofstream(hold) << "";
+  auto first = std::async(std::launch::async, [&] {
+    return Fetch(webui_, "/worker/traceback?pid=" + pid + "&node_id=" + node, bearer);
+  });
+  std::string text;
+  ASSERT_TRUE(WaitForMatch(log, "(.*\n){3}", 10000, &text)) << text;
+  start = Clock::now();
+  auto second = Fetch(webui_, "/worker/traceback?pid=" + pid + "&node_id=" + node, bearer);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 429) << second->body;
+  EXPECT_LT(SecondsSince(start), 1.0);
+  auto first_answer = first.get();
+  ASSERT_TRUE(first_answer);
+  EXPECT_EQ(first_answer->status, 200);
+  std::filesystem::remove(hold);
+  EXPECT_EQ(attaches().size(), 3u);
+  ASSERT_EQ(EndDriver(), 0);
+}
+
 TEST_F(DashboardTest, FinishedTasksAndDeadActorsStayVisibleAfterAHeadRestart) {
   const std::string gcs_dir = temp_dir_ + "/gcs";
   StartCluster(/*webui=*/true, gcs_dir);
@@ -206,6 +341,234 @@ TEST_F(DashboardTest, IsServedOverHttpsWhenTheClusterUsesTls) {
   plain.set_read_timeout(3, 0);
   auto refused = plain.Get("/api/version", {{"Authorization", "Bearer " + token}});
   EXPECT_TRUE(!refused || refused->status != 200) << "plain HTTP must get nothing";
+  // A TLS handshake has a deadline too (issue 22, item 5): a client that never sends one is dropped.
+  int silent = Connect(std::stoi(port));
+  ASSERT_GE(silent, 0);
+  const auto start = Clock::now();
+  std::optional<std::string> end = ReadSome(silent, 10000);
+  EXPECT_TRUE(end && end->empty()) << "closed";
+  EXPECT_LT(SecondsSince(start), 4.5);
+  ::close(silent);
+}
+
+// -- what one client may take of the server (issue 22) --------------------------
+
+class DashboardLimitsTest : public ClusterTest {
+ protected:
+  /// The head alone, with the dashboard.
+  void StartHead() {
+    RunResult head = RayEnv({"start", "--head", "--port", "0", "--num-cpus", "1", "--include-webui",
+                             "--dashboard-port", "0", "--object-store-memory", "100000000",
+                             "--temp-dir", temp_dir_});
+    ASSERT_EQ(head.code, 0) << head.err;
+    url_ = Between(head.out, "Dashboard: ", "  ");
+    head_pid_ = StartedPid(head.out);
+    ASSERT_GT(head_pid_, 0) << head.out;
+    RunResult token_run = RayEnv({"get-auth-token"});
+    ASSERT_EQ(token_run.code, 0) << token_run.err;
+    token_ = token_run.out.substr(0, token_run.out.find('\n'));
+  }
+  /// Sends `head`, then body bytes as fast as the server takes them, up to
+  /// `max_bytes` or for 5 s, without reading (a client that does not care for
+  /// the answer); then returns the answer's first bytes ("" when the server
+  /// reset the connection), with `*sent` the body bytes the server's socket took.
+  std::string PostHuge(const std::string& head, size_t max_bytes, size_t* sent) {
+    int fd = Connect(PortOf(url_));
+    EXPECT_GE(fd, 0);
+    if (fd < 0) return "";
+    EXPECT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+    const std::string chunk(1 << 20, 'x');
+    *sent = 0;
+    const auto start = Clock::now();
+    while (*sent < max_bytes && SecondsSince(start) < 5) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = ::send(fd, chunk.data(), std::min(chunk.size(), max_bytes - *sent), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;  // closed by the server
+      if (n > 0) *sent += static_cast<size_t>(n);
+    }
+    std::string answer;
+    for (int i = 0; i < 20 && answer.find("\r\n") == std::string::npos; ++i) {
+      std::optional<std::string> got = ReadSome(fd, 100);
+      if (got && got->empty()) break;
+      if (got) answer += *got;
+    }
+    ::close(fd);
+    return answer;
+  }
+  std::string Host() const { return "127.0.0.1:" + std::to_string(PortOf(url_)); }
+
+  std::string url_;
+  pid_t head_pid_ = 0;
+  std::string token_;
+};
+
+// Issue 22, item 2: one 1 GiB POST without a token, answered 403, took the
+// head (which holds the GCS) to 2.16 GB.
+TEST_F(DashboardLimitsTest, AHugeBodyIsRefusedFromItsHeadersWithoutReadingIt) {
+  ASSERT_NO_FATAL_FAILURE(StartHead());
+  const auto [rss_before, hwm_before] = Memory(head_pid_);
+  ASSERT_GT(rss_before, 0);
+  const std::string gib = std::to_string(1ull << 30);
+  size_t sent = 0;
+  const std::string anonymous =
+      PostHuge("POST /api/v0/jobs HTTP/1.1\r\nHost: " + Host() + "\r\nContent-Type: application/octet-stream\r\n"
+               "Content-Length: " + gib + "\r\n\r\n", 256u << 20, &sent);
+  EXPECT_THAT(anonymous, ContainsRegex("^HTTP/1.1 4(01|03|13)")) << "refused from its headers";
+  EXPECT_LT(sent, 32u << 20) << "bytes the server took before it closed: it read none of the body";
+  const size_t anonymous_sent = sent;
+  const std::string authenticated =
+      PostHuge("POST /api/v0/jobs HTTP/1.1\r\nHost: " + Host() + "\r\nAuthorization: Bearer " + token_ +
+               "\r\nContent-Length: " + gib + "\r\n\r\n", 256u << 20, &sent);
+  EXPECT_THAT(authenticated, ContainsRegex("^HTTP/1.1 413")) << "no route takes such a body";
+  const std::string chunked =
+      PostHuge("POST /login HTTP/1.1\r\nHost: " + Host() + "\r\nOrigin: http://" + Host() +
+               "\r\nTransfer-Encoding: chunked\r\n\r\n", 256u << 20, &sent);
+  EXPECT_THAT(chunked, ContainsRegex("^HTTP/1.1 411")) << "a body of unknown length";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto [rss_after, hwm_after] = Memory(head_pid_);
+  std::cout << "head RSS " << rss_before << " -> " << rss_after << " kB, HWM " << hwm_before << " -> "
+            << hwm_after << " kB; the socket took " << (anonymous_sent >> 10) << " kB of the anonymous body\n";
+  EXPECT_LT(rss_after - rss_before, 10 << 10) << "kB";
+  EXPECT_LT(hwm_after - hwm_before, 10 << 10) << "kB: the peak too";
+  // The server still serves.
+  auto version = Fetch(url_, "/api/version", {{"Authorization", "Bearer " + token_}});
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->status, 200);
+}
+
+// Issue 22, item 2: headers are capped in size and count, before any is kept.
+TEST_F(DashboardLimitsTest, TooManyOrTooLargeHeadersAreRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartHead());
+  auto answer = [&](const std::string& request) {
+    int fd = Connect(PortOf(url_));
+    EXPECT_GE(fd, 0);
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string text;
+    while (std::optional<std::string> got = ReadSome(fd, 2000)) {
+      if (got->empty()) break;
+      text += *got;
+    }
+    ::close(fd);
+    return text;
+  };
+  const std::string start = "GET /api/version HTTP/1.1\r\nHost: " + Host() + "\r\nAuthorization: Bearer " + token_ + "\r\n";
+  std::string many = start;
+  for (int i = 0; i < 100; ++i) many += "X-Filler-" + std::to_string(i) + ": 1\r\n";
+  EXPECT_THAT(answer(many + "\r\n"), ContainsRegex("^HTTP/1.1 431")) << "100 headers";
+  std::string large = start;
+  for (int i = 0; i < 4; ++i) large += "X-Large-" + std::to_string(i) + ": " + std::string(6000, 'a') + "\r\n";
+  EXPECT_THAT(answer(large + "\r\n"), ContainsRegex("^HTTP/1.1 400")) << "24 kB of headers";
+  EXPECT_THAT(answer(start + "Connection: close\r\n\r\n"), ContainsRegex("^HTTP/1.1 200")) << "a request within both";
+}
+
+// Issue 22, item 5: ten connections sending one header byte per second made
+// every authenticated request time out for the 40 s of the attack.
+TEST_F(DashboardLimitsTest, SlowClientsDoNotStarveTheOthers) {
+  ASSERT_NO_FATAL_FAILURE(StartHead());
+  const int port = PortOf(url_);
+  constexpr int kSlow = 20;
+  constexpr double kAttackSeconds = 8;
+  std::atomic<bool> attacking{true};
+  std::atomic<int> refused{0}, cut{0}, connects{0};
+  std::atomic<double> longest{0};
+  // 20 slow clients on another address (127.0.0.2), each sending its request
+  // a byte a second, and connecting again when the server drops it (looked
+  // at every 100 ms).
+  std::thread attacker([&] {
+    const std::string request = "GET /api/version HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
+    struct Slow {
+      int fd = -1;
+      size_t at = 0;
+      Clock::time_point since, sent;
+    };
+    std::vector<Slow> slow(kSlow);
+    while (attacking) {
+      for (auto& s : slow) {
+        if (s.fd >= 0) {
+          if (std::optional<std::string> got = ReadSome(s.fd, 0)) {  // answered or dropped
+            (got->rfind("HTTP/1.1 503", 0) == 0 ? refused : cut)++;
+            if (got->rfind("HTTP/1.1 503", 0) != 0) {
+              double held = SecondsSince(s.since);
+              if (held > longest) longest = held;
+            }
+            ::close(s.fd);
+            s.fd = -1;
+          }
+        }
+        if (s.fd < 0) {
+          s.fd = Connect(port, "127.0.0.2");
+          s.at = 0;
+          s.since = Clock::now();
+          ++connects;
+        }
+        if (s.fd >= 0 && s.at < request.size() && (s.at == 0 || SecondsSince(s.sent) >= 1)) {
+          ::send(s.fd, request.data() + s.at++, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+          s.sent = Clock::now();
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    for (auto& s : slow) {
+      if (s.fd >= 0) ::close(s.fd);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Meanwhile, a user on 127.0.0.1.
+  const auto start = Clock::now();
+  int served = 0;
+  double worst = 0;
+  while (SecondsSince(start) < kAttackSeconds) {
+    httplib::Client client(url_);
+    client.set_connection_timeout(3, 0);
+    client.set_read_timeout(3, 0);
+    const auto asked = Clock::now();
+    auto r = client.Get("/api/version", {{"Authorization", "Bearer " + token_}});
+    const double took = SecondsSince(asked);
+    worst = std::max(worst, took);
+    EXPECT_TRUE(r && r->status == 200) << "at " << SecondsSince(start) << " s";
+    EXPECT_LT(took, 1.0) << "at " << SecondsSince(start) << " s";
+    served += r && r->status == 200;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  attacking = false;
+  attacker.join();
+  std::cout << served << " requests served during the attack, the slowest in " << worst << " s; "
+            << connects << " slow connections, " << refused << " refused at once (past 16 from one address), "
+            << cut << " cut off, the longest after " << longest << " s\n";
+  EXPECT_GE(served, 20);
+  EXPECT_GE(refused.load(), kSlow - 16) << "past the connections of one address";
+  EXPECT_GE(cut.load(), 1) << "a request trickling its headers is cut off at its deadline";
+  EXPECT_LT(longest.load(), 4.5) << "s: the deadline of a request's headers (3 s from its first byte)";
+}
+
+// Issue 22, item 7: the cookie was the cluster token, and GET //evil.com/?token=
+// redirected to //evil.com/.
+TEST_F(DashboardLimitsTest, LoginGivesARevocableSessionAndRedirectsOnlyHere) {
+  ASSERT_NO_FATAL_FAILURE(StartHead());
+  auto login = Fetch(url_, "//evil.com/?token=" + token_);
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 303);
+  EXPECT_EQ(login->get_header_value("Location"), "/") << "a path of this server, not //evil.com/";
+  const std::string set = login->get_header_value("Set-Cookie");
+  EXPECT_THAT(set, Not(HasSubstr(token_)));
+  EXPECT_THAT(set, HasSubstr("Max-Age="));
+  const httplib::Headers cookie = {{"Cookie", set.substr(0, set.find(';'))}};
+  auto with_session = Fetch(url_, "/api/version", cookie);
+  ASSERT_TRUE(with_session);
+  EXPECT_EQ(with_session->status, 200);
+  auto with_token = Fetch(url_, "/api/version", {{"Cookie", "ray_dashboard_session=" + token_}});
+  ASSERT_TRUE(with_token);
+  EXPECT_EQ(with_token->status, 401) << "the token is not a session";
+  httplib::Client client(url_);
+  httplib::Headers logout = cookie;
+  logout.emplace("Origin", url_);
+  auto out = client.Post("/logout", logout, "", "text/plain");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 303);
+  auto after = Fetch(url_, "/api/version", cookie);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 401) << "revoked";
 }
 
 // -- in a real browser ----------------------------------------------------------

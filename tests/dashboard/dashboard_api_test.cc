@@ -8,6 +8,8 @@
 #include "actors/common/profile_events.h"
 #include "actors/common/protocol.h"
 #include "actors/dashboard/dashboard_api.h"
+#include "actors/dashboard/dashboard_limits.h"
+#include "actors/dashboard/dashboard_session.h"
 
 namespace ray::dashboard {
 namespace {
@@ -58,6 +60,12 @@ class FakeBackend final : public Backend {
   std::vector<std::string> asked;
 };
 
+class FakeClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override { return now; }
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::time_point(std::chrono::hours(500000));
+};
+
 class DashboardApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -88,9 +96,33 @@ class DashboardApiTest : public ::testing::Test {
     return api_.Handle(r);
   }
   static json Body(const Response& r) { return json::parse(r.body); }
+  static std::string HeaderOf(const Response& r, const std::string& name) {
+    for (const auto& [key, value] : r.headers) {
+      if (key == name) return value;
+    }
+    return "";
+  }
+  /// The session cookie a ?token= login sets, as a Cookie header sends it back.
+  std::string LogIn() {
+    const std::string set = HeaderOf(Get("/", {{"token", kToken}}, {{"host", kHost}}), "Set-Cookie");
+    return set.substr(0, set.find(';'));
+  }
+  int StatusWithCookie(const std::string& cookie) {
+    return Get("/api/version", {}, {{"host", kHost}, {"cookie", cookie}}).status;
+  }
+  /// A request with these headers (the body is not there yet: Preflight sees headers only).
+  Request Headed(const std::string& method, const std::string& path, Headers headers) {
+    Request r;
+    r.method = method;
+    r.path = path;
+    r.headers = std::move(headers);
+    r.headers.emplace("host", kHost);
+    return r;
+  }
 
   FakeBackend backend_;
-  Api api_{&backend_, Settings{kToken, {kHost, "localhost:8265"}, false, "0.1.0"}};
+  FakeClock clock_;
+  Api api_{&backend_, Settings{kToken, {kHost, "localhost:8265"}, false, "0.1.0"}, &clock_};
 };
 
 TEST_F(DashboardApiTest, EveryRouteNeedsTheToken) {
@@ -114,13 +146,136 @@ TEST_F(DashboardApiTest, TokenInTheAddressLogsInWithACookieAndLeavesTheAddress) 
   EXPECT_EQ(r.status, 303);
   std::map<std::string, std::string> headers(r.headers.begin(), r.headers.end());
   EXPECT_EQ(headers["Location"], "/tasks?state=FAILED");
-  EXPECT_THAT(headers["Set-Cookie"], HasSubstr(std::string("ray_dashboard_token=") + kToken));
+  EXPECT_THAT(headers["Set-Cookie"], HasSubstr("ray_dashboard_session="));
   EXPECT_THAT(headers["Set-Cookie"], HasSubstr("HttpOnly"));
   EXPECT_THAT(headers["Set-Cookie"], HasSubstr("SameSite=Strict"));
-  Response with_cookie = Get("/api/version", {},
-                             {{"host", kHost}, {"cookie", std::string("a=b; ray_dashboard_token=") + kToken}});
-  EXPECT_EQ(with_cookie.status, 200);
+  const std::string cookie = headers["Set-Cookie"].substr(0, headers["Set-Cookie"].find(';'));
+  EXPECT_EQ(StatusWithCookie("a=b; " + cookie), 200);
   EXPECT_EQ(Get("/tasks", {{"token", "nope"}}, {{"host", kHost}}).status, 401);
+}
+
+// Issue 22, item 7: the cookie was the cluster token itself, for ever.
+TEST_F(DashboardApiTest, SessionCookieIsNotTheTokenAndExpires) {
+  const std::string cookie = LogIn();
+  ASSERT_THAT(cookie, HasSubstr("ray_dashboard_session="));
+  EXPECT_THAT(cookie, ::testing::Not(HasSubstr(kToken)));
+  EXPECT_NE(LogIn(), cookie) << "each login its own session";
+  Response r = Get("/", {{"token", kToken}}, {{"host", kHost}});
+  EXPECT_THAT(HeaderOf(r, "Set-Cookie"),
+              HasSubstr("Max-Age=" + std::to_string(kSessionLifetime.count())));
+  EXPECT_EQ(StatusWithCookie(cookie), 200);
+  clock_.now += kSessionLifetime - std::chrono::seconds(1);
+  EXPECT_EQ(StatusWithCookie(cookie), 200) << "a second before its end";
+  clock_.now += std::chrono::seconds(1);
+  EXPECT_EQ(StatusWithCookie(cookie), 401) << "expired";
+  EXPECT_EQ(StatusWithCookie(std::string("ray_dashboard_session=") + kToken), 401) << "the token is no session";
+  EXPECT_EQ(StatusWithCookie(std::string("ray_dashboard_token=") + kToken), 401) << "nor the old cookie";
+}
+
+TEST_F(DashboardApiTest, ASessionCannotBeForgedOrExtended) {
+  const std::string cookie = LogIn();
+  const std::string value = cookie.substr(cookie.find('=') + 1);
+  const size_t first = value.find('.'), second = value.find('.', first + 1);
+  ASSERT_NE(second, std::string::npos) << value;
+  const int64_t expiry = std::stoll(value.substr(first + 1, second - first - 1));
+  const std::string later = value.substr(0, first + 1) + std::to_string(expiry + 3600) + value.substr(second);
+  EXPECT_EQ(StatusWithCookie("ray_dashboard_session=" + later), 401) << "a later expiry breaks the MAC";
+  std::string flipped = value;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  EXPECT_EQ(StatusWithCookie("ray_dashboard_session=" + flipped), 401);
+  // Another server's session (another token) is none here either.
+  FakeClock clock;
+  clock.now = clock_.now;
+  Sessions other("another-token", &clock);
+  EXPECT_EQ(StatusWithCookie("ray_dashboard_session=" + other.Create()), 401);
+}
+
+TEST_F(DashboardApiTest, LogoutRevokesTheSession) {
+  const std::string cookie = LogIn();
+  const std::string kept = LogIn();
+  Request logout = Headed("POST", "/logout", {{"origin", std::string("http://") + kHost}, {"cookie", cookie}});
+  Response out = api_.Handle(logout);
+  EXPECT_EQ(out.status, 303);
+  EXPECT_THAT(HeaderOf(out, "Set-Cookie"), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(StatusWithCookie(cookie), 401) << "revoked";
+  EXPECT_EQ(StatusWithCookie(kept), 200) << "another browser's session stays";
+  logout.headers["origin"] = "http://evil.example";
+  logout.headers["cookie"] = kept;
+  EXPECT_EQ(api_.Handle(logout).status, 403) << "no cross-site logout";
+  EXPECT_EQ(StatusWithCookie(kept), 200);
+}
+
+// Issue 22, item 7: GET //evil.com/?token=... redirected to //evil.com/.
+TEST_F(DashboardApiTest, TokenLoginRedirectsOnlyToAPathOfThisServer) {
+  for (const char* path : {"//evil.com/", "//evil.com", "/\\evil.com/", "///evil.com"}) {
+    Response r = Get(path, {{"token", kToken}}, {{"host", kHost}});
+    EXPECT_EQ(r.status, 303) << path;
+    EXPECT_EQ(HeaderOf(r, "Location"), "/") << path;
+  }
+  Response encoded = Get("/logs", {{"token", kToken}, {"pid", "1\r\nSet-Cookie: x=y"}}, {{"host", kHost}});
+  EXPECT_EQ(HeaderOf(encoded, "Location"), "/logs?pid=1%0D%0ASet-Cookie%3A%20x%3Dy");
+}
+
+// Issue 22, item 2: a 1 GiB POST without a token was read whole before its 403.
+TEST_F(DashboardApiTest, BodiesAreRefusedFromTheirHeaders) {
+  const std::string gib = std::to_string(1ull << 30);
+  std::optional<Response> anonymous = api_.Preflight(Headed("POST", "/api/v0/jobs", {{"content-length", gib}}));
+  ASSERT_TRUE(anonymous) << "answered before the body";
+  EXPECT_GE(anonymous->status, 400);
+  std::optional<Response> big = api_.Preflight(Headed(
+      "POST", "/api/v0/jobs",
+      {{"content-length", gib}, {"authorization", std::string("Bearer ") + kToken}}));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413) << "no route takes a body but the login";
+  std::optional<Response> get = api_.Preflight(Headed(
+      "GET", "/api/version", {{"content-length", "10"}, {"authorization", std::string("Bearer ") + kToken}}));
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 413) << "a GET has none";
+  std::optional<Response> chunked = api_.Preflight(Headed(
+      "POST", "/login", {{"transfer-encoding", "chunked"}, {"origin", std::string("http://") + kHost}}));
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 411) << "a body of unknown length is refused";
+  const Headers same_origin = {{"origin", std::string("http://") + kHost}};
+  Request login = Headed("POST", "/login", same_origin);
+  login.headers["content-length"] = std::to_string(kMaxLoginBody + 1);
+  ASSERT_TRUE(api_.Preflight(login));
+  EXPECT_EQ(api_.Preflight(login)->status, 413);
+  login.headers["content-length"] = "70";
+  EXPECT_FALSE(api_.Preflight(login)) << "the login form may send its body";
+  EXPECT_FALSE(api_.Preflight(Headed("GET", "/api/version", {{"authorization", std::string("Bearer ") + kToken}})));
+  EXPECT_TRUE(backend_.asked.empty());
+}
+
+// Issue 22, item 8: /worker/traceback ran gdb on every worker, then filtered.
+TEST_F(DashboardApiTest, TracebackAsksTheNodesForThatPidOnly) {
+  Response r = Get("/worker/traceback", {{"pid", "42"}, {"node_id", "aa11"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(backend_.asked.size(), 1u);
+  EXPECT_EQ(backend_.asked[0], R"(stack {"node":"aa11","pid":42})");
+  EXPECT_EQ(Get("/worker/traceback", {{"pid", "43"}}).status, 404) << "no worker has it";
+  for (const char* pid : {"", "abc", "-1", "0", "42; rm -rf /", "99999999999"}) {
+    EXPECT_EQ(Get("/worker/traceback", {{"pid", pid}}).status, 400) << pid;
+  }
+  EXPECT_EQ(backend_.asked.size(), 2u) << "a malformed pid reaches no node";
+}
+
+TEST_F(DashboardApiTest, ASecondTracebackWhileANodeTakesOneIsA429) {
+  backend_.status["nodes"][0]["report"] = {
+      {"workers", json::array()}, {"busy", true}, {"error", "another stack capture is running on this node"}};
+  Response r = Get("/worker/traceback", {{"pid", "42"}});
+  EXPECT_EQ(r.status, 429);
+  EXPECT_THAT(Body(r)["msg"].get<std::string>(), HasSubstr("another stack capture"));
+}
+
+TEST(ConnectionCount, RefusesPastTheLimitOfOneAddressOnly) {
+  ConnectionCount count(2);
+  EXPECT_TRUE(count.TryAdd("127.0.0.2"));
+  EXPECT_TRUE(count.TryAdd("127.0.0.2"));
+  EXPECT_FALSE(count.TryAdd("127.0.0.2"));
+  EXPECT_TRUE(count.TryAdd("127.0.0.1")) << "another address has its own";
+  EXPECT_EQ(count.open(), 3u);
+  count.Remove("127.0.0.2");
+  EXPECT_TRUE(count.TryAdd("127.0.0.2"));
 }
 
 TEST_F(DashboardApiTest, LoginFormSetsTheCookieOnlyFromTheSameOrigin) {
