@@ -37,7 +37,8 @@ bool ReadTokenFile(const std::string& path, std::string* token, std::string* err
     *error = "the auth token file " + path + " is empty";
     return false;
   }
-  return true;
+  *error = CheckTokenLength(*token, "the auth token in " + path);
+  return error->empty();
 }
 
 }  // namespace
@@ -54,6 +55,15 @@ std::string RandomBytes(size_t n) {
     got += static_cast<size_t>(r);
   }
   return out;
+}
+
+std::string CheckTokenLength(const std::string& token, const std::string& source) {
+  if (token.size() >= kMinTokenLength) return {};
+  return source + " has " + std::to_string(token.size()) +
+         (token.size() == 1 ? " character" : " characters") + "; an auth token needs at least " +
+         std::to_string(kMinTokenLength) +
+         ", since a short one can be guessed offline from one handshake (leave it unset and "
+         "`ray start --head` makes a random one in ~/.ray/auth_token, or use `openssl rand -hex 32`)";
 }
 
 std::string GenerateToken() { return ids::Hex(RandomBytes(32)); }
@@ -84,12 +94,16 @@ bool Resolve(const std::string& explicit_token, Settings* out, std::string* erro
   if (!explicit_token.empty()) {
     out->token = explicit_token;
     out->source = "redis_password";
-    return true;
+    *error = CheckTokenLength(explicit_token,
+                              "the auth token given by --redis-password (raynode --password, "
+                              "RayConfig::redis_password)");
+    return error->empty();
   }
   if (const char* env = std::getenv("RAY_AUTH_TOKEN"); env && *env) {
     out->token = Trim(env);
     out->source = "RAY_AUTH_TOKEN";
-    return true;
+    *error = CheckTokenLength(out->token, "RAY_AUTH_TOKEN");
+    return error->empty();
   }
   if (const char* path = std::getenv("RAY_AUTH_TOKEN_PATH"); path && *path) {
     if (!ReadTokenFile(path, &out->token, error)) {

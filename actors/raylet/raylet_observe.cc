@@ -97,6 +97,20 @@ json ReadLog(const std::string& path, int64_t offset, int64_t tail) {
   return file;
 }
 
+/// This process's auth handshakes (net.h): `ray status` shows who is refused.
+json HandshakesJson() {
+  net::HandshakeStats stats = net::Handshakes();
+  auto now = std::chrono::system_clock::now();
+  json recent = json::array();
+  for (const auto& s : stats.recent) {
+    recent.push_back({{"address", s.address}, {"refused", s.refused}, {"last_reason", s.last_reason},
+                      {"seconds_ago", std::chrono::duration_cast<std::chrono::seconds>(
+                                          now - s.last_time).count()}});
+  }
+  return {{"admitted", stats.admitted}, {"refused", stats.refused},
+          {"refused_by", stats.refused_by}, {"recent_refused", recent}};
+}
+
 }  // namespace
 
 bool Shell::AddEvents(uint32_t count, const std::string& batch) {
@@ -168,6 +182,7 @@ caf::result<std::string> Shell::Observe(const std::string& kind, const std::stri
             [promise, mine](std::string& store) mutable {
               json out = json::parse(mine, nullptr, false);
               out["object_store"] = json::parse(store, nullptr, false);
+              out["handshakes"] = HandshakesJson();
               promise.deliver(out.dump());
             },
             [promise](caf::error& e) mutable { promise.deliver(e); });

@@ -175,13 +175,13 @@ TEST_F(AutoscalingTest, AddsNodesForTheDemandUpToTheCapAndRemovesThemOnceIdle) {
 TEST_F(AutoscalingTest, TheAutoscalerConnectsWithTheHeadsRedisPassword) {
   // No token anywhere but --redis-password: the monitor must get that one.
   RunResult head = Ray({"start", "--head", "--port", "0", "--num-cpus", "1", "--temp-dir", temp_dir_,
-                        "--redis-password", "s3cret-token", "--autoscaling-config", config_},
+                        "--redis-password", "s3cret-token-0123456", "--autoscaling-config", config_},
                        env_);
   ASSERT_EQ(head.code, 0) << head.err;
   std::string address = Between(head.out, "listening on ", ",");
   bool reported = false;
   for (int i = 0; i < 100 && !reported; ++i) {
-    RunResult status = Ray({"status", "--address", address, "--redis-password", "s3cret-token",
+    RunResult status = Ray({"status", "--address", address, "--redis-password", "s3cret-token-0123456",
                             "--format", "json"},
                            env_);
     reported = status.out.find("\"autoscaler\"") != std::string::npos;
@@ -191,7 +191,7 @@ TEST_F(AutoscalingTest, TheAutoscalerConnectsWithTheHeadsRedisPassword) {
   RunResult cmdline = RunProgram({"/bin/bash", "-c", "cat /proc/$(pgrep -f '[r]ay monitor .*" +
                                   config_ + "')/cmdline | tr '\\0' ' '"}, {});
   EXPECT_THAT(cmdline.out, HasSubstr("monitor"));
-  EXPECT_THAT(cmdline.out, ::testing::Not(HasSubstr("s3cret-token"))) << "never in its argv";
+  EXPECT_THAT(cmdline.out, ::testing::Not(HasSubstr("s3cret-token-0123456"))) << "never in its argv";
   EXPECT_EQ(Ray({"stop"}, env_).code, 0);
 }
 

@@ -44,7 +44,7 @@ TEST_F(CommandTest, NeedAnAddressAndSayHowToGiveOne) {
   RunResult bad = Ray({"status", "--address", "127.0.0.1:1", "--format", "yaml"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--format must be text or json"));
-  RunResult unreachable = Ray({"status", "--address", "127.0.0.1:1"}, {{"RAY_AUTH_TOKEN", "x"}});
+  RunResult unreachable = Ray({"status", "--address", "127.0.0.1:1"}, {{"RAY_AUTH_TOKEN", "a-token-of-no-cluster"}});
   EXPECT_EQ(unreachable.code, 1) << unreachable.err;
 }
 

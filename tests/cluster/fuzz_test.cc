@@ -29,7 +29,7 @@ namespace {
 using namespace ray;
 using ray::test::NodeProcess;
 
-constexpr char kToken[] = "fuzz-test-token";
+constexpr char kToken[] = "fuzz-test-token-0123";
 
 int EnvInt(const char* name, int fallback) {
   const char* v = getenv(name);

@@ -99,6 +99,7 @@ TEST_F(LocalUserTest, ALogThatIsASymlinkIsNotServed) {
   // As if planted: worker-<pid>.out pointing at a file of root's.
   const std::string logs = Session(node) + "/logs";
   fs::create_symlink("/etc/passwd", logs + "/worker-999999.out");
+  std::ofstream(logs + "/worker-999998.out") << "a real worker log\n";  // served, for contrast
   const std::string out = node.temp_dir() + "/logs.txt";
   std::string command = std::string(RAY_BIN_DIR) + "/ray logs --address " + node.address() +
                         " --node " + node.address() + " --pid 999999 > " + out + " 2>&1";
@@ -107,6 +108,12 @@ TEST_F(LocalUserTest, ALogThatIsASymlinkIsNotServed) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text.find("root:"), std::string::npos) << text;
   EXPECT_NE(text.find("not a log file (a symlink or special file)"), std::string::npos) << text;
+  command = std::string(RAY_BIN_DIR) + "/ray logs --address " + node.address() + " --node " +
+            node.address() + " --pid 999998 > " + out + " 2>&1";
+  std::system(command.c_str());
+  std::ifstream real(out);
+  text.assign((std::istreambuf_iterator<char>(real)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("a real worker log"), std::string::npos) << text;
   // The listing of the node's logs leaves it out too.
   command = std::string(RAY_BIN_DIR) + "/ray logs --address " + node.address() + " > " + out +
             " 2>&1";
@@ -114,7 +121,7 @@ TEST_F(LocalUserTest, ALogThatIsASymlinkIsNotServed) {
   std::ifstream listing(out);
   text.assign((std::istreambuf_iterator<char>(listing)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text.find("worker-999999.out"), std::string::npos) << text;
-  EXPECT_NE(text.find(logs), std::string::npos) << "it lists the node's log files: " << text;
+  EXPECT_NE(text.find("worker-999998.out"), std::string::npos) << "it lists the real one: " << text;
 }
 
 }  // namespace

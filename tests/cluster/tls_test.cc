@@ -46,7 +46,7 @@ RAY_REMOTE(Marker, One, Submitter::Create, &Submitter::Batch);
 
 using ray::test::NodeProcess;
 
-constexpr char kToken[] = "tls-test-token";
+constexpr char kToken[] = "tls-test-token-0123";
 
 /// Forwards every connection made to its port to `target_port`, keeping a
 /// copy of the bytes that pass in either direction.

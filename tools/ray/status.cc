@@ -33,6 +33,29 @@ std::string Usage(const json& node) {
   return out.empty() ? "no resources" : out;
 }
 
+/// "12 admitted, 40 refused (30 timed_out, 10 address_limit); refused most
+/// recently: 127.0.0.2 (40, address_limit, 0 s ago)": a node's auth handshakes.
+std::string Handshakes(const json& h) {
+  std::string out = std::to_string(h.value("admitted", uint64_t{0})) + " admitted, " +
+                    std::to_string(h.value("refused", uint64_t{0})) + " refused";
+  std::string reasons;
+  const json by_reason = h.value("refused_by", json::object());  // named: items() of a temporary dangles
+  for (const auto& [why, n] : by_reason.items()) {
+    if (!n.is_number() || n.get<uint64_t>() == 0) continue;
+    reasons += (reasons.empty() ? "" : ", ") + std::to_string(n.get<uint64_t>()) + " " + why;
+  }
+  if (!reasons.empty()) out += " (" + reasons + ")";
+  std::string recent;
+  const json recent_refused = h.value("recent_refused", json::array());
+  for (const auto& s : recent_refused) {
+    recent += (recent.empty() ? "" : ", ") + s.value("address", "") + " (" +
+              std::to_string(s.value("refused", uint64_t{0})) + ", " + s.value("last_reason", "") + ", " +
+              std::to_string(s.value("seconds_ago", 0)) + " s ago)";
+  }
+  if (!recent.empty()) out += "; refused most recently: " + recent;
+  return out;
+}
+
 void PrintNodes(const json& nodes) {
   std::cout << "Node status\n" << std::string(60, '-') << "\n";
   for (const char* state : {"ALIVE", "DEAD"}) {
@@ -54,6 +77,9 @@ void PrintNodes(const json& nodes) {
       if (report.contains("workers")) {
         std::cout << "   workers: " << report["workers"].size() << ", tasks done: "
                   << report.value("tasks_done", 0) << "\n";
+      }
+      if (report.contains("handshakes") && report["handshakes"].is_object()) {
+        std::cout << "   auth handshakes: " << Handshakes(report["handshakes"]) << "\n";
       }
     }
     if (count == 0) std::cout << " (none)\n";
