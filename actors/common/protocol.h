@@ -55,10 +55,11 @@ struct TaskSpec {
   // death, which the raylet may learn of after this call, counts once).
   int32_t attempts = 0;
   std::string failed_worker;
+  int32_t restarts = 0;        // actor creation: times the actor was restarted before this run
   TaskKind Kind() const { return static_cast<TaskKind>(kind); }
   MSGPACK_DEFINE(task_id, job_id, kind, function, actor_id, args, return_ids, resources,
                  max_calls, max_retries, retry_exceptions, name, max_restarts, actor_name,
-                 caller_id, origin_node, hops, attempts, failed_worker);
+                 caller_id, origin_node, hops, attempts, failed_worker, restarts);
 };
 
 enum class ErrorKind : uint8_t {

@@ -94,6 +94,7 @@ void Core::OnActorWorkerLost(const std::string& actor_id, const std::string& cau
     MarkActorDead(actor_id, "its driver exited");
   } else if (will_restart) {
     ++a.restarts;
+    a.creation.restarts = a.restarts;  // ray::WasCurrentActorRestarted() in the new instance
     a.state = ActorState::kRestarting;
     PublishActor(actor_id);
     StartActorCreation(actor_id);

@@ -42,6 +42,7 @@ void Core::RestartActorsOf(const std::string& node_id, const std::string& why) {
     }
     // Restart it on a node that can hold it; the new node has one restart less to spend.
     if (creation.max_restarts > 0) --creation.max_restarts;
+    ++creation.restarts;
     c->second = creation;
     creation.hops = 0;
     RAY_LOG(Info) << "restarting actor " << ids::Hex(actor_id) << " elsewhere: " << why;

@@ -90,6 +90,10 @@ void CheckResources(const std::map<std::string, double>& resources, const char* 
       problem = "must be a finite number";
     } else if (amount < 0) {
       problem = "must not be negative";
+    } else if (amount == 0 && name != "CPU" && name != "GPU") {
+      // Ray's CheckTaskOptions refuses 0; CPU and GPU 0 mean "none", as
+      // Python's num_cpus=0 (a task's CPU defaults to 1 otherwise).
+      problem = "must be positive (leave a resource out rather than ask for 0)";
     } else if (amount > 1 && amount != std::floor(amount)) {
       problem = "above 1 must be a whole number";
     }
@@ -97,7 +101,7 @@ void CheckResources(const std::map<std::string, double>& resources, const char* 
       std::ostringstream text;
       text << what << ": " << option << " = " << amount << " is invalid: " << problem;
       if (name.empty()) text.str(std::string(what) + ": " + option + ": " + problem);
-      throw std::invalid_argument(text.str());
+      throw RayException(text.str());
     }
   }
 }

@@ -249,6 +249,13 @@ void Shutdown() {
 
 std::vector<int> GetGpuIds() { return internal::Runtime().GetGpuIds(); }
 
+namespace {
+std::atomic<bool> g_actor_restarted{false};
+}  // namespace
+
+void runtime::SetActorRestarted(bool restarted) { g_actor_restarted = restarted; }
+bool WasCurrentActorRestarted() { return g_actor_restarted.load(); }
+
 std::string GetWebuiUrl() { return internal::Runtime().WebuiUrl(); }
 
 internal::ResourceIds GetResourceIds() { return internal::Runtime().GetResourceIds(); }

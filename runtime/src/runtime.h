@@ -16,6 +16,9 @@ void InstallRuntime(std::unique_ptr<internal::RuntimeInterface> runtime);
 void SetCurrentRuntime(internal::RuntimeInterface* runtime);
 /// Checks `config` and returns the first problem found, or an empty string.
 std::string ValidateConfig(const RayConfig& config);
+/// Whether this worker's actor instance is a restart: set by the worker before
+/// its constructor runs, read by ray::WasCurrentActorRestarted().
+void SetActorRestarted(bool restarted);
 
 }  // namespace ray::runtime
 

@@ -107,6 +107,7 @@ class Executor : public worker::TaskExecutor {
         case proto::TaskKind::kActorCreation: {
           const internal::Factory* f = fm.GetFactory(spec.function);
           if (!f) throw RayException("actor factory " + spec.function + " is not registered in the worker");
+          SetActorRestarted(spec.restarts > 0);  // already in its constructor
           actor_ = (*f)(args);
           break;
         }

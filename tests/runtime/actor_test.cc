@@ -5,7 +5,29 @@
 #include "tests/runtime/cluster_fixture.h"
 #include "tests/runtime/test_functions.h"
 
+#include <cstdlib>
+
 using ActorTest = ClusterTest;
+
+namespace {
+
+/// Says whether it is a restart, as its constructor and its methods see it.
+class RestartAware {
+ public:
+  static RestartAware* Create() { return new RestartAware(ray::WasCurrentActorRestarted()); }
+  explicit RestartAware(bool in_constructor) : in_constructor_(in_constructor) {}
+  std::vector<bool> Restarted() const { return {in_constructor_, ray::WasCurrentActorRestarted()}; }
+  int Crash() { std::abort(); }
+
+ private:
+  bool in_constructor_;
+};
+
+bool RestartedInATask() { return ray::WasCurrentActorRestarted(); }
+
+RAY_REMOTE(RestartAware::Create, &RestartAware::Restarted, &RestartAware::Crash, RestartedInATask);
+
+}  // namespace
 
 TEST_F(ActorTest, SequentialCallsSeeTheState) {
   auto counter = ray::Actor(Counter::Create).Remote(0);
@@ -116,6 +138,18 @@ TEST_F(ActorTest, RestartsWithMaxRestartsRunConstructorAgain) {
   // The only restart is used up: the next crash is final.
   EXPECT_THROW(ray::Get(counter.Task(&Counter::Crash).Remote(), 20000), ray::RayActorException);
   EXPECT_THROW(ray::Get(counter.Task(&Counter::Get).Remote(), 20000), ray::RayActorException);
+}
+
+TEST_F(ActorTest, WasCurrentActorRestartedIsTrueOnlyInARestartedInstance) {
+  EXPECT_FALSE(ray::WasCurrentActorRestarted()) << "a driver";
+  EXPECT_FALSE(*ray::Get(ray::Task(RestartedInATask).Remote()));
+  auto actor = ray::Actor(RestartAware::Create).SetMaxRestarts(1).Remote();
+  EXPECT_EQ(*ray::Get(actor.Task(&RestartAware::Restarted).Remote()),
+            (std::vector<bool>{false, false}));
+  EXPECT_THROW(ray::Get(actor.Task(&RestartAware::Crash).Remote(), 20000), ray::RayActorException);
+  EXPECT_EQ(*ray::Get(actor.Task(&RestartAware::Restarted).Remote(), 20000),
+            (std::vector<bool>{true, true}))
+      << "in its constructor and its methods";
 }
 
 TEST_F(ActorTest, PendingCallsWithRetriesRunOnTheRestartedActor) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "storage/lineage/lineage_log.h"
+#include "tests/common/fd_capture.h"
 #include "tests/common/init_error.h"
 #include "tests/storage/temp_dir.h"
 #include "storage/meta/meta_store.h"
@@ -28,6 +29,7 @@ extern char** environ;
 
 namespace {
 
+using ray::test::FdCapture;
 using ray::test::WaitUntil;
 
 std::string ReadFile(const std::string& path) {
@@ -36,43 +38,6 @@ std::string ReadFile(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-/// Sends this process's file descriptor `fd` (1 or 2) to the file `path` until
-/// Stop() or destruction, so that a test can poll what reaches it while it is
-/// written (gtest's CaptureStdout gives the text only once capture ends).
-class FdCapture {
- public:
-  FdCapture(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
-    std::fflush(nullptr);
-    int file = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (file < 0) return;
-    saved_ = dup(fd_);
-    if (saved_ >= 0) dup2(file, fd_);
-    close(file);
-  }
-  ~FdCapture() { Stop(); }
-  FdCapture(const FdCapture&) = delete;
-  FdCapture& operator=(const FdCapture&) = delete;
-
-  /// Everything written to the descriptor since the capture began.
-  std::string Text() const {
-    std::fflush(nullptr);
-    return ReadFile(path_);
-  }
-  /// Gives the descriptor its old file back.
-  void Stop() {
-    if (saved_ < 0) return;
-    std::fflush(nullptr);
-    dup2(saved_, fd_);
-    close(saved_);
-    saved_ = -1;
-  }
-
- private:
-  const int fd_;
-  const std::string path_;
-  int saved_ = -1;
-};
 
 /// A child process of the test, SIGKILLed and reaped when the guard goes out
 /// of scope (an ASSERT_ that fails returns early) unless the test reaped it.
@@ -257,7 +222,7 @@ TEST(Lifecycle, HeadOnlyOptionsConfigureTheEmbeddedHead) {
 
 TEST(Lifecycle, EmbeddedHeadAcceptsItsOwnDriverWithThePassword) {
   auto config = SmallConfig();
-  config.redis_password = "pw";
+  config.redis_password = "embedded-password-0123";
   ray::Init(config);
   EXPECT_EQ(*ray::Get(ray::Task(Plus1).Remote(1)), 2);
   ray::Shutdown();

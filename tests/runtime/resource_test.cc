@@ -121,7 +121,7 @@ TEST_F(ResourceTest, BadResourceRequestsAreRefusedAtRemoteNamingTheOption) {
     try {
       call();
       ADD_FAILURE() << "accepted: " << expected;
-    } catch (const std::invalid_argument& e) {
+    } catch (const ray::RayException& e) {
       EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
     }
   };
@@ -136,6 +136,9 @@ TEST_F(ResourceTest, BadResourceRequestsAreRefusedAtRemoteNamingTheOption) {
           "a resource name must not be empty");
   refused([] { ray::Actor(Counter::Create).SetNumGpus(-0.5).Remote(0); },
           "ray::Actor(...).Remote: num_gpus (SetNumGpus) = -0.5");
-  // Fractions up to 1 and whole amounts are fine.
+  refused([] { ray::Task(NowAfterSleepMs).SetResource("Custom", 0).Remote(0); },
+          "resource 'Custom' (SetResource) = 0 is invalid: must be positive");
+  // Fractions up to 1 and whole amounts are fine, and so is no CPU at all.
   EXPECT_GE(*ray::Get(ray::Task(NowAfterSleepMs).SetNumCpus(0.5).SetNumGpus(2).Remote(0)), 0);
+  EXPECT_GE(*ray::Get(ray::Task(NowAfterSleepMs).SetNumCpus(0).Remote(0)), 0);
 }

@@ -18,6 +18,7 @@
 #include "ray/api/actor.h"
 #include "ray/api/buffer_view.h"
 #include "ray/api/function_manager.h"
+#include "ray/api/logging.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/profile.h"
 #include "ray/api/ray_config.h"
@@ -106,6 +107,9 @@ internal::ResourceIds GetResourceIds();
 /// or empty when none runs (start the head with --include-webui, or set
 /// RayConfig::include_webui for an embedded cluster).
 std::string GetWebuiUrl();
+/// Inside an actor (its constructor and methods): whether this instance is a
+/// restart (SetMaxRestarts) after its process died. False in drivers and tasks.
+bool WasCurrentActorRestarted();
 
 }  // namespace ray
 

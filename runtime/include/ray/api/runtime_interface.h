@@ -105,9 +105,9 @@ class RuntimeInterface {
 /// The runtime of this process; throws RayException when Init has not run.
 RuntimeInterface& Runtime();
 
-/// Throws std::invalid_argument naming the option when a resource request is
-/// negative, NaN, infinite, fractional above 1, or has an empty name (as Ray's
-/// CheckTaskOptions). `what` names the call, e.g. "ray::Task(f).Remote".
+/// Throws RayException naming the option when a resource request is negative,
+/// NaN, infinite, 0 for a custom resource, fractional above 1, or has an empty
+/// name (as Ray's CheckTaskOptions). `what` names the call, e.g. "ray::Task(f).Remote".
 void CheckResources(const std::map<std::string, double>& resources, const char* what);
 
 }  // namespace internal
