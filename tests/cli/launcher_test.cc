@@ -250,7 +250,8 @@ TEST_F(LauncherSshTest, UpExecAttachAndDownOnThreeHostsOverSsh) {
     WaitForLine(marker, 300, &line);
   }
   EXPECT_EQ(line, "attached 127.0.0.1:" + std::to_string(head_port_) + " " + HostHome("127.0.0.1"))
-      << "a shell in tmux on the head, with the cluster's address";
+      << "a shell in tmux on the head, with the cluster's address; the pane shows:\n"
+      << RunProgram({"/usr/bin/tmux", "-L", TmuxSocket(), "capture-pane", "-p"}, {}).out;
 
   RunResult down = Launcher({"down", "-y", cluster_config_});
   ASSERT_EQ(down.code, 0) << down.out << down.err;
