@@ -312,9 +312,12 @@ TEST_F(ClusterTest, TasksSpillToIdleNodes) {
   for (int i = 0; i < 12; ++i) refs.push_back(ray::Task(SlowSquare).Remote(i, 200));
   std::set<int> nodes;
   for (int i = 0; i < 12; ++i) EXPECT_EQ(*ray::Get(refs[i]), i * i);
-  for (int i = 0; i < 6; ++i) {
+  // Batches of three 300 ms tasks on the driver's 1-CPU node: two of each
+  // cannot start there, and go where a heartbeat shows room (instant tasks
+  // could all run here while the views of the peers are a heartbeat old).
+  for (int i = 0; i < 3; ++i) {
     std::vector<ray::ObjectRef<int>> batch;
-    for (int j = 0; j < 3; ++j) batch.push_back(ray::Task(NodePid).Remote());
+    for (int j = 0; j < 3; ++j) batch.push_back(ray::Task(SlowNodePid).Remote(300));
     for (auto& r : batch) nodes.insert(*ray::Get(r));
   }
   EXPECT_GE(nodes.size(), 2u);
