@@ -56,10 +56,20 @@ struct TaskSpec {
   int32_t attempts = 0;
   std::string failed_worker;
   int32_t restarts = 0;        // actor creation: times the actor was restarted before this run
+  std::string ray_namespace;   // the submitter's namespace (named actors, ray::GetNamespace)
+  bool detached = false;       // actor creation: outlives its owner (caller_id) and job
+  int32_t max_concurrency = 1; // actor creation: calls run at once, on that many threads
+  std::string runtime_env;     // JSON of the task's runtime env ("" for none)
+  std::string placement_group; // id of the placement group it runs in ("" for none)
+  int32_t bundle_index = -1;   // that group's bundle; -1: any
+  std::string name_namespace;  // actor creation: the namespace actor_name is registered in
+  bool default_detached = false;  // the job's RayConfig::default_actor_lifetime is DETACHED
   TaskKind Kind() const { return static_cast<TaskKind>(kind); }
   MSGPACK_DEFINE(task_id, job_id, kind, function, actor_id, args, return_ids, resources,
                  max_calls, max_retries, retry_exceptions, name, max_restarts, actor_name,
-                 caller_id, origin_node, hops, attempts, failed_worker, restarts);
+                 caller_id, origin_node, hops, attempts, failed_worker, restarts, ray_namespace,
+                 detached, max_concurrency, runtime_env, placement_group, bundle_index,
+                 name_namespace, default_detached);
 };
 
 enum class ErrorKind : uint8_t {
@@ -180,7 +190,10 @@ struct ActorInfo {
   int32_t restarts = 0;
   std::string death_cause;
   std::string node_id;  // node hosting it
-  MSGPACK_DEFINE(actor_id, name, job_id, state, factory, restarts, death_cause, node_id);
+  std::string ray_namespace;  // of its name
+  bool detached = false;
+  MSGPACK_DEFINE(actor_id, name, job_id, state, factory, restarts, death_cause, node_id,
+                 ray_namespace, detached);
 };
 
 // -- cluster membership (GCS) -------------------------------------------------
@@ -219,6 +232,13 @@ struct Location {
   std::string lost;      // why it is in no store any more
   MSGPACK_DEFINE(id, node_id, size, lost);
 };
+
+/// The key of a named actor in the GCS: names are unique per namespace.
+inline std::string ActorNameKey(const std::string& ray_namespace, const std::string& name) {
+  std::string key = ray_namespace;
+  key.push_back('\0');
+  return key + name;
+}
 
 template <typename T>
 std::string Encode(const T& value) {

@@ -5,8 +5,9 @@
 // Messages (payloads from actors/common/protocol.h):
 //   (job)                               -> string   new job id (4 bytes, persisted counter)
 //   (lineage, vector<TaskSpec>)         -> ()       appended in one LevelDB batch
-//   (reserve, name, actor_id)           -> bool     false when the name is taken by a live actor
-//   (lookup, name)                      -> string   actor id, empty when none
+//   (reserve, name key, actor_id)       -> bool     false when the name is taken by a live actor;
+//                                                   the key is proto::ActorNameKey(namespace, name)
+//   (lookup, name key)                  -> string   actor id, empty when none
 //   (actor_upd, ActorInfo)              -> ()       a DEAD actor frees its name
 //   (actor_get, actor_id)               -> string   ActorInfo, empty when unknown
 //   (node_reg, NodeRecord, raylet, om)  -> string   "", then (node_add) goes to every raylet;

@@ -182,8 +182,9 @@ Status Core::UpdateActor(const proto::ActorInfo& info) {
   }
   if (info.state != "DEAD" || info.name.empty()) return Status::Ok();
   // Only its holder frees a name: a later actor may have taken it since.
-  if (auto owner = store_->Get(kNameTable, info.name); owner && *owner == info.actor_id) {
-    if (!store_->Delete(kNameTable, info.name, &error)) {
+  const std::string key = proto::ActorNameKey(info.ray_namespace, info.name);
+  if (auto owner = store_->Get(kNameTable, key); owner && *owner == info.actor_id) {
+    if (!store_->Delete(kNameTable, key, &error)) {
       return Logged(Status(Errc::kIoError,
                            "cannot free the actor name '" + info.name + "': " + error));
     }

@@ -107,9 +107,10 @@ class Core {
   void ExpireCodeWaits();
 
   // -- actors --
-  /// False when a live actor other than `actor_id` holds the name.
+  /// False when a live actor other than `actor_id` holds the name. `name` is
+  /// proto::ActorNameKey(namespace, name): names are unique per namespace.
   StatusOr<bool> ReserveName(const std::string& name, const std::string& actor_id);
-  /// The actor holding the name; empty when none.
+  /// The actor holding the name (an ActorNameKey); empty when none.
   std::string LookupName(const std::string& name) const;
   /// Stores the actor's info; a DEAD actor frees its name.
   Status UpdateActor(const proto::ActorInfo& info);

@@ -189,7 +189,9 @@ std::string Core::Report(const std::string& kind, const std::vector<NodeReport>&
       actors.push_back({{"actor_id", ids::Hex(info.actor_id)}, {"name", info.name},
                         {"class_name", info.factory}, {"state", info.state},
                         {"job_id", ids::Hex(info.job_id)}, {"restarts", info.restarts},
-                        {"node_id", ids::Hex(info.node_id)}, {"death_cause", info.death_cause}});
+                        {"node_id", ids::Hex(info.node_id)}, {"death_cause", info.death_cause},
+                        {"ray_namespace", info.ray_namespace},
+                        {"lifetime", info.detached ? "DETACHED" : "NON_DETACHED"}});
       return true;
     });
     out["actors"] = std::move(actors);

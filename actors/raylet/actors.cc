@@ -61,7 +61,8 @@ void Core::OnActorWorkerLost(const std::string& actor_id, const std::string& cau
   auto& a = st_.actors[actor_id];
   std::string msg = "actor " + ids::Hex(actor_id) + " died: " + cause;
   auto job = st_.jobs.find(a.creation.job_id);
-  const bool job_finished = job != st_.jobs.end() && job->second.finished;
+  const bool job_finished =
+      job != st_.jobs.end() && job->second.finished && !OutlivesItsJob(a.creation);
   const int max = a.creation.max_restarts;
   const bool will_restart = a.state != ActorState::kDead && !st_.shutting_down &&
                             !job_finished && (max < 0 || a.restarts < max);
@@ -136,6 +137,53 @@ void Core::FinishActorTask(Worker& w, const proto::ExecReply& reply) {
     out_.ExitWorker(w.id);
     MarkActorDead(w.actor_id, "it called ray::ExitActor");
   }
+}
+
+// -- lifetimes --------------------------------------------------------------------
+
+bool Core::OutlivesItsJob(const proto::TaskSpec& creation, int depth) const {
+  if (creation.detached) return true;
+  // A non-detached actor lives as long as its owner: one created by a detached
+  // actor (or by its descendants) outlives the job with it.
+  auto owner = st_.workers.find(creation.caller_id);
+  if (owner == st_.workers.end() || owner->second.dead || owner->second.actor_id.empty() ||
+      depth > 64) {
+    return false;
+  }
+  auto parent = st_.actors.find(owner->second.actor_id);
+  return parent != st_.actors.end() && parent->second.state != ActorState::kDead &&
+         OutlivesItsJob(parent->second.creation, depth + 1);
+}
+
+bool Core::JobKeepsActors(const std::string& job_id) const {
+  for (const auto& [aid, a] : st_.actors) {
+    if (a.creation.job_id == job_id && a.state != ActorState::kDead && OutlivesItsJob(a.creation)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Core::KillActorsOwnedBy(const std::string& owner_id, const std::string& why) {
+  std::vector<std::string> local, remote;
+  for (const auto& [aid, a] : st_.actors) {
+    if (a.creation.caller_id == owner_id && !a.creation.detached && a.state != ActorState::kDead) {
+      local.push_back(aid);
+    }
+  }
+  for (const auto& [aid, creation] : st_.remote_creations) {
+    if (creation.caller_id == owner_id && !creation.detached) remote.push_back(aid);
+  }
+  for (const auto& aid : local) {
+    auto& a = st_.actors[aid];
+    if (auto w = st_.workers.find(a.worker_id); w != st_.workers.end() && !w->second.dead) {
+      w->second.exiting = true;  // its death is handled here
+      host_.Signal(w->second.pid, SIGKILL);
+    }
+    MarkActorDead(aid, "its owner " + why + " (the actor is not detached, so it shares its "
+                       "owner's fate)");
+  }
+  for (const auto& aid : remote) Kill(aid, /*no_restart=*/true);
 }
 
 }  // namespace ray::raylet

@@ -274,8 +274,14 @@ void Core::EndJob(const std::string& job_id) {
   auto& job = st_.jobs[job_id];
   if (job.finished) return;
   job.finished = true;
+  std::set<std::string> kept;  // detached actors, and those their owners keep
+  for (const auto& [aid, a] : st_.actors) {
+    if (a.creation.job_id == job_id && a.state != ActorState::kDead && OutlivesItsJob(a.creation)) {
+      kept.insert(aid);
+    }
+  }
   for (auto& [aid, a] : st_.actors) {
-    if (a.creation.job_id == job_id && a.state != ActorState::kDead) {
+    if (a.creation.job_id == job_id && a.state != ActorState::kDead && !kept.count(aid)) {
       MarkActorDead(aid, "its driver exited");
     }
   }
@@ -286,7 +292,7 @@ void Core::EndJob(const std::string& job_id) {
     f = f->second.spec.job_id == job_id ? st_.forwarded.erase(f) : std::next(f);
   }
   for (auto& [wid, w] : st_.workers) {
-    if (w.job_id == job_id && !w.dead) host_.Signal(w.pid, SIGKILL);
+    if (w.job_id == job_id && !w.dead && !kept.count(w.actor_id)) host_.Signal(w.pid, SIGKILL);
   }
 }
 

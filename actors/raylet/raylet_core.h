@@ -85,6 +85,9 @@ class Outbox {
   virtual void StealTasks(const std::string& worker_id, Reply<std::vector<std::string>> done) = 0;
   virtual void PushResults(const std::string& driver_id,
                            const std::vector<proto::ObjectEntry>& entries) = 0;
+  /// An actor's worker died: drivers that call it direct through this node
+  /// hear of it here (CAF sends them no down message across the node).
+  virtual void TellWorkerGone(const std::string& driver_id, const std::string& worker_id) = 0;
 
   // -- the GCS
   virtual void AppendLineage(const std::vector<proto::TaskSpec>& specs) = 0;
@@ -360,6 +363,14 @@ class Core {
   void PumpActor(const std::string& actor_id);
   void StartActorCreation(const std::string& actor_id);
   void OnActorWorkerLost(const std::string& actor_id, const std::string& cause);
+  /// Whether an actor stays after its job ends: it is detached, or its owner
+  /// is an actor that stays.
+  bool OutlivesItsJob(const proto::TaskSpec& creation, int depth = 0) const;
+  /// Whether an ended job still has actors that stay (their workers may start).
+  bool JobKeepsActors(const std::string& job_id) const;
+  /// The process `owner_id` (a worker of this node) died: the non-detached
+  /// actors it created die with it, here and on other nodes.
+  void KillActorsOwnedBy(const std::string& owner_id, const std::string& why);
   void ResolveDependencies(const std::string& task_id);
   void OnDependenciesResolved(const std::string& task_id, std::vector<proto::ObjectEntry> entries);
   /// A task whose argument is an error: the error becomes its results.

@@ -130,6 +130,11 @@ class Shell final : public Outbox, public Timer {
     if (d != drivers_.end()) self_->send(d->second, atoms::results::value, proto::Encode(entries));
   }
 
+  void TellWorkerGone(const std::string& driver_id, const std::string& worker_id) override {
+    auto d = drivers_.find(driver_id);
+    if (d != drivers_.end()) self_->send(d->second, atoms::gone::value, worker_id);
+  }
+
   // -- Outbox: the GCS ---------------------------------------------------------
   void AppendLineage(const std::vector<proto::TaskSpec>& specs) override {
     self_->send(gcs_, atoms::lineage::value, proto::Encode(specs));

@@ -116,6 +116,8 @@ void Core::PublishActor(const std::string& actor_id) {
   proto::ActorInfo info{actor_id, a.creation.actor_name, a.creation.job_id,
                         ActorStateName(a.state), a.creation.function, a.restarts,
                         a.death_cause, st_.options.node_id};
+  info.ray_namespace = a.creation.name_namespace;
+  info.detached = a.creation.detached;
   out_.UpdateActor(info);
 }
 
@@ -127,7 +129,7 @@ void Core::StartWorker(const std::string& job_id) {
     EnsureJob(job_id);  // a job started on another node
     return;
   }
-  if (job->second.finished || st_.address.empty()) return;
+  if ((job->second.finished && !JobKeepsActors(job_id)) || st_.address.empty()) return;
   std::string worker_id = ids::Random(16);
   std::vector<std::string> argv;
   std::map<std::string, std::string> env = st_.options.worker_env;
@@ -435,6 +437,10 @@ void Core::HandleWorkerDeath(const std::string& worker_id, const std::string& wh
     std::string running = w.assigned.front();
     w.assigned.clear();
     RetryOrFailRunningTask(w, running, why);
+  }
+  KillActorsOwnedBy(worker_id, "(pid " + std::to_string(w.pid) + ") died: " + why);
+  if (!w.actor_id.empty()) {
+    for (const auto& driver : st_.drivers) out_.TellWorkerGone(driver, worker_id);
   }
   std::string actor_id = w.actor_id;
   if (!actor_id.empty() && !w.exiting) {

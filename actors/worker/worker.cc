@@ -73,6 +73,59 @@ class TaskQueue {
   bool stopped_ = false;    // GUARDED_BY(mu_)
 };
 
+/// The body of an executor thread: runs queued tasks in order until the queue
+/// stops. The first thread (`first`) runs an actor's creation; when the actor
+/// has max_concurrency n > 1, it then starts n - 1 more, which take calls from
+/// the same queue, so up to n run at once.
+void RunTasks(std::shared_ptr<TaskQueue> queue, std::shared_ptr<TaskExecutor> executor,
+              raylet::RayletActor raylet, bool first) {
+  Item item;
+  while (queue->Pop(&item)) {
+    proto::ExecReply reply = executor->Execute(item.request);
+    const proto::TaskSpec& spec = item.request.spec;
+    if (first && spec.Kind() == proto::TaskKind::kActorCreation && !reply.user_error) {
+      for (int i = 1; i < spec.max_concurrency; ++i) {
+        std::thread(RunTasks, queue, executor, raylet, false).detach();
+      }
+    }
+    bool last = reply.exiting || reply.exit_actor;
+    // max_calls reached: what is still queued goes back to the raylet.
+    if (reply.exiting) reply.returned = queue->Steal();
+    if (item.reply_to) {
+      // A direct call: the caller owns its results and keeps the small ones
+      // (it gives them to the object manager if it ever shares a ref). The
+      // raylet hears of it only when it has something to do: seal results
+      // in shared memory, or end an actor that called ray::ExitActor. Its
+      // copy leaves first, so the caller never holds a result its node
+      // lacks; except for the last reply (below), whose shared-memory
+      // results the caller's Get then waits for until the raylet seals them.
+      reply.direct = true;
+      reply.stored = last || std::any_of(reply.results.begin(), reply.results.end(),
+                                         [](const proto::ObjectEntry& e) {
+                                           return e.kind == static_cast<uint8_t>(
+                                                                proto::ObjectKind::kShm);
+                                         });
+      std::string bytes = proto::Encode(reply);
+      // The last reply goes to the caller first: the raylet's answer to
+      // `done` ends this process (exit_now), and a message still queued
+      // behind `done` would be lost with it. Both travel on the worker's one
+      // connection, to its node (which forwards the caller's copy to a driver
+      // attached to it), so the caller's copy is then ahead of `done`.
+      if (reply.stored && !last) caf::anon_send(raylet, atoms::done::value, bytes);
+      caf::anon_send(item.reply_to, atoms::dir_done::value, bytes);
+      if (reply.stored && last) caf::anon_send(raylet, atoms::done::value, std::move(bytes));
+    } else {
+      caf::anon_send(raylet, atoms::done::value, proto::Encode(reply));
+    }
+    if (last) {
+      // Run nothing more; the raylet answers with exit_now once it has the reply,
+      // so the reply cannot be lost with the process.
+      queue->Stop();
+      return;
+    }
+  }
+}
+
 struct State {
   std::shared_ptr<TaskQueue> queue;
   raylet::RayletActor raylet;
@@ -87,47 +140,7 @@ caf::behavior Behavior(caf::stateful_actor<State>* self, std::shared_ptr<TaskQue
   // Detached at once: the thread may be inside user code when the actor ends
   // (a joinable std::thread in the state would then abort the process with
   // "terminate called without an active exception"); it ends with the process.
-  std::thread([queue, executor, raylet = self->state.raylet] {
-    Item item;
-    while (queue->Pop(&item)) {
-      proto::ExecReply reply = executor->Execute(item.request);
-      bool last = reply.exiting || reply.exit_actor;
-      // max_calls reached: what is still queued goes back to the raylet.
-      if (reply.exiting) reply.returned = queue->Steal();
-      if (item.reply_to) {
-        // A direct call: the caller owns its results and keeps the small ones
-        // (it gives them to the object manager if it ever shares a ref). The
-        // raylet hears of it only when it has something to do: seal results
-        // in shared memory, or end an actor that called ray::ExitActor. Its
-        // copy leaves first, so the caller never holds a result its node
-        // lacks; except for the last reply (below), whose shared-memory
-        // results the caller's Get then waits for until the raylet seals them.
-        reply.direct = true;
-        reply.stored = last || std::any_of(reply.results.begin(), reply.results.end(),
-                                           [](const proto::ObjectEntry& e) {
-                                             return e.kind == static_cast<uint8_t>(
-                                                                  proto::ObjectKind::kShm);
-                                           });
-        std::string bytes = proto::Encode(reply);
-        // The last reply goes to the caller first: the raylet's answer to
-        // `done` ends this process (exit_now), and a message still queued
-        // behind `done` would be lost with it. Both travel on the worker's one
-        // connection, to its node (which forwards the caller's copy to a driver
-        // attached to it), so the caller's copy is then ahead of `done`.
-        if (reply.stored && !last) caf::anon_send(raylet, atoms::done::value, bytes);
-        caf::anon_send(item.reply_to, atoms::dir_done::value, bytes);
-        if (reply.stored && last) caf::anon_send(raylet, atoms::done::value, std::move(bytes));
-      } else {
-        caf::anon_send(raylet, atoms::done::value, proto::Encode(reply));
-      }
-      if (last) {
-        // Run nothing more; the raylet answers with exit_now once it has the reply,
-        // so the reply cannot be lost with the process.
-        queue->Stop();
-        return;
-      }
-    }
-  }).detach();
+  std::thread(RunTasks, queue, executor, self->state.raylet, true).detach();
   self->attach_functor([queue] { queue->Stop(); });
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); });
   return safe::Implement<WorkerBehind>(

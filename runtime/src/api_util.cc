@@ -106,6 +106,20 @@ void CheckResources(const std::map<std::string, double>& resources, const char* 
   }
 }
 
+void CheckActorOptions(const ActorOptions& options, const char* what) {
+  std::string problem;
+  if (options.max_concurrency < 1) {
+    problem = "max_concurrency (SetMaxConcurrency) = " + std::to_string(options.max_concurrency) +
+              " is invalid: it must be at least 1";
+  } else if (options.max_restarts < -1) {
+    problem = "max_restarts (SetMaxRestarts) = " + std::to_string(options.max_restarts) +
+              " is invalid: it must be -1 (forever) or more";
+  } else if (!options.ray_namespace.empty() && options.name.empty()) {
+    problem = "SetName: a namespace needs a name";
+  }
+  if (!problem.empty()) throw RayException(std::string(what) + ": " + problem);
+}
+
 bool ParseBytesHeader(const char* data, size_t n, size_t* header, size_t* length) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   if (n >= 1 && (p[0] & 0xe0) == 0xa0) {

@@ -65,15 +65,24 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   Session::DriverInbox inbox{
       [self](const std::string& bytes) { self->OnPushedResults(bytes); },
       [self](const std::string& bytes) { self->OnDirectDone(bytes); },
-      [self](const caf::actor_addr& worker) { self->OnDirectWorkerDown(worker); }};
+      [self](const caf::actor_addr& worker) { self->OnDirectWorkerDown(worker); },
+      [self](const std::string& worker_id) {
+        self->HandleWorkerDown(self->direct_.OnWorkerGone(worker_id));
+      }};
   if (!rt->session_.StartDriver(config, address, std::move(inbox), error)) return nullptr;
   std::string seed_base = rt->session_.job_id();
+  TaskContext& context = *rt->context_;
   if (config.object_id_seed) {
     seed_base += "seed" + std::to_string(*config.object_id_seed);
-    rt->current_task_ = ids::Derive(seed_base, 0);
+    context.task_id = ids::Derive(seed_base, 0);
   } else {
-    rt->current_task_ = ids::Derive(seed_base + ids::Random(16), 0);
+    context.task_id = ids::Derive(seed_base + ids::Random(16), 0);
   }
+  // Ray's anonymous namespace: one of this job's own, which no other job can name.
+  context.ray_namespace = config.ray_namespace.empty()
+                              ? "anonymous-" + ids::Hex(ids::Random(16))
+                              : config.ray_namespace;
+  context.default_detached = config.default_actor_lifetime == ActorLifetime::DETACHED;
   return rt;
 }
 
@@ -93,9 +102,20 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartWorker(const std::string& a
 
 // -- ids and specs -------------------------------------------------------------
 
+namespace {
+/// The task the calling thread runs (set between BeginTask and EndTask).
+thread_local std::shared_ptr<void> t_context;
+}  // namespace
+
+ClusterRuntime::TaskContext& ClusterRuntime::Context() {
+  if (t_context) return *static_cast<TaskContext*>(t_context.get());
+  return *context_;
+}
+
 std::string ClusterRuntime::NextTaskId() {
   std::lock_guard<std::mutex> lock(mu_);
-  return ids::Derive(current_task_, ++task_counter_);
+  TaskContext& context = Context();
+  return ids::Derive(context.task_id, ++context.task_counter);
 }
 
 std::vector<proto::Arg> ClusterRuntime::PrepareArgs(std::vector<internal::TaskArg> args) {
@@ -128,6 +148,9 @@ proto::TaskSpec ClusterRuntime::NewSpec(proto::TaskKind kind, const std::string&
   spec.args = PrepareArgs(std::move(args));
   for (int i = 0; i < num_returns; ++i) spec.return_ids.push_back(ids::ObjectId(spec.task_id, i + 1));
   spec.caller_id = session_.client_id();
+  std::lock_guard<std::mutex> lock(mu_);
+  spec.ray_namespace = Context().ray_namespace;
+  spec.default_detached = Context().default_detached;
   return spec;
 }
 
@@ -160,12 +183,17 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
   spec.actor_id = spec.task_id;
   spec.resources = options.resources;  // actors hold only what they ask for (default none)
   spec.max_restarts = options.max_restarts;
+  spec.max_concurrency = options.max_concurrency;
+  spec.detached = options.detached.value_or(spec.default_detached);
   spec.actor_name = options.name;
+  spec.name_namespace = options.ray_namespace.empty() ? spec.ray_namespace : options.ray_namespace;
   spec.name = factory;
   if (!options.name.empty() &&
-      !session_.AskGcs<bool>("cannot register actor name: ", atoms::reserve::value, options.name,
+      !session_.AskGcs<bool>("cannot register actor name: ", atoms::reserve::value,
+                             proto::ActorNameKey(spec.name_namespace, options.name),
                              spec.actor_id)) {
-    throw RayException("an actor named '" + options.name + "' already exists");
+    throw RayException("an actor named '" + options.name + "' already exists in namespace '" +
+                       spec.name_namespace + "'");
   }
   session_.Submit(spec);
   NoteSubmit(event, spec);
@@ -198,9 +226,12 @@ std::vector<std::string> ClusterRuntime::SubmitActorTask(const std::string& acto
   return ids;
 }
 
-std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name) {
+std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name,
+                                                         const std::string& ray_namespace) {
+  std::string key = proto::ActorNameKey(ray_namespace.empty() ? GetNamespace() : ray_namespace,
+                                        name);
   std::string id = session_.AskGcs<std::string>("GetActor failed, GCS unreachable: ",
-                                                atoms::lookup::value, name);
+                                                atoms::lookup::value, key);
   if (id.empty()) return std::nullopt;
   // Killed by this process: gone, even if the GCS has not heard yet.
   if (direct_.IsEnded(id)) return std::nullopt;
@@ -212,10 +243,15 @@ void ClusterRuntime::KillActor(const std::string& actor_id, bool no_restart) {
   caf::anon_send(session_.raylet(), atoms::kill::value, actor_id, no_restart);
 }
 
+std::string ClusterRuntime::GetNamespace() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Context().ray_namespace;
+}
+
 void ClusterRuntime::ExitActor() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!in_actor_) throw RayException("ray::ExitActor called outside an actor method");
-  exit_actor_ = true;
+  if (!Context().in_actor) throw RayException("ray::ExitActor called outside an actor method");
+  Context().exit_actor = true;
 }
 
 // -- what the anchor delivers ----------------------------------------------------------
@@ -233,8 +269,11 @@ void ClusterRuntime::OnDirectDone(const std::string& bytes) {
 }
 
 void ClusterRuntime::OnDirectWorkerDown(const caf::actor_addr& worker) {
-  DirectCalls::WorkerDown down = direct_.OnWorkerDown(
-      [&](const DirectWorker& w) { return Session::IsWorker(w, worker); });
+  HandleWorkerDown(direct_.OnWorkerDown(
+      [&](const DirectWorker& w) { return Session::IsWorker(w, worker); }));
+}
+
+void ClusterRuntime::HandleWorkerDown(DirectCalls::WorkerDown down) {
   // Behind their submits: the store frees them once the retry stores them.
   for (const auto& id : down.unreferenced) session_.Release(id, true);
   if (!down.failed.empty()) refs_.KeepResults(std::move(down.failed), /*owner_only=*/true);
@@ -272,7 +311,8 @@ std::string ClusterRuntime::Put(const internal::SerializedObject& object) {
   std::string id;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    id = ids::ObjectId(current_task_, ids::kPutIndexFlag | ++put_counter_);
+    TaskContext& context = Context();
+    id = ids::ObjectId(context.task_id, ids::kPutIndexFlag | ++context.put_counter);
   }
   proto::ObjectEntry entry = StoreResult(id, object);
   refs_.MarkOwned(id);
@@ -308,7 +348,7 @@ std::vector<std::shared_ptr<internal::ObjectBuffer>> ClusterRuntime::GetFromStor
   bool lend_cpu;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    lend_cpu = in_normal_task_;
+    lend_cpu = Context().in_normal_task;
   }
   if (lend_cpu) caf::anon_send(session_.raylet(), atoms::blocked::value, session_.client_id());
   struct Unblock {  // also when the request throws
@@ -395,23 +435,30 @@ std::string ClusterRuntime::RuntimeStats() {
 // -- task context ----------------------------------------------------------------
 
 void ClusterRuntime::BeginTask(const proto::ExecRequest& request) {
+  const proto::TaskSpec& spec = request.spec;
+  auto context = std::make_shared<TaskContext>();
+  context->task_id = spec.task_id;
+  context->in_normal_task = spec.Kind() == proto::TaskKind::kNormal;
+  context->in_actor = !context->in_normal_task;
+  context->default_detached = spec.default_detached;
   std::lock_guard<std::mutex> lock(mu_);
-  current_task_ = request.spec.task_id;
-  task_counter_ = 0;
-  put_counter_ = 0;
-  in_normal_task_ = request.spec.Kind() == proto::TaskKind::kNormal;
-  in_actor_ = !in_normal_task_;
-  if (request.spec.Kind() == proto::TaskKind::kActorCreation || in_normal_task_) {
+  if (spec.Kind() == proto::TaskKind::kActorCreation) actor_namespace_ = spec.ray_namespace;
+  // An actor's namespace is its creator's job's, whoever calls it.
+  context->ray_namespace =
+      spec.Kind() == proto::TaskKind::kActorMethod ? actor_namespace_ : spec.ray_namespace;
+  if (spec.Kind() != proto::TaskKind::kActorMethod) {
     allocation_ = request.allocation;  // an actor keeps its creation's resources
   }
-  exit_actor_ = false;
+  context_ = context;
+  t_context = context;
 }
 
 bool ClusterRuntime::EndTask() {
   std::lock_guard<std::mutex> lock(mu_);
-  in_normal_task_ = false;
-  bool exit = exit_actor_;
-  exit_actor_ = false;
+  TaskContext& context = Context();
+  context.in_normal_task = false;
+  const bool exit = context.exit_actor;
+  t_context.reset();
   return exit;
 }
 

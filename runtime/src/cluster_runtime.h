@@ -73,7 +73,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
                                                            int64_t timeout_ms) override;
   std::vector<bool> Wait(const std::vector<const std::string*>& ids, int num_objects,
                          int64_t timeout_ms) override;
-  std::optional<std::string> GetNamedActor(const std::string& name) override;
+  std::optional<std::string> GetNamedActor(const std::string& name,
+                                           const std::string& ray_namespace) override;
+  std::string GetNamespace() override;
   void KillActor(const std::string& actor_id, bool no_restart) override;
   void ExitActor() override;
   std::vector<int> GetGpuIds() override;
@@ -115,6 +117,8 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// as if the raylet had sent them).
   void OnDirectDone(const std::string& bytes);
   void OnDirectWorkerDown(const caf::actor_addr& worker);
+  /// What a dead worker's direct calls leave: releases, then failed results.
+  void HandleWorkerDown(DirectCalls::WorkerDown down);
 
   std::string NextTaskId();
   std::vector<proto::Arg> PrepareArgs(std::vector<internal::TaskArg> args);
@@ -133,15 +137,29 @@ class ClusterRuntime : public internal::RuntimeInterface {
   ReferenceCounter refs_{&session_};
   DirectCalls direct_{&session_, &refs_};
 
+  /// What ids and options of nested tasks, puts and actors derive from: the
+  /// running task's (one per executor thread of an actor with
+  /// max_concurrency > 1), or the driver's own.
+  struct TaskContext {
+    std::string task_id;
+    uint64_t task_counter = 0;
+    uint32_t put_counter = 0;
+    bool in_normal_task = false;
+    bool in_actor = false;
+    std::string ray_namespace;     // the job's (an actor's: its creator's)
+    bool default_detached = false; // the job's RayConfig::default_actor_lifetime
+    bool exit_actor = false;       // ray::ExitActor was called in it
+  };
+  /// The calling thread's task, else the process's latest one. Needs mu_.
+  TaskContext& Context();
+
   /// The task context (workers: the running task; drivers: the driver's own).
   mutable std::mutex mu_;
-  std::string current_task_;      // GUARDED_BY(mu_)
-  bool in_normal_task_ = false;   // GUARDED_BY(mu_)
-  bool in_actor_ = false;         // GUARDED_BY(mu_)
-  bool exit_actor_ = false;       // GUARDED_BY(mu_)
+  /// The latest task begun in this process (the driver's own in a driver):
+  /// threads that user code starts inside a task use it.
+  std::shared_ptr<TaskContext> context_ = std::make_shared<TaskContext>();  // GUARDED_BY(mu_)
+  std::string actor_namespace_;   // GUARDED_BY(mu_) the hosted actor's creator's namespace
   proto::Allocation allocation_;  // GUARDED_BY(mu_)
-  uint64_t task_counter_ = 0;     // GUARDED_BY(mu_)
-  uint32_t put_counter_ = 0;      // GUARDED_BY(mu_)
 };
 
 }  // namespace ray::runtime

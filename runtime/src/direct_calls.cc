@@ -177,10 +177,19 @@ bool DirectCalls::OnDone(const proto::ExecReply& reply) {
 
 DirectCalls::WorkerDown DirectCalls::OnWorkerDown(
     const std::function<bool(const DirectWorker&)>& is_dead) {
+  return MarkDown([&](const ActorRoute& route) { return is_dead(*route.worker); });
+}
+
+DirectCalls::WorkerDown DirectCalls::OnWorkerGone(const std::string& worker_id) {
+  return MarkDown([&](const ActorRoute& route) { return route.worker_id == worker_id; });
+}
+
+DirectCalls::WorkerDown DirectCalls::MarkDown(
+    const std::function<bool(const ActorRoute&)>& is_dead) {
   WorkerDown out;
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [actor_id, route] : routes_) {
-    if (!route.worker || !is_dead(*route.worker)) continue;
+    if (!route.worker || !is_dead(route)) continue;
     route.worker = nullptr;
     route.dead_worker_id = route.worker_id;
     route.worker_exited = false;

@@ -99,6 +99,10 @@ class DirectCalls {
   /// retried go to the raylet (which runs them on the restarted actor, or
   /// fails them), in order and ahead of the held ones; the others fail.
   WorkerDown OnWorkerDown(const std::function<bool(const DirectWorker&)>& is_dead);
+  /// The same for the worker its raylet knows as `worker_id`, which the raylet
+  /// says died: a driver attached to a raynode reaches workers through it, and
+  /// CAF tells no monitor behind such a route that they are gone.
+  WorkerDown OnWorkerGone(const std::string& worker_id);
   /// Calls sent straight to workers so far.
   uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
 
@@ -123,6 +127,8 @@ class DirectCalls {
   void SendToWorker(const std::string& actor_id, ActorRoute& route, proto::TaskSpec spec);
   void SendViaRaylet(ActorRoute& route, proto::TaskSpec spec);  // REQUIRES(mu_)
   void FlushHeld(ActorRoute& route);                            // REQUIRES(mu_)
+  /// Routes whose worker `is_dead`: their calls are retried or failed.
+  WorkerDown MarkDown(const std::function<bool(const ActorRoute&)>& is_dead);
   /// A dead worker's unanswered calls: retried through the raylet or failed.
   void RetryOrFail(ActorRoute& route, WorkerDown* out);          // REQUIRES(mu_)
 

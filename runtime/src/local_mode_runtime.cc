@@ -9,7 +9,10 @@
 
 namespace ray::runtime {
 
-LocalModeRuntime::LocalModeRuntime(std::string root_id) : root_id_(std::move(root_id)) {}
+LocalModeRuntime::LocalModeRuntime(std::string root_id, std::string ray_namespace)
+    : root_id_(std::move(root_id)),
+      ray_namespace_(ray_namespace.empty() ? "anonymous-" + ids::Hex(ids::Random(16))
+                                           : std::move(ray_namespace)) {}
 
 std::string LocalModeRuntime::NextTaskId() { return ids::Derive(root_id_, ++counter_); }
 
@@ -69,12 +72,21 @@ std::string LocalModeRuntime::CreateActor(const std::string& factory,
   std::lock_guard<std::recursive_mutex> lock(mu_);
   const internal::Factory* f = internal::FunctionManager::Instance().GetFactory(factory);
   if (!f) throw RayException("actor factory " + factory + " is not registered");
-  if (!options.name.empty() && names_.count(options.name)) {
-    throw RayException("an actor named '" + options.name + "' already exists");
+  if (options.max_concurrency > 1) {
+    throw RayException(
+        "ray::Actor(...).Remote: SetMaxConcurrency(" + std::to_string(options.max_concurrency) +
+        ") cannot be honoured in local mode, where every call runs in the driver, one at a "
+        "time, when it is submitted; run without local_mode");
+  }
+  const std::string ns = options.ray_namespace.empty() ? ray_namespace_ : options.ray_namespace;
+  const std::string key = proto::ActorNameKey(ns, options.name);
+  if (!options.name.empty() && names_.count(key)) {
+    throw RayException("an actor named '" + options.name + "' already exists in namespace '" +
+                       ns + "'");
   }
   std::string actor_id = NextTaskId();
   LocalActor actor;
-  actor.name = options.name;
+  actor.name = options.name.empty() ? std::string() : key;
   try {
     std::vector<std::string> errors;
     auto views = Resolve(args, &errors);
@@ -84,7 +96,7 @@ std::string LocalModeRuntime::CreateActor(const std::string& factory,
     auto info = CurrentExceptionInfo(factory);
     actor.death_cause = "its constructor threw " + info.exception_type + ": " + info.message;
   }
-  if (!options.name.empty() && actor.death_cause.empty()) names_[options.name] = actor_id;
+  if (!options.name.empty() && actor.death_cause.empty()) names_[key] = actor_id;
   actors_[actor_id] = std::move(actor);
   return actor_id;
 }
@@ -168,9 +180,11 @@ std::vector<bool> LocalModeRuntime::Wait(const std::vector<const std::string*>& 
   return ready;
 }
 
-std::optional<std::string> LocalModeRuntime::GetNamedActor(const std::string& name) {
+std::optional<std::string> LocalModeRuntime::GetNamedActor(const std::string& name,
+                                                           const std::string& ray_namespace) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto it = names_.find(name);
+  auto it = names_.find(
+      proto::ActorNameKey(ray_namespace.empty() ? ray_namespace_ : ray_namespace, name));
   if (it == names_.end()) return std::nullopt;
   return it->second;
 }

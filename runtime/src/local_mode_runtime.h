@@ -15,7 +15,8 @@ namespace ray::runtime {
 
 class LocalModeRuntime : public internal::RuntimeInterface {
  public:
-  explicit LocalModeRuntime(std::string root_id);
+  /// `ray_namespace` empty: an anonymous one of its own.
+  LocalModeRuntime(std::string root_id, std::string ray_namespace);
 
   std::vector<std::string> SubmitTask(const std::string& function,
                                       std::vector<internal::TaskArg> args,
@@ -31,7 +32,9 @@ class LocalModeRuntime : public internal::RuntimeInterface {
                                                            int64_t timeout_ms) override;
   std::vector<bool> Wait(const std::vector<const std::string*>& ids, int num_objects,
                          int64_t timeout_ms) override;
-  std::optional<std::string> GetNamedActor(const std::string& name) override;
+  std::optional<std::string> GetNamedActor(const std::string& name,
+                                           const std::string& ray_namespace) override;
+  std::string GetNamespace() override { return ray_namespace_; }
   void KillActor(const std::string& actor_id, bool no_restart) override;
   void ExitActor() override;
   std::vector<int> GetGpuIds() override { return {}; }
@@ -57,6 +60,7 @@ class LocalModeRuntime : public internal::RuntimeInterface {
 
   std::recursive_mutex mu_;  // tasks may submit tasks: re-entrant
   std::string root_id_;
+  const std::string ray_namespace_;
   uint64_t counter_ = 0;
   std::unordered_map<std::string, Stored> objects_;
   std::unordered_map<std::string, LocalActor> actors_;

@@ -220,7 +220,7 @@ void Init(RayConfig& config) {
     std::string root = config.object_id_seed
                            ? ids::Derive("local" + std::to_string(*config.object_id_seed), 0)
                            : ids::Random(16);
-    rt = std::make_unique<runtime::LocalModeRuntime>(root);
+    rt = std::make_unique<runtime::LocalModeRuntime>(root, config.ray_namespace);
   } else {
     std::string error;
     rt = runtime::ClusterRuntime::StartDriver(config, address, &error);

@@ -271,6 +271,10 @@ void Session::SpawnAnchor(DriverInbox inbox) {
             inbox.direct_done(msg.get_as<std::string>(1));
             return;
           }
+          if (front_door::Is<std::string>(msg, atoms::gone::value)) {
+            inbox.worker_gone(msg.get_as<std::string>(1));
+            return;
+          }
         } catch (const std::exception& e) {
           safe::ReportDrop("driver front door", ptr->sender, e.what());
           return;

@@ -72,6 +72,7 @@ class Session : public ObjectOutbox, public ActorCallTransport {
     std::function<void(const std::string&)> results;      // (results, entries)
     std::function<void(const std::string&)> direct_done;  // (dir_done, ExecReply)
     std::function<void(const caf::actor_addr&)> worker_down;
+    std::function<void(const std::string&)> worker_gone;  // (gone, worker id) from the raylet
   };
   using MakeExecutor = std::function<std::shared_ptr<worker::TaskExecutor>()>;
 

@@ -265,19 +265,41 @@ TEST_F(GcsCore, ReserveFailsForALiveActorsName) {
 }
 
 TEST_F(GcsCore, DeadActorFreesItsNameAndOnlyItsOwn) {
-  ASSERT_TRUE(*core_->ReserveName("counter", "actor1"));
+  const std::string key = proto::ActorNameKey("ns", "counter");
+  ASSERT_TRUE(*core_->ReserveName(key, "actor1"));
   proto::ActorInfo other{"actor2", "counter", "job1", "DEAD", "", 0, "", ""};
+  other.ray_namespace = "ns";
   ASSERT_TRUE(core_->UpdateActor(other).ok());
-  EXPECT_EQ(core_->LookupName("counter"), "actor1") << "freed by an actor that did not hold it";
+  EXPECT_EQ(core_->LookupName(key), "actor1") << "freed by an actor that did not hold it";
   proto::ActorInfo info{"actor1", "counter", "job1", "ALIVE", "", 0, "", ""};
+  info.ray_namespace = "ns";
   ASSERT_TRUE(core_->UpdateActor(info).ok());
-  EXPECT_EQ(core_->LookupName("counter"), "actor1");
+  EXPECT_EQ(core_->LookupName(key), "actor1");
   info.state = "DEAD";
   ASSERT_TRUE(core_->UpdateActor(info).ok());
-  EXPECT_EQ(core_->LookupName("counter"), "");
-  EXPECT_TRUE(*core_->ReserveName("counter", "actor3"));
+  EXPECT_EQ(core_->LookupName(key), "");
+  EXPECT_TRUE(*core_->ReserveName(key, "actor3"));
   EXPECT_EQ(proto::Decode<proto::ActorInfo>(core_->GetActor("actor1")).state, "DEAD");
   EXPECT_EQ(core_->GetStats().actors, 2u);
+}
+
+TEST_F(GcsCore, ActorNamesAreUniquePerNamespace) {
+  EXPECT_TRUE(*core_->ReserveName(proto::ActorNameKey("a", "counter"), "actor1"));
+  EXPECT_TRUE(*core_->ReserveName(proto::ActorNameKey("b", "counter"), "actor2"));
+  EXPECT_FALSE(*core_->ReserveName(proto::ActorNameKey("a", "counter"), "actor3"));
+  // A namespace that is a prefix of another, or a name holding the separator's
+  // neighbours, is still another key.
+  EXPECT_TRUE(*core_->ReserveName(proto::ActorNameKey("a", "counte"), "actor4"));
+  EXPECT_TRUE(*core_->ReserveName(proto::ActorNameKey("ab", "counter"), "actor5"));
+  EXPECT_EQ(core_->LookupName(proto::ActorNameKey("a", "counter")), "actor1");
+  EXPECT_EQ(core_->LookupName(proto::ActorNameKey("b", "counter")), "actor2");
+  EXPECT_EQ(core_->LookupName(proto::ActorNameKey("c", "counter")), "");
+  // Death frees the name in its own namespace only.
+  proto::ActorInfo dead{"actor2", "counter", "job1", "DEAD", "", 0, "", ""};
+  dead.ray_namespace = "b";
+  ASSERT_TRUE(core_->UpdateActor(dead).ok());
+  EXPECT_EQ(core_->LookupName(proto::ActorNameKey("b", "counter")), "");
+  EXPECT_EQ(core_->LookupName(proto::ActorNameKey("a", "counter")), "actor1");
 }
 
 // -- membership -----------------------------------------------------------------------

@@ -4,6 +4,8 @@
 #include "actors/raylet/raylet_core.h"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
@@ -56,6 +58,10 @@ struct FakeOutbox : Outbox {
     executed.emplace_back(w, r);
   }
   void ExitWorker(const std::string& w) override { exited.push_back(w); }
+  std::vector<std::pair<std::string, std::string>> told_gone;  // driver, worker
+  void TellWorkerGone(const std::string& d, const std::string& w) override {
+    told_gone.emplace_back(d, w);
+  }
   void StealTasks(const std::string& w, Reply<std::vector<std::string>> done) override {
     steals.emplace_back(w, std::move(done));
   }
@@ -97,7 +103,10 @@ struct FakeOutbox : Outbox {
   }
   void ReturnToOrigin(const std::string&, const std::string&,
                       const std::vector<proto::ObjectEntry>&) override {}
-  void KillOnPeer(const std::string&, const std::string&, bool) override {}
+  std::vector<std::tuple<std::string, std::string, bool>> kills;  // node, actor, no_restart
+  void KillOnPeer(const std::string& node, const std::string& actor, bool no_restart) override {
+    kills.emplace_back(node, actor, no_restart);
+  }
   void ConnectToPeer(const std::string& address) override { connects.push_back(address); }
 
   /// Entries stored for `id`, newest last.
@@ -757,6 +766,86 @@ TEST_F(RayletCoreTest, ADriverExitEndsItsActorsAndKillsItsWorkers) {
   EXPECT_EQ(host_.signals.back().second, SIGKILL);
   core_->Submit(Task("after"));
   EXPECT_EQ(host_.launches.size(), 1u) << "nothing of a finished job starts again";
+}
+
+TEST_F(RayletCoreTest, ADetachedActorOutlivesItsDriverAndRestartsAfterIt) {
+  Start({{"CPU", 1}});
+  auto detached = ActorCreation("detached", -1);
+  detached.detached = true;
+  auto mortal = ActorCreation("mortal", -1);
+  core_->Submit(detached);
+  core_->Submit(mortal);
+  auto w = ConnectWorkers();
+  ASSERT_EQ(w.size(), 2u);
+  const std::string& detached_worker = core_->state().actors.at(detached.actor_id).worker_id;
+  Finish(detached_worker, detached);
+  Finish(core_->state().actors.at(mortal.actor_id).worker_id, mortal);
+  core_->OnDriverGone(kJob, {kDriver});
+  EXPECT_EQ(core_->state().actors.at(mortal.actor_id).state, ActorState::kDead);
+  EXPECT_EQ(core_->state().actors.at(detached.actor_id).state, ActorState::kAlive);
+  const pid_t detached_pid = core_->state().workers.at(detached_worker).pid;
+  for (const auto& [pid, sig] : host_.signals) EXPECT_NE(pid, detached_pid) << "its worker was signalled";
+  // Calls from another job's driver still reach it.
+  auto call = ActorCall(detached, "after");
+  call.job_id = "J002";
+  core_->Submit(call);
+  EXPECT_EQ(out_.executed.back().second.spec.task_id, call.task_id);
+  // Its process dies: it restarts, although its job ended.
+  const size_t launches = host_.launches.size();
+  Die(detached_worker);
+  EXPECT_EQ(core_->state().actors.at(detached.actor_id).state, ActorState::kRestarting);
+  EXPECT_EQ(host_.launches.size(), launches + 1) << "no worker started for the restart";
+}
+
+TEST_F(RayletCoreTest, ActorsDieWithTheWorkerThatCreatedThemUnlessDetached) {
+  Start({{"CPU", 1}});
+  auto parent = ActorCreation("parent", 0);
+  core_->Submit(parent);
+  auto w = ConnectWorkers();
+  Finish(w[0], parent);
+  // The parent's worker creates two actors of its own.
+  auto child = ActorCreation("child", 3);
+  child.caller_id = w[0];
+  auto detached_child = ActorCreation("detached-child", 0);
+  detached_child.caller_id = w[0];
+  detached_child.detached = true;
+  core_->Submit(child);
+  core_->Submit(detached_child);
+  auto more = ConnectWorkers();
+  ASSERT_EQ(more.size(), 2u);
+  Finish(core_->state().actors.at(child.actor_id).worker_id, child);
+  Finish(core_->state().actors.at(detached_child.actor_id).worker_id, detached_child);
+  const pid_t child_pid =
+      core_->state().workers.at(core_->state().actors.at(child.actor_id).worker_id).pid;
+  Die(w[0]);
+  const auto& dead = core_->state().actors.at(child.actor_id);
+  EXPECT_EQ(dead.state, ActorState::kDead) << "restarted or left running: max_restarts ignored";
+  EXPECT_NE(dead.death_cause.find("its owner"), std::string::npos) << dead.death_cause;
+  EXPECT_NE(std::find(host_.signals.begin(), host_.signals.end(), std::make_pair(child_pid, SIGKILL)),
+            host_.signals.end())
+      << "the child's process was not killed";
+  EXPECT_EQ(core_->state().actors.at(detached_child.actor_id).state, ActorState::kAlive);
+  // Drivers calling the actors direct through this node hear of both deaths.
+  EXPECT_NE(std::find(out_.told_gone.begin(), out_.told_gone.end(), std::make_pair(kDriver, w[0])),
+            out_.told_gone.end());
+}
+
+TEST_F(RayletCoreTest, AnActorPlacedOnAnotherNodeIsKilledThereWhenItsOwnerDies) {
+  Start({{"CPU", 1}});
+  AddPeer("node-B", {{"CPU", 1}, {"far", 1}});
+  auto parent = ActorCreation("parent", 0);
+  core_->Submit(parent);
+  auto w = ConnectWorkers();
+  Finish(w[0], parent);
+  auto child = ActorCreation("far-child", 0);
+  child.caller_id = w[0];
+  child.resources = {{"far", 1}};
+  core_->Submit(child);
+  ASSERT_FALSE(out_.to_peer.empty());
+  EXPECT_EQ(out_.to_peer.back().first, "node-B");
+  Die(w[0]);
+  ASSERT_FALSE(out_.kills.empty()) << "the node hosting the child was not told";
+  EXPECT_EQ(out_.kills.back(), std::make_tuple(std::string("node-B"), child.actor_id, true));
 }
 
 // -- what `ray status` and `ray stack` show ------------------------------------------

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/common/read_file.h"
+
 namespace ray::cli::testing {
 namespace {
 
@@ -77,8 +79,7 @@ pid_t StartBackground(const std::vector<std::string>& argv,
 }
 
 bool IsAlive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::string text = ray::test::ReadWholeFile("/proc/" + std::to_string(pid) + "/stat");
   size_t close = text.rfind(") ");
   return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/cluster/node_process.h"
+#include "tests/common/read_file.h"
 
 namespace {
 
@@ -197,8 +198,7 @@ class HardeningTest : public ::testing::Test {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       std::string name = entry.path().filename();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream in(entry.path() / "stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string stat = ray::test::ReadWholeFile(entry.path() / "stat");
       auto close = stat.rfind(')');
       if (close == std::string::npos) continue;
       std::istringstream rest(stat.substr(close + 2));

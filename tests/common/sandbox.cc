@@ -1,4 +1,5 @@
 #include "tests/common/sandbox.h"
+#include "tests/common/read_file.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -24,10 +25,7 @@ namespace {
 
 constexpr char kMarkerName[] = "RAY_TEST_OWNER";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+std::string ReadFile(const std::string& path) { return ReadWholeFile(path); }
 
 /// pid -> parent pid of every process in /proc.
 std::map<pid_t, pid_t> Parents() {

@@ -46,3 +46,21 @@ TEST_F(LocalModeTest, ExceptionsAndMultipleReturns) {
   EXPECT_THROW(ray::Wait(std::vector<ray::ObjectRef<int>>{a, a}, 1, 0), ray::RayException);
   EXPECT_THROW(ray::Wait(std::vector<ray::ObjectRef<int>>{a}, 2, 0), ray::RayException);
 }
+
+TEST_F(LocalModeTest, NamesAreUniquePerNamespaceAndConcurrencyIsRefused) {
+  EXPECT_EQ(ray::GetNamespace().rfind("anonymous-", 0), 0u) << ray::GetNamespace();
+  auto mine = ray::Actor(Counter::Create).SetName("n").Remote(1);
+  auto theirs = ray::Actor(Counter::Create).SetName("n", "other").Remote(2);
+  EXPECT_THROW(ray::Actor(Counter::Create).SetName("n").Remote(3), ray::RayException);
+  EXPECT_EQ(*ray::Get(ray::GetActor<Counter>("n")->Task(&Counter::Get).Remote()), 1);
+  EXPECT_EQ(*ray::Get(ray::GetActor<Counter>("n", "other")->Task(&Counter::Get).Remote()), 2);
+  EXPECT_FALSE(ray::GetActor<Counter>("n", "third"));
+  try {
+    ray::Actor(Counter::Create).SetMaxConcurrency(2).Remote(0);
+    ADD_FAILURE() << "SetMaxConcurrency(2) was accepted in local mode, which runs calls serially";
+  } catch (const ray::RayException& e) {
+    EXPECT_NE(std::string(e.what()).find("local mode"), std::string::npos) << e.what();
+  }
+  (void)mine;
+  (void)theirs;
+}

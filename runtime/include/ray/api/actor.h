@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "ray/api/ray_config.h"
+#include "ray/api/ray_exception.h"
 #include "ray/api/task_caller.h"
 
 namespace ray {
@@ -121,9 +123,30 @@ class ActorCreator<C* (*)(Ps...)> {
   }
   ActorCreator& SetNumCpus(double n) { return SetResource("CPU", n); }
   ActorCreator& SetNumGpus(double n) { return SetResource("GPU", n); }
-  /// Registers the actor under `name` for ray::GetActor.
+  /// Registers the actor under `name` for ray::GetActor, in the caller's namespace.
   ActorCreator& SetName(const std::string& name) {
     options_.name = name;
+    options_.ray_namespace.clear();
+    return *this;
+  }
+  /// Registers the actor under `name` in `ray_namespace`.
+  ActorCreator& SetName(const std::string& name, const std::string& ray_namespace) {
+    options_.name = name;
+    options_.ray_namespace = ray_namespace;
+    return *this;
+  }
+  /// DETACHED: the actor outlives its owner and its job, until it is killed
+  /// (Python's lifetime="detached"). Default: RayConfig::default_actor_lifetime.
+  ActorCreator& SetLifetime(ActorLifetime lifetime) {
+    options_.detached = lifetime == ActorLifetime::DETACHED;
+    return *this;
+  }
+  /// Up to `n` calls of the actor run at once, on a pool of n threads in its
+  /// process (default 1: one at a time, in submission order per caller). With
+  /// n > 1 calls start in submission order but may finish in any order, and
+  /// the actor's methods must be safe to run concurrently.
+  ActorCreator& SetMaxConcurrency(int n) {
+    options_.max_concurrency = n;
     return *this;
   }
   /// Re-runs the constructor up to n times when the actor's process dies (-1: forever).
@@ -135,6 +158,7 @@ class ActorCreator<C* (*)(Ps...)> {
   template <typename... As>
   ActorHandle<C> Remote(As&&... args) {
     internal::CheckResources(options_.resources, "ray::Actor(...).Remote");
+    internal::CheckActorOptions(options_, "ray::Actor(...).Remote");
     return ActorHandle<C>(internal::Runtime().CreateActor(
         factory_, internal::PackArgs<Ps...>(std::forward<As>(args)...), options_));
   }
@@ -149,13 +173,27 @@ ActorCreator<C* (*)(Ps...)> Actor(C* (*factory)(Ps...)) {
   return ActorCreator<C* (*)(Ps...)>(factory);
 }
 
-/// The named actor, or nullopt when no live actor has that name.
+/// The actor named `name` in the caller's namespace, or nullopt when no live
+/// actor has that name there.
 template <typename C>
 std::optional<ActorHandle<C>> GetActor(const std::string& name) {
-  auto id = internal::Runtime().GetNamedActor(name);
+  auto id = internal::Runtime().GetNamedActor(name, std::string());
   if (!id) return std::nullopt;
   return ActorHandle<C>(*id);
 }
+
+/// The actor named `name` in `ray_namespace`, or nullopt when none is alive there.
+template <typename C>
+std::optional<ActorHandle<C>> GetActor(const std::string& name,
+                                       const std::string& ray_namespace) {
+  if (ray_namespace.empty()) throw RayException("GetActor: the namespace must not be empty");
+  auto id = internal::Runtime().GetNamedActor(name, ray_namespace);
+  if (!id) return std::nullopt;
+  return ActorHandle<C>(*id);
+}
+
+/// The namespace of the current job (in a task or actor: of the job it runs for).
+inline std::string GetNamespace() { return internal::Runtime().GetNamespace(); }
 
 /// Ends the current actor after this method returns; it is not restarted.
 inline void ExitActor() { internal::Runtime().ExitActor(); }

@@ -10,6 +10,16 @@
 
 namespace ray {
 
+/// Whether an actor shares the fate of its owner (Ray's `lifetime`).
+enum class ActorLifetime {
+  /// Dies with its owner: the driver, or the worker process of the task or
+  /// actor that created it.
+  NON_DETACHED,
+  /// Lives until it is killed (or ends itself); outlives its driver, and other
+  /// jobs find it by name with ray::GetActor.
+  DETACHED,
+};
+
 struct RayConfig {
   /// "host:port" of a running raynode. Empty: start an embedded one-node cluster.
   /// The RAY_ADDRESS environment variable is used when this is empty.
@@ -80,6 +90,13 @@ struct RayConfig {
   bool include_webui = false;
   std::string dashboard_host = "127.0.0.1";  // loopback only unless set
   int dashboard_port = 8265;                 // 0: any free port
+
+  /// The job's namespace: named actors are unique per namespace, and
+  /// ray::GetActor(name) looks in this one. Empty: an anonymous namespace of
+  /// this job's own, as in Ray.
+  std::string ray_namespace;
+  /// The lifetime of actors created without ActorCreator::SetLifetime.
+  ActorLifetime default_actor_lifetime = ActorLifetime::NON_DETACHED;
 
   // -- seed options not supported yet: Init rejects a non-default value, naming it --
   std::optional<bool> redirect_worker_output;

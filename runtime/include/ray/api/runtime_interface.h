@@ -35,8 +35,11 @@ struct CallOptions {
 
 struct ActorOptions {
   std::string name;                           // registers a named actor
+  std::string ray_namespace;                  // of the name; empty: the caller's
   std::map<std::string, double> resources;    // held for the actor's lifetime
   int max_restarts = 0;                       // -1: infinite
+  int max_concurrency = 1;                    // calls that run at once
+  std::optional<bool> detached;               // unset: RayConfig::default_actor_lifetime
 };
 
 /// Readable bytes of an object. Objects in shared memory stay pinned (never
@@ -77,7 +80,11 @@ class RuntimeInterface {
   /// The ids are unique and point into the caller's refs.
   virtual std::vector<bool> Wait(const std::vector<const std::string*>& ids, int num_objects,
                                  int64_t timeout_ms) = 0;
-  virtual std::optional<std::string> GetNamedActor(const std::string& name) = 0;
+  /// The live actor named `name` in `ray_namespace` (empty: the caller's namespace).
+  virtual std::optional<std::string> GetNamedActor(const std::string& name,
+                                                   const std::string& ray_namespace) = 0;
+  /// The namespace of the running job (in a task or actor: the job it belongs to).
+  virtual std::string GetNamespace() = 0;
   virtual void KillActor(const std::string& actor_id, bool no_restart) = 0;
   /// Called from inside an actor method: the actor exits after the call.
   virtual void ExitActor() = 0;
@@ -109,6 +116,11 @@ RuntimeInterface& Runtime();
 /// NaN, infinite, 0 for a custom resource, fractional above 1, or has an empty
 /// name (as Ray's CheckTaskOptions). `what` names the call, e.g. "ray::Task(f).Remote".
 void CheckResources(const std::map<std::string, double>& resources, const char* what);
+
+/// Throws RayException when an actor's options are out of range: a
+/// max_concurrency below 1, a max_restarts below -1, a namespace given without
+/// a name or an empty name given with one.
+void CheckActorOptions(const ActorOptions& options, const char* what);
 
 }  // namespace internal
 }  // namespace ray
