@@ -162,8 +162,6 @@ bool EnsureTokenFile(const std::string& path, std::string* token, bool* created,
   return true;
 }
 
-namespace {
-
 std::string Sha256(const std::string& data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   // OpenSSL's one-shot SHA-256; its EVP interface would load the provider
@@ -177,8 +175,6 @@ std::string Sha256(const std::string& data) {
 #pragma GCC diagnostic pop
   return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
 }
-
-}  // namespace
 
 std::string HmacSha256(const std::string& key, const std::string& message) {
   // RFC 2104 over SHA-256 (64-byte blocks); checked against RFC 4231's vectors.

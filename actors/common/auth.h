@@ -52,6 +52,9 @@ std::string GenerateToken();
 bool EnsureTokenFile(const std::string& path, std::string* token, bool* created,
                      std::string* error);
 
+/// SHA-256 of `data`, 32 raw bytes.
+std::string Sha256(const std::string& data);
+
 /// HMAC-SHA256 (RFC 2104) of `message` under `key`, 32 raw bytes.
 std::string HmacSha256(const std::string& key, const std::string& message);
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "actors/common/ids.h"
+#include "actors/common/metrics.h"
 #include "actors/common/profile_events.h"
 #include "actors/common/protocol.h"
 #include "actors/common/timeline.h"
@@ -344,7 +345,18 @@ Response Api::Metrics() const {
   if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
   std::string bytes, error;
   if (!backend_->Events("", &bytes, &error)) bytes.clear();  // the figures without tasks
-  return Text(200, PrometheusText(status, TaskTable(bytes, status)), "text/plain; version=0.0.4");
+  // The user metrics (ray::Counter, ...) of every node, each sample labelled with its node.
+  std::vector<std::pair<metrics::Snapshot, std::map<std::string, std::string>>> user;
+  json reported;
+  if (Report("metrics", json::object(), &reported).body.empty()) {
+    for (const auto& node : reported.value("nodes", json::array())) {
+      const json report = node.value("report", json::object());
+      if (!report.is_object() || !report.contains("metrics")) continue;
+      user.push_back({metrics::FromJson(report["metrics"]), {{"NodeId", node.value("node_id", "")}}});
+    }
+  }
+  return Text(200, PrometheusText(status, TaskTable(bytes, status)) + metrics::Prometheus(user),
+              "text/plain; version=0.0.4");
 }
 
 }  // namespace ray::dashboard

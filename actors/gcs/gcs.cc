@@ -193,7 +193,7 @@ auto TableHandlers(Self self) {
       },
       [=](atoms::job_end, const std::string& job_id) { self->state.core->EndJob(job_id); },
       [=](atoms::code_put, const std::string& job_id, const std::string& package) {
-        self->state.core->PutCode(job_id, package);
+        return self->state.core->PutCode(job_id, package).ok();
       },
       [=](atoms::code_get, const std::string& job_id) -> caf::result<std::string> {
         auto& st = self->state;

@@ -27,7 +27,8 @@
 //   (lineage_get, object_id)            -> string   TaskSpec of its producer, empty when none
 //   (job_reg, JobInfo) / (job_info, id) -> () / string
 //   (job_end, job_id)                   -> ()       relayed to every raylet
-//   (code_put, job_id, CodePackage)     -> ()
+//   (code_put, key, CodePackage)        -> bool     stored; the key is a job id (its shipped
+//                                                   code) or "working_dir_<sha256>"
 //   (code_get, job_id)                  -> string   CodePackage (waits for a shipped one)
 //   (stats)                             -> string   "lineage_tasks=N lineage_bytes=B actors=A nodes=K"
 //

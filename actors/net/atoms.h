@@ -67,6 +67,7 @@ using set_gcs = caf::atom_constant<caf::atom("set_gcs")>;    // raylet -> om: th
 using results = caf::atom_constant<caf::atom("results")>;    // raylet -> driver: small results of its tasks
 // Observability: profile events and the cluster queries of `ray status/memory/stack/logs`.
 using ev_add = caf::atom_constant<caf::atom("ev_add")>;      // process -> raylet -> GCS: events::Batch
+using metrics = caf::atom_constant<caf::atom("metrics")>;    // process -> raylet: client id, metrics::Snapshot
 using ev_get = caf::atom_constant<caf::atom("ev_get")>;      // -> GCS: job id -> events::EventsReply
 using ev_flush = caf::atom_constant<caf::atom("ev_flush")>;  // raylet -> worker, driver -> raylet: flush now
 using observe = caf::atom_constant<caf::atom("observe")>;    // -> GCS/raylet/om: kind, JSON args -> JSON

@@ -46,9 +46,8 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
         return sh->AddEvents(count, batch);
       },
       [=](atoms::ev_flush) { return sh->FlushEvents(); },
-      [=](atoms::observe, const std::string& kind, const std::string& args) {
-        return sh->Observe(kind, args);
-      },
+      [=](atoms::metrics, const std::string& client, const std::string& m) { sh->AddMetrics(client, m); },
+      [=](atoms::observe, const std::string& kind, const std::string& a) { return sh->Observe(kind, a); },
       [=](stack_done_atom, uint64_t token, const std::string& json_text) {
         safe::RequireLocal(self);
         sh->OnStacks(token, json_text);

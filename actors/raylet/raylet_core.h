@@ -130,6 +130,9 @@ class WorkerHost {
   virtual bool Usable(const std::string& path, bool executable) = 0;
   /// Writes a job's shipped code (executables) into `dir`.
   virtual Status InstallCode(const std::string& dir, const proto::CodePackage& code) = 0;
+  /// Writes a runtime env's working_dir (relative paths, subdirectories made)
+  /// into `dir`; a path that would leave `dir` is refused.
+  virtual Status InstallWorkingDir(const std::string& dir, const proto::CodePackage& files) = 0;
 };
 
 class Timer {
@@ -158,6 +161,7 @@ struct Worker {
   std::deque<std::string> assigned;  // normal tasks sent, in order; the first one runs
   ResourceRequest lease;             // resource shape of the tasks it holds
   std::string actor_id;    // dedicated actor worker
+  std::string runtime_env; // the env it was started in (TaskSpec::runtime_env; "" none)
   bool blocked = false;
   bool stealing = false;  // a steal of its queued tasks is in flight
   ResourceAllocation allocation;
@@ -210,6 +214,17 @@ struct Forwarded {
   uint64_t seq = 0;  // forwarding order
 };
 
+/// A runtime env's working_dir on this node (<session>/runtime_resources/<key>).
+struct WorkingDir {
+  bool fetching = false;  // asked the GCS for its files
+  bool ready = false;     // written: workers may start in it
+  std::string path;
+};
+
+/// Workers are pooled per job and runtime env: a task runs only in a worker
+/// started for its own.
+using PoolKey = std::pair<std::string, std::string>;  // job id, TaskSpec::runtime_env
+
 /// Everything the raylet knows. Plain data: the Core changes it, tests read it.
 struct State {
   RayletOptions options;
@@ -234,6 +249,7 @@ struct State {
   std::deque<std::string> ready;                      // normal tasks with deps resolved
   std::unordered_map<std::string, ActorRecord> actors;
   std::unordered_map<std::string, Job> jobs;
+  std::map<std::string, WorkingDir> working_dirs;  // by key ("working_dir_<sha256>")
   std::unordered_set<std::string> drivers;  // client ids of this node's drivers
   std::vector<proto::TaskSpec> lineage_batch;
   std::vector<std::string> release_batch;  // to the GCS: lineage garbage collection
@@ -355,7 +371,17 @@ class Core {
   void UnpinArgs(const Task& task);
   void FlushLineage();
   void PublishActor(const std::string& actor_id);
-  void StartWorker(const std::string& job_id);
+  void StartWorker(const std::string& job_id, const std::string& runtime_env);
+  // -- runtime_env.cc
+  /// Adds a worker's runtime env to `env`: its env_vars, and RAY_WORKING_DIR
+  /// once its working_dir is written here. False when the worker cannot start
+  /// yet (the working_dir is being fetched; Schedule runs again when it is
+  /// written) or at all (what waits for the env has failed).
+  bool PrepareEnv(const std::string& runtime_env, std::map<std::string, std::string>* env);
+  void OnWorkingDirFetched(const std::string& key, const std::string& runtime_env,
+                           StatusOr<proto::CodePackage> files);
+  /// Fails the tasks and actors waiting for a worker of `runtime_env`.
+  void FailEnv(const std::string& runtime_env, const std::string& why);
   void Dispatch(Task& task, Worker& w, ResourceAllocation allocation);
   void FailActorCall(const std::string& task_id, const std::string& cause);
   void MarkActorDead(const std::string& actor_id, const std::string& cause);
@@ -395,13 +421,13 @@ class Core {
   /// Takes back the tasks queued behind busy workers when a peer has room for
   /// them (a node just joined, or freed up), so that they spill there.
   void ReclaimPipelinedForPeers();
-  using IdleWorkers = std::map<std::string, std::vector<Worker*>>;  // job -> idle task workers
-  /// Gives waiting actors a worker each; counts the workers still wanted per job.
-  void PlaceActors(IdleWorkers& idle, size_t& idle_count, std::map<std::string, int>& wanted);
+  using IdleWorkers = std::map<PoolKey, std::vector<Worker*>>;  // idle task workers
+  /// Gives waiting actors a worker each; counts the workers still wanted per pool.
+  void PlaceActors(IdleWorkers& idle, size_t& idle_count, std::map<PoolKey, int>& wanted);
   void DispatchReadyTasks(IdleWorkers& idle, size_t& idle_count);
   /// Fails what waits for a worker when workers cannot start (true: it did).
   bool FailIfWorkersCannotStart();
-  void StartWantedWorkers(std::map<std::string, int>& wanted);
+  void StartWantedWorkers(std::map<PoolKey, int>& wanted);
 
   // -- cluster.cc
   /// The peer to send `request` to: one with it available now (most free CPU

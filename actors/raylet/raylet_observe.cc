@@ -196,9 +196,19 @@ caf::result<std::string> Shell::Observe(const std::string& kind, const std::stri
     return caf::delegated<std::string>();
   }
   if (kind == "logs") return Logs(parsed);
+  if (kind == "metrics") {
+    return json{{"node_id", ids::Hex(core_->state().options.node_id)},
+                {"metrics", metrics::ToJson(metrics_.Merged())}}.dump();
+  }
   return net::MakeError(Status(Errc::kInvalidArgument,
                                "unknown observe kind '" + kind +
-                                   "' (status, memory, stack, logs or flush)"));
+                                   "' (status, memory, stack, logs, flush or metrics)"));
+}
+
+void Shell::AddMetrics(const std::string& client_id, const std::string& snapshot) {
+  // Only this node's processes (drivers and workers it knows) have a say.
+  if (!drivers_.count(client_id) && !workers_.count(client_id)) return;
+  metrics_.Update(client_id, proto::Decode<metrics::Snapshot>(snapshot));
 }
 
 namespace {

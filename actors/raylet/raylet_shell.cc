@@ -85,6 +85,7 @@ void Shell::OnDown(const caf::down_msg& msg) {
         ++d;
       }
     }
+    for (const auto& client : clients) metrics_.Retire(client);
     core_->OnDriverGone(job_id, clients);
     return;
   }

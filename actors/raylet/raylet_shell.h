@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/common/metrics.h"
 #include "actors/common/protocol.h"
 #include "actors/interfaces/gcs.h"
 #include "actors/interfaces/object_manager.h"
@@ -94,6 +95,7 @@ class Shell final : public Outbox, public Timer {
   }
   void WorkerGone(const std::string& worker_id) override {
     self_->send(om_, atoms::gone::value, worker_id);
+    metrics_.Retire(worker_id);  // what it counted stays; its gauges go
   }
   void PeerRemoved(const std::string& node_id) override {
     peers_.erase(node_id);
@@ -248,6 +250,8 @@ class Shell final : public Outbox, public Timer {
   /// (job_end): the job's workers flush their events, then the core ends the job.
   void EndJob(const std::string& job_id);
   caf::result<std::string> Observe(const std::string& kind, const std::string& args);
+  /// (metrics) from a process of this node: its latest metrics::Snapshot.
+  void AddMetrics(const std::string& client_id, const std::string& snapshot);
   /// A stack capture thread finished (stack_done).
   void OnStacks(uint64_t token, const std::string& json_text);
   const object_manager::ObjectManagerActor& om() const { return om_; }
@@ -292,6 +296,7 @@ class Shell final : public Outbox, public Timer {
   uint64_t next_stack_ = 1;
   bool stack_running_ = false;  // a capture thread runs: another is refused
   std::chrono::steady_clock::time_point last_events_flush_{};
+  metrics::NodeMetrics metrics_;  // the user metrics of this node's processes
   // The launcher outlives the core, which calls it.
   std::unique_ptr<WorkerLauncher> launcher_;
   std::unique_ptr<Core> core_;

@@ -53,7 +53,10 @@ void Core::PipelineToBusyWorkers() {
         placed = true;
         continue;
       }
-      if (t->second.spec.job_id != w->job_id || t->second.spec.resources != w->lease) continue;
+      if (t->second.spec.job_id != w->job_id || t->second.spec.runtime_env != w->runtime_env ||
+          t->second.spec.resources != w->lease) {
+        continue;
+      }
       st_.ready.pop_front();
       Dispatch(t->second, *w, w->allocation);
       placed = true;
@@ -83,14 +86,15 @@ void Core::ReclaimPipelinedForPeers() {
   }
 }
 
-void Core::PlaceActors(IdleWorkers& idle, size_t& idle_count, std::map<std::string, int>& wanted) {
+void Core::PlaceActors(IdleWorkers& idle, size_t& idle_count, std::map<PoolKey, int>& wanted) {
   for (auto& [actor_id, a] : st_.actors) {
     if (!a.needs_worker) continue;
     WarnIfInfeasible(a.creation, &a.warned_infeasible);
     if (a.warned_infeasible && !st_.pool.Feasible(a.creation.resources)) continue;
-    auto& list = idle[a.creation.job_id];
+    const PoolKey pool{a.creation.job_id, a.creation.runtime_env};
+    auto& list = idle[pool];
     if (list.empty()) {
-      ++wanted[a.creation.job_id];
+      ++wanted[pool];
       continue;
     }
     auto alloc = st_.pool.Acquire(a.creation.resources);
@@ -122,7 +126,7 @@ void Core::DispatchReadyTasks(IdleWorkers& idle, size_t& idle_count) {
     auto t = st_.tasks.find(task_id);
     if (t == st_.tasks.end()) continue;
     Task& task = t->second;
-    auto& list = idle[task.spec.job_id];
+    auto& list = idle[{task.spec.job_id, task.spec.runtime_env}];
     std::optional<ResourceAllocation> alloc;
     if (list.empty() || !(alloc = st_.pool.Acquire(task.spec.resources))) {
       still_waiting.push_back(std::move(task_id));
@@ -156,7 +160,7 @@ bool Core::FailIfWorkersCannotStart() {
   return true;
 }
 
-void Core::StartWantedWorkers(std::map<std::string, int>& wanted) {
+void Core::StartWantedWorkers(std::map<PoolKey, int>& wanted) {
   // Task workers are capped (blocked workers lend their CPU and do not count);
   // workers for actors are not, since each actor holds one for its lifetime.
   int cap = std::max(4, static_cast<int>(2 * st_.pool.Total("CPU")));
@@ -175,17 +179,19 @@ void Core::StartWantedWorkers(std::map<std::string, int>& wanted) {
       if (counted >= budget || ++scanned > 64) break;
       auto t = st_.tasks.find(task_id);
       if (t != st_.tasks.end() && probe.Acquire(t->second.spec.resources)) {
-        ++wanted[t->second.spec.job_id];
+        ++wanted[{t->second.spec.job_id, t->second.spec.runtime_env}];
         ++counted;
       }
     }
   }
-  for (const auto& [job_id, n] : wanted) {
-    int job_starting = 0;
+  for (const auto& [pool, n] : wanted) {
+    int starting = 0;
     for (auto& [wid, w] : st_.workers) {
-      if (!w.dead && !w.connected && w.job_id == job_id) ++job_starting;
+      if (!w.dead && !w.connected && w.job_id == pool.first && w.runtime_env == pool.second) {
+        ++starting;
+      }
     }
-    for (int i = job_starting; i < n && budget > 0; ++i, --budget) StartWorker(job_id);
+    for (int i = starting; i < n && budget > 0; ++i, --budget) StartWorker(pool.first, pool.second);
   }
 }
 
@@ -195,11 +201,11 @@ void Core::Schedule() {
   size_t idle_count = 0;
   for (auto& [wid, w] : st_.workers) {
     if (w.idle && !w.dead && w.connected && w.actor_id.empty()) {
-      idle[w.job_id].push_back(&w);
+      idle[{w.job_id, w.runtime_env}].push_back(&w);
       ++idle_count;
     }
   }
-  std::map<std::string, int> wanted;  // job -> workers to start
+  std::map<PoolKey, int> wanted;  // workers to start
   PlaceActors(idle, idle_count, wanted);
   if (idle_count > 0 && !st_.ready.empty()) DispatchReadyTasks(idle, idle_count);
   SpillToPeers();

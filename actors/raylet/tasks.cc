@@ -123,7 +123,7 @@ void Core::PublishActor(const std::string& actor_id) {
 
 // -- workers ------------------------------------------------------------------
 
-void Core::StartWorker(const std::string& job_id) {
+void Core::StartWorker(const std::string& job_id, const std::string& runtime_env) {
   auto job = st_.jobs.find(job_id);
   if (job == st_.jobs.end()) {
     EnsureJob(job_id);  // a job started on another node
@@ -156,6 +156,7 @@ void Core::StartWorker(const std::string& job_id) {
     timer_.After(std::chrono::milliseconds(0), [this] { Schedule(); });  // fails what waits
     return;
   }
+  if (!runtime_env.empty() && !PrepareEnv(runtime_env, &env)) return;
   env["RAY_WORKER_MODE"] = "1";
   env["RAY_NODE_ADDRESS"] = st_.address;
   env["RAY_WORKER_ID"] = ids::Hex(worker_id);
@@ -172,6 +173,7 @@ void Core::StartWorker(const std::string& job_id) {
   w.id = worker_id;
   w.pid = pid;
   w.job_id = job_id;
+  w.runtime_env = runtime_env;
   st_.worker_by_pid[pid] = worker_id;
   st_.workers.emplace(worker_id, std::move(w));
 }

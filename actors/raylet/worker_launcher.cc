@@ -122,6 +122,24 @@ bool WorkerLauncher::Usable(const std::string& path, bool executable) {
   return access(path.c_str(), executable ? X_OK : R_OK) == 0;
 }
 
+namespace {
+
+/// Writes `bytes` to `path`, this user's only (0700), never through a symlink.
+bool WritePrivateFile(const std::string& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
+  size_t done = 0;
+  while (fd >= 0 && done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bool ok = fd >= 0 && done == bytes.size() && ::fchmod(fd, 0700) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
 Status WorkerLauncher::InstallCode(const std::string& dir, const proto::CodePackage& code) {
   namespace fs = std::filesystem;
   if (std::string why = EnsurePrivateDir(dir); !why.empty()) {
@@ -132,18 +150,33 @@ Status WorkerLauncher::InstallCode(const std::string& dir, const proto::CodePack
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
       return Status(Errc::kInvalidArgument, "shipped code has a bad file name: " + name);
     }
-    // This user's only (0700), and never written through a symlink.
     fs::path path = fs::path(dir) / name;
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
-    size_t done = 0;
-    while (fd >= 0 && done < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
+    if (!WritePrivateFile(path.string(), bytes)) {
+      return Status(Errc::kIoError, "cannot write shipped code to " + path.string());
     }
-    bool ok = fd >= 0 && done == bytes.size() && ::fchmod(fd, 0700) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok) return Status(Errc::kIoError, "cannot write shipped code to " + path.string());
+  }
+  return Status::Ok();
+}
+
+Status WorkerLauncher::InstallWorkingDir(const std::string& dir,
+                                         const proto::CodePackage& files) {
+  namespace fs = std::filesystem;
+  if (std::string why = EnsurePrivateDir(dir); !why.empty()) {
+    return Status(Errc::kIoError, "cannot keep the working_dir: " + why);
+  }
+  for (const auto& [name, bytes] : files) {
+    // Relative, and never through "..": nothing is written outside `dir`.
+    fs::path relative(name);
+    bool bad = name.empty() || relative.is_absolute();
+    for (const auto& part : relative) bad = bad || part == ".." || part == ".";
+    if (bad) return Status(Errc::kInvalidArgument, "the working_dir has a bad file name: " + name);
+    fs::path path = fs::path(dir) / relative;
+    if (std::string why = EnsurePrivateDir(path.parent_path().string()); !why.empty()) {
+      return Status(Errc::kIoError, "cannot write the working_dir: " + why);
+    }
+    if (!WritePrivateFile(path.string(), bytes)) {
+      return Status(Errc::kIoError, "cannot write the working_dir file " + path.string());
+    }
   }
   return Status::Ok();
 }

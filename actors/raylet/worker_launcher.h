@@ -41,6 +41,7 @@ class WorkerLauncher final : public WorkerHost {
   bool Usable(const std::string& path, bool executable) override;
   /// Writes each file of `code` into `dir` (created), mode 0755.
   Status InstallCode(const std::string& dir, const proto::CodePackage& code) override;
+  Status InstallWorkingDir(const std::string& dir, const proto::CodePackage& files) override;
   size_t live() const;
 
  private:

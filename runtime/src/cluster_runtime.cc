@@ -9,6 +9,7 @@
 #include "ray/api.h"
 #include "runtime/src/buffers.h"
 #include "runtime/src/errors.h"
+#include "runtime/src/runtime_env_util.h"
 
 namespace ray::runtime {
 namespace {
@@ -83,6 +84,10 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
                               ? "anonymous-" + ids::Hex(ids::Random(16))
                               : config.ray_namespace;
   context.default_detached = config.default_actor_lifetime == ActorLifetime::DETACHED;
+  if (config.runtime_env && !config.runtime_env->Empty()) {
+    // Throws RayRuntimeEnvException (the runtime shuts down with rt).
+    context.runtime_env = rt->ResolveRuntimeEnv(config.runtime_env->Serialize(), "ray::Init");
+  }
   return rt;
 }
 
@@ -101,22 +106,6 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartWorker(const std::string& a
 }
 
 // -- ids and specs -------------------------------------------------------------
-
-namespace {
-/// The task the calling thread runs (set between BeginTask and EndTask).
-thread_local std::shared_ptr<void> t_context;
-}  // namespace
-
-ClusterRuntime::TaskContext& ClusterRuntime::Context() {
-  if (t_context) return *static_cast<TaskContext*>(t_context.get());
-  return *context_;
-}
-
-std::string ClusterRuntime::NextTaskId() {
-  std::lock_guard<std::mutex> lock(mu_);
-  TaskContext& context = Context();
-  return ids::Derive(context.task_id, ++context.task_counter);
-}
 
 std::vector<proto::Arg> ClusterRuntime::PrepareArgs(std::vector<internal::TaskArg> args) {
   std::vector<proto::Arg> out;
@@ -151,6 +140,7 @@ proto::TaskSpec ClusterRuntime::NewSpec(proto::TaskKind kind, const std::string&
   std::lock_guard<std::mutex> lock(mu_);
   spec.ray_namespace = Context().ray_namespace;
   spec.default_detached = Context().default_detached;
+  spec.runtime_env = Context().runtime_env;
   return spec;
 }
 
@@ -168,6 +158,9 @@ std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
   spec.max_retries = options.max_retries;
   spec.retry_exceptions = options.retry_exceptions;
   spec.name = options.name;
+  if (!options.runtime_env.empty()) {
+    spec.runtime_env = ResolveRuntimeEnv(options.runtime_env, "ray::Task(...).Remote");
+  }
   std::vector<std::string> ids = spec.return_ids;
   refs_.MarkSubmitted(ids, /*await_push=*/session_.is_driver());
   session_.Submit(spec);
@@ -187,6 +180,9 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
   spec.detached = options.detached.value_or(spec.default_detached);
   spec.actor_name = options.name;
   spec.name_namespace = options.ray_namespace.empty() ? spec.ray_namespace : options.ray_namespace;
+  if (!options.runtime_env.empty()) {
+    spec.runtime_env = ResolveRuntimeEnv(options.runtime_env, "ray::Actor(...).Remote");
+  }
   spec.name = factory;
   if (!options.name.empty() &&
       !session_.AskGcs<bool>("cannot register actor name: ", atoms::reserve::value,
@@ -241,11 +237,6 @@ std::optional<std::string> ClusterRuntime::GetNamedActor(const std::string& name
 void ClusterRuntime::KillActor(const std::string& actor_id, bool no_restart) {
   if (no_restart) direct_.MarkKilled(actor_id);
   caf::anon_send(session_.raylet(), atoms::kill::value, actor_id, no_restart);
-}
-
-std::string ClusterRuntime::GetNamespace() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return Context().ray_namespace;
 }
 
 void ClusterRuntime::ExitActor() {
@@ -430,51 +421,6 @@ std::string ClusterRuntime::RuntimeStats() {
   return "direct_calls_sent=" + std::to_string(direct_.sent()) + " " +
          session_.Ask<std::string>(session_.raylet(), std::chrono::seconds(10),
                                    "raylet unreachable: ", atoms::stats::value);
-}
-
-// -- task context ----------------------------------------------------------------
-
-void ClusterRuntime::BeginTask(const proto::ExecRequest& request) {
-  const proto::TaskSpec& spec = request.spec;
-  auto context = std::make_shared<TaskContext>();
-  context->task_id = spec.task_id;
-  context->in_normal_task = spec.Kind() == proto::TaskKind::kNormal;
-  context->in_actor = !context->in_normal_task;
-  context->default_detached = spec.default_detached;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (spec.Kind() == proto::TaskKind::kActorCreation) actor_namespace_ = spec.ray_namespace;
-  // An actor's namespace is its creator's job's, whoever calls it.
-  context->ray_namespace =
-      spec.Kind() == proto::TaskKind::kActorMethod ? actor_namespace_ : spec.ray_namespace;
-  if (spec.Kind() != proto::TaskKind::kActorMethod) {
-    allocation_ = request.allocation;  // an actor keeps its creation's resources
-  }
-  context_ = context;
-  t_context = context;
-}
-
-bool ClusterRuntime::EndTask() {
-  std::lock_guard<std::mutex> lock(mu_);
-  TaskContext& context = Context();
-  context.in_normal_task = false;
-  const bool exit = context.exit_actor;
-  t_context.reset();
-  return exit;
-}
-
-std::vector<int> ClusterRuntime::GetGpuIds() {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<int> out;
-  auto it = allocation_.find("GPU");
-  if (it != allocation_.end()) {
-    for (const auto& [id, fraction] : it->second) out.push_back(static_cast<int>(id));
-  }
-  return out;
-}
-
-internal::ResourceIds ClusterRuntime::GetResourceIds() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return allocation_;
 }
 
 }  // namespace ray::runtime

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -121,6 +122,10 @@ class ClusterRuntime : public internal::RuntimeInterface {
   void HandleWorkerDown(DirectCalls::WorkerDown down);
 
   std::string NextTaskId();
+  /// The resolved env of a call's `serialized` RuntimeEnv (empty: none),
+  /// merged over the calling context's: checked, its working_dir shipped to
+  /// the GCS. Throws RayRuntimeEnvException naming `what`.
+  std::string ResolveRuntimeEnv(const std::string& serialized, const std::string& what);
   std::vector<proto::Arg> PrepareArgs(std::vector<internal::TaskArg> args);
   proto::TaskSpec NewSpec(proto::TaskKind kind, const std::string& function,
                           std::vector<internal::TaskArg> args, int num_returns);
@@ -149,6 +154,7 @@ class ClusterRuntime : public internal::RuntimeInterface {
     std::string ray_namespace;     // the job's (an actor's: its creator's)
     bool default_detached = false; // the job's RayConfig::default_actor_lifetime
     bool exit_actor = false;       // ray::ExitActor was called in it
+    std::string runtime_env;       // resolved (runtime_env_util.h); "" none
   };
   /// The calling thread's task, else the process's latest one. Needs mu_.
   TaskContext& Context();
@@ -159,6 +165,9 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// threads that user code starts inside a task use it.
   std::shared_ptr<TaskContext> context_ = std::make_shared<TaskContext>();  // GUARDED_BY(mu_)
   std::string actor_namespace_;   // GUARDED_BY(mu_) the hosted actor's creator's namespace
+  std::string actor_env_;         // GUARDED_BY(mu_) the hosted actor's runtime env
+  /// working_dir path -> its resolved URI, once shipped (packed once per process).
+  std::map<std::string, std::string> shipped_dirs_;  // GUARDED_BY(mu_)
   proto::Allocation allocation_;  // GUARDED_BY(mu_)
 };
 

@@ -10,17 +10,19 @@ void EventFlusher::FlushNow(const Send& send) {
   send(std::move(batch));
 }
 
-void EventFlusher::Start(Send send, std::chrono::milliseconds period) {
+void EventFlusher::Start(Send send, std::chrono::milliseconds period,
+                         std::function<void()> tick) {
   Stop();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this, send = std::move(send), period] {
+  thread_ = std::thread([this, send = std::move(send), period, tick = std::move(tick)] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
       lock.unlock();
       FlushNow(send);
+      if (tick) tick();
       lock.lock();
     }
   });

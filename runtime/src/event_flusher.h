@@ -24,8 +24,10 @@ class EventFlusher {
   EventFlusher(const EventFlusher&) = delete;
   EventFlusher& operator=(const EventFlusher&) = delete;
 
-  /// Starts the thread; `send` gets each non-empty batch.
-  void Start(Send send, std::chrono::milliseconds period = kPeriod);
+  /// Starts the thread; `send` gets each non-empty batch, and `tick` (when
+  /// given) runs after it every period.
+  void Start(Send send, std::chrono::milliseconds period = kPeriod,
+             std::function<void()> tick = nullptr);
   /// Stops the thread (without a last flush: see FlushNow).
   void Stop();
   /// The events recorded so far, through `send` now (on the caller's thread).

@@ -8,6 +8,18 @@
 #include "runtime/src/errors.h"
 
 namespace ray::runtime {
+namespace {
+
+/// Local mode runs everything in the driver's own process and environment.
+void RefuseRuntimeEnv(const std::string& env, const char* what) {
+  if (env.empty()) return;
+  throw RayRuntimeEnvException(std::string(what) +
+                               ": a runtime env cannot be honoured in local mode, where every "
+                               "task runs in the driver's own process and environment; run "
+                               "without local_mode");
+}
+
+}  // namespace
 
 LocalModeRuntime::LocalModeRuntime(std::string root_id, std::string ray_namespace)
     : root_id_(std::move(root_id)),
@@ -54,6 +66,7 @@ std::vector<std::string> LocalModeRuntime::SubmitTask(const std::string& functio
                                                       std::vector<internal::TaskArg> args,
                                                       const internal::CallOptions& options) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  RefuseRuntimeEnv(options.runtime_env, "ray::Task(...).Remote");
   const internal::Invoker* invoker = internal::FunctionManager::Instance().GetInvoker(function);
   if (!invoker) throw RayException("function " + function + " is not registered");
   std::string task_id = NextTaskId();
@@ -72,6 +85,7 @@ std::string LocalModeRuntime::CreateActor(const std::string& factory,
   std::lock_guard<std::recursive_mutex> lock(mu_);
   const internal::Factory* f = internal::FunctionManager::Instance().GetFactory(factory);
   if (!f) throw RayException("actor factory " + factory + " is not registered");
+  RefuseRuntimeEnv(options.runtime_env, "ray::Actor(...).Remote");
   if (options.max_concurrency > 1) {
     throw RayException(
         "ray::Actor(...).Remote: SetMaxConcurrency(" + std::to_string(options.max_concurrency) +

@@ -217,6 +217,11 @@ void Init(RayConfig& config) {
   }
   std::unique_ptr<internal::RuntimeInterface> rt;
   if (config.local_mode) {
+    if (config.runtime_env && !config.runtime_env->Empty()) {
+      throw RayRuntimeEnvException(
+          "ray::Init: RayConfig::runtime_env cannot be honoured in local mode, where every task "
+          "runs in the driver's own process and environment");
+    }
     std::string root = config.object_id_seed
                            ? ids::Derive("local" + std::to_string(*config.object_id_seed), 0)
                            : ids::Random(16);

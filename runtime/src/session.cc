@@ -1,5 +1,7 @@
 #include "runtime/src/session.h"
 
+#include "runtime/src/metrics_registry.h"
+
 #include <unistd.h>
 
 #include <caf/io/all.hpp>
@@ -180,14 +182,24 @@ bool Session::StartWorker(const std::string& address, const std::string& worker_
 
 void Session::StartEvents(const char* component_type) {
   events::Recorder::Instance().SetIdentity(component_type, client_id_, is_driver() ? job_id_ : "");
-  flusher_.Start([raylet = raylet_](events::Batch batch) {
-    caf::anon_send(raylet, atoms::ev_add::value, static_cast<uint32_t>(batch.events.size()),
-                   proto::Encode(batch));
-  });
+  flusher_.Start(
+      [raylet = raylet_](events::Batch batch) {
+        caf::anon_send(raylet, atoms::ev_add::value, static_cast<uint32_t>(batch.events.size()),
+                       proto::Encode(batch));
+      },
+      EventFlusher::kPeriod, [this] { SendMetrics(/*changed_only=*/true); });
+}
+
+void Session::SendMetrics(bool changed_only) {
+  if (!raylet_) return;
+  if (auto snapshot = MetricsRegistry::Instance().Take(changed_only); snapshot && !snapshot->empty()) {
+    caf::anon_send(raylet_, atoms::metrics::value, client_id_, proto::Encode(*snapshot));
+  }
 }
 
 void Session::FlushEvents(bool wait) {
   if (!raylet_) return;
+  SendMetrics(/*changed_only=*/false);  // before the events: a flushed query sees both
   EventFlusher::FlushNow([&](events::Batch batch) {
     if (!wait) {
       caf::anon_send(raylet_, atoms::ev_add::value, static_cast<uint32_t>(batch.events.size()),

@@ -142,6 +142,8 @@ class Session : public ObjectOutbox, public ActorCallTransport {
   bool StartDashboard(const RayConfig& config, std::string* error);
   /// Names this process in its events and starts flushing them.
   void StartEvents(const char* component_type);
+  /// This process's metrics to its raylet (`changed_only`: when recorded since the last time).
+  void SendMetrics(bool changed_only);
   /// The driver's identity for the raylet (its death ends the job): a front
   /// door for what `inbox` takes, and the actor behind it for requests.
   void SpawnAnchor(DriverInbox inbox);

@@ -10,7 +10,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <unordered_map>
@@ -193,6 +195,16 @@ int WorkerMain() {
   if (node_pid && getppid() != std::atoi(node_pid)) return 1;  // node already gone
   logging::ConfigureFromEnvironment();
   if (const char* code = std::getenv("RAY_CODE_SEARCH_PATH")) LoadCodeSearchPath(code);
+  // The runtime env's working_dir, written here by the node (after the code
+  // is loaded: its paths may be relative to where the node runs).
+  if (const char* dir = std::getenv("RAY_WORKING_DIR")) {
+    if (chdir(dir) != 0) {
+      std::cerr << "ray worker: cannot enter the working_dir " << dir << ": " << strerror(errno)
+                << std::endl;
+      return 2;
+    }
+    unsetenv("RAY_WORKING_DIR");
+  }
   const char* address = std::getenv("RAY_NODE_ADDRESS");
   const char* worker_hex = std::getenv("RAY_WORKER_ID");
   if (!address || !worker_hex) {

@@ -152,6 +152,11 @@ struct FakeHost : WorkerHost {
   bool Usable(const std::string&, bool) override { return files_exist; }
   Status install = Status::Ok();
   Status InstallCode(const std::string&, const proto::CodePackage&) override { return install; }
+  std::vector<std::pair<std::string, proto::CodePackage>> working_dirs;  // dir, files
+  Status InstallWorkingDir(const std::string& dir, const proto::CodePackage& files) override {
+    working_dirs.emplace_back(dir, files);
+    return install;
+  }
 };
 
 struct FakeTimer : Timer {
@@ -846,6 +851,48 @@ TEST_F(RayletCoreTest, AnActorPlacedOnAnotherNodeIsKilledThereWhenItsOwnerDies) 
   Die(w[0]);
   ASSERT_FALSE(out_.kills.empty()) << "the node hosting the child was not told";
   EXPECT_EQ(out_.kills.back(), std::make_tuple(std::string("node-B"), child.actor_id, true));
+}
+
+TEST_F(RayletCoreTest, WorkersArePooledPerRuntimeEnvAndStartWithItsVariables) {
+  Start({{"CPU", 2}});
+  core_->Submit(Task("plain"));
+  auto w = ConnectWorkers();
+  ASSERT_EQ(w.size(), 1u);
+  Finish(w[0], Task("plain"));  // an idle worker of no env
+  auto with_env = Task("with-env");
+  with_env.runtime_env = R"({"env_vars":{"COLOR":"blue"}})";
+  core_->Submit(with_env);
+  EXPECT_NE(out_.executed.back().second.spec.task_id, with_env.task_id)
+      << "ran in a worker of another env";
+  ASSERT_EQ(host_.launches.size(), 2u);
+  EXPECT_EQ(host_.launches.back().env.at("COLOR"), "blue");
+  auto started = ConnectWorkers();
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(out_.executed.back().second.spec.task_id, with_env.task_id);
+  EXPECT_EQ(out_.executed.back().first, started[0]);
+}
+
+TEST_F(RayletCoreTest, AWorkingDirIsFetchedWrittenThenWorkersStartInIt) {
+  Start({{"CPU", 2}});
+  auto task = Task("in-dir");
+  task.runtime_env = R"({"working_dir":"gcs://working_dir_abc"})";
+  core_->Submit(task);
+  EXPECT_TRUE(host_.launches.empty()) << "a worker started before its working_dir was here";
+  ASSERT_EQ(out_.code_fetches.count("working_dir_abc"), 1u);
+  out_.code_fetches["working_dir_abc"](proto::CodePackage{{"data/input.txt", "42"}});
+  ASSERT_EQ(host_.working_dirs.size(), 1u);
+  EXPECT_EQ(host_.working_dirs[0].first, "/tmp/session/runtime_resources/working_dir_abc");
+  ASSERT_EQ(host_.launches.size(), 1u);
+  EXPECT_EQ(host_.launches[0].env.at("RAY_WORKING_DIR"),
+            "/tmp/session/runtime_resources/working_dir_abc");
+  // One that cannot be fetched fails what waits for it, saying why.
+  auto lost = Task("lost-dir");
+  lost.runtime_env = R"({"working_dir":"gcs://working_dir_gone"})";
+  core_->Submit(lost);
+  ASSERT_EQ(out_.code_fetches.count("working_dir_gone"), 1u);
+  out_.code_fetches["working_dir_gone"](Status(Errc::kNotFound, "no such package"));
+  EXPECT_NE(ErrorOf(lost.return_ids[0]).find("cannot fetch its working_dir"), std::string::npos)
+      << ErrorOf(lost.return_ids[0]);
 }
 
 // -- what `ray status` and `ray stack` show ------------------------------------------

@@ -132,6 +132,7 @@ const Mapped kMapped[] = {
     {"gcs-dir", "gcs-dir", Type::kString},
     {"dashboard-host", "dashboard-host", Type::kString},
     {"dashboard-port", "dashboard-port", Type::kInt},
+    {"metrics-export-port", "metrics-export-port", Type::kInt},
     {"object-store-memory", "object-store-memory", Type::kInt64},
     {"num-cpus", "num-cpus", Type::kDouble},
     {"num-gpus", "num-gpus", Type::kDouble},
@@ -302,6 +303,8 @@ void AddStartOptions(po::options_description* desc) {
       ("dashboard-host", po::value<std::string>(),
        "head: the dashboard's address (default 127.0.0.1: loopback only)")
       ("dashboard-port", po::value<int>(), "head: the dashboard's port (default 8265; 0: any free)")
+      ("metrics-export-port", po::value<int>(),
+       "serve this node's user metrics (Prometheus text, GET /metrics) on this port")
       ("autoscaling-config", po::value<std::string>(),
        "run the autoscaler on this head with this cluster config (Ray's cluster YAML)")
       ("plasma-store-socket-name", po::value<std::string>(), "refused: no Unix sockets (TCP)")

@@ -19,6 +19,7 @@
 #include "actors/common/logging.h"
 #include "actors/common/profile_events.h"
 #include "actors/dashboard/dashboard_server.h"
+#include "actors/dashboard/metrics_server.h"
 #include "actors/interfaces/gcs.h"
 #include "actors/net/net.h"
 #include "actors/common/self_exe.h"
@@ -34,6 +35,7 @@ struct Flags {
   std::string host, temp_dir, resources_json, plasma_dir, level, head_address, password,
       address_file, gcs_dir, dashboard_host, webui_file;
   int port = 0, om_port = 0, gcs_shards = 1, max_clients = 0, dashboard_port = 8265;
+  int metrics_export_port = -1;  // -1: none
   bool include_webui = false;
   ray::net::TlsSettings tls;
   double num_gpus = 0;
@@ -72,6 +74,9 @@ po::options_description Describe(Flags* f) {
       ("dashboard-port", po::value(&f->dashboard_port)->default_value(8265),
        "head: the dashboard's port (0: any free port)")
       ("webui-file", po::value(&f->webui_file), "write the dashboard's URL to this file")
+      ("metrics-export-port", po::value(&f->metrics_export_port),
+       "serve this node's user metrics as Prometheus text (GET /metrics, no token) on this port "
+       "of the node's address (0: any free port)")
       ("address-file", po::value(&f->address_file),
        "write \"host:port\" to this file once listening")
       ("node-ip-address", po::value(&f->host)->default_value("127.0.0.1"), "address to listen on")
@@ -108,6 +113,10 @@ std::string Validate(const Flags& f, const po::variables_map& vm) {
   if (f.heartbeat_timeout_ms < 100) return "--heartbeat-timeout-ms must be at least 100";
   if (f.dashboard_port < 0 || f.dashboard_port > 65535) {
     return "--dashboard-port must be between 0 and 65535";
+  }
+  if (vm.count("metrics-export-port") &&
+      (f.metrics_export_port < 0 || f.metrics_export_port > 65535)) {
+    return "--metrics-export-port must be between 0 and 65535";
   }
   if (!f.head_address.empty() && f.include_webui) {
     return "--include-webui applies to the head only (its dashboard shows the whole cluster)";
@@ -255,10 +264,24 @@ int Run(const Flags& f, const ray::node::NodeOptions& options) {
     ray::node::Stop(system, *node);
     return 1;
   }
+  std::unique_ptr<ray::dashboard::MetricsServer> metrics;
+  if (f.metrics_export_port >= 0) {
+    metrics = ray::dashboard::MetricsServer::Start(
+        system, caf::actor_cast<caf::actor>(node->raylet), f.host,
+        static_cast<uint16_t>(f.metrics_export_port), &error);
+    if (!metrics) {
+      std::cerr << "raynode: " << error << std::endl;
+      dashboard.reset();
+      ray::node::Stop(system, *node);
+      return 1;
+    }
+    std::cout << "metrics at http://" << f.host << ":" << metrics->port() << "/metrics" << std::endl;
+  }
   std::cout << "connect a driver with RayConfig::address = \"" << f.host << ":" << node->port
             << "\" or RAY_ADDRESS=" << f.host << ":" << node->port << std::endl;
   int received = 0;
   sigwait(&stop_signals, &received);
+  metrics.reset();
   dashboard.reset();
   ray::node::Stop(system, *node);
   return 0;

@@ -19,6 +19,7 @@
 #include "ray/api/buffer_view.h"
 #include "ray/api/function_manager.h"
 #include "ray/api/logging.h"
+#include "ray/api/metric.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/profile.h"
 #include "ray/api/ray_config.h"

@@ -149,6 +149,12 @@ class ActorCreator<C* (*)(Ps...)> {
     options_.max_concurrency = n;
     return *this;
   }
+  /// The actor's process runs in `env` (env_vars, working_dir), merged over
+  /// the creator's own env; checked at Remote() (RayRuntimeEnvException).
+  ActorCreator& SetRuntimeEnv(const RuntimeEnv& env) {
+    options_.runtime_env = env.Empty() ? std::string() : env.Serialize();
+    return *this;
+  }
   /// Re-runs the constructor up to n times when the actor's process dies (-1: forever).
   ActorCreator& SetMaxRestarts(int n) {
     options_.max_restarts = n;

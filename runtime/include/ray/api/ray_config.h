@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ray/api/runtime_env.h"
+
 namespace ray {
 
 /// Whether an actor shares the fate of its owner (Ray's `lifetime`).
@@ -97,6 +99,10 @@ struct RayConfig {
   std::string ray_namespace;
   /// The lifetime of actors created without ActorCreator::SetLifetime.
   ActorLifetime default_actor_lifetime = ActorLifetime::NON_DETACHED;
+  /// The job's runtime env (env_vars, working_dir: see ray/api/runtime_env.h):
+  /// every task and actor of the job runs in it, unless they set their own,
+  /// which is merged over it. Checked, and a working_dir shipped, at Init.
+  std::optional<RuntimeEnv> runtime_env;
 
   // -- seed options not supported yet: Init rejects a non-default value, naming it --
   std::optional<bool> redirect_worker_output;

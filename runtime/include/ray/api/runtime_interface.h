@@ -31,6 +31,7 @@ struct CallOptions {
   int max_calls = 0;                          // 0: unlimited
   int max_retries = 3;                        // retries when the worker process dies
   bool retry_exceptions = false;              // also retry when the task throws
+  std::string runtime_env;                    // RuntimeEnv::Serialize(); empty: the caller's
 };
 
 struct ActorOptions {
@@ -40,6 +41,7 @@ struct ActorOptions {
   int max_restarts = 0;                       // -1: infinite
   int max_concurrency = 1;                    // calls that run at once
   std::optional<bool> detached;               // unset: RayConfig::default_actor_lifetime
+  std::string runtime_env;                    // RuntimeEnv::Serialize(); empty: the caller's
 };
 
 /// Readable bytes of an object. Objects in shared memory stay pinned (never

@@ -11,6 +11,7 @@
 
 #include "ray/api/function_manager.h"
 #include "ray/api/object_ref.h"
+#include "ray/api/runtime_env.h"
 #include "ray/api/runtime_interface.h"
 
 namespace ray {
@@ -121,6 +122,14 @@ class TaskCaller<R (*)(Ps...), N>
   explicit TaskCaller(Function f)
       : name_(internal::FunctionManager::Instance().NameOf(internal::PointerKey(f),
                                                             "remote function")) {}
+
+  /// Runs the task in `env` (env_vars, working_dir), merged over the caller's
+  /// own env as Ray does; checked at Remote(), which raises
+  /// RayRuntimeEnvException for a field it cannot honour.
+  TaskCaller& SetRuntimeEnv(const RuntimeEnv& env) {
+    this->options_.runtime_env = env.Empty() ? std::string() : env.Serialize();
+    return *this;
+  }
 
   /// Splits a std::tuple result into N objects (the seed's num_return_vals).
   template <int M>
