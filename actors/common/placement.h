@@ -49,6 +49,47 @@ struct PlacementGroupInfo {
                  pending_reason);
 };
 
+/// What a placed bundle adds to its node's resources, by Ray's names: for
+/// each resource R of bundle `index` of group `hex_id`, "R_group_<index>_<id>"
+/// (that bundle) and "R_group_<id>" (any bundle of the group, summed over
+/// the node's), and 1000 units of "bundle_group_<index>_<id>" and
+/// "bundle_group_<id>", of which every task or actor in the group takes a
+/// thousandth, so that one asking for no resources still goes to the bundle's node.
+inline Bundle BundleResources(const std::string& hex_id, int index, const Bundle& bundle) {
+  Bundle out;
+  const std::string indexed = "_group_" + std::to_string(index) + "_" + hex_id;
+  const std::string wildcard = "_group_" + hex_id;
+  for (const auto& [name, amount] : bundle) {
+    out[name + indexed] += amount;
+    out[name + wildcard] += amount;
+  }
+  out["bundle" + indexed] += 1000;
+  out["bundle" + wildcard] += 1000;
+  return out;
+}
+
+/// A request of a task or actor placed in bundle `index` (-1: any) of group
+/// `hex_id`: each resource R asked for becomes the group's (see BundleResources).
+inline Bundle RequestInGroup(const std::string& hex_id, int index, const Bundle& request) {
+  Bundle out;
+  const std::string wildcard = "_group_" + hex_id;
+  const std::string indexed = "_group_" + std::to_string(index) + "_" + hex_id;
+  for (const auto& [name, amount] : request) {
+    if (amount <= 0) continue;
+    out[name + wildcard] += amount;
+    if (index >= 0) out[name + indexed] += amount;
+  }
+  out["bundle" + (index >= 0 ? indexed : wildcard)] += 0.001;
+  return out;
+}
+
+/// "CPU" of "CPU_group_0_<id>" or "CPU_group_<id>"; `name` itself when it is
+/// not a group resource.
+inline std::string BaseResource(const std::string& name) {
+  size_t at = name.find("_group_");
+  return at == std::string::npos ? name : name.substr(0, at);
+}
+
 inline const char* StrategyName(PlacementStrategy s) {
   switch (s) {
     case PlacementStrategy::kPack: return "PACK";

@@ -225,7 +225,7 @@ Response Api::Route(const Request& request) const {
     if (Response r = Report("status", json::object(), &status); !r.body.empty()) return r;
     return Envelope(200, true, "", {{"summary", Rows("nodes", status)}});
   }
-  for (const char* kind : {"nodes", "actors", "workers", "objects"}) {
+  for (const char* kind : {"nodes", "actors", "workers", "objects", "placement_groups"}) {
     if (p == std::string("/api/v0/") + kind) return List(request, kind);
   }
   if (p == "/api/v0/tasks") return Tasks(request, false);

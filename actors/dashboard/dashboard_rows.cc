@@ -102,6 +102,7 @@ json Rows(const std::string& kind, const json& report) {
   if (kind == "nodes") return NodeRows(report);
   if (kind == "workers") return WorkerRows(report);
   if (kind == "objects") return PerNode(report, "objects");
+  if (kind == "placement_groups") return report.value("placement_groups", json::array());
   if (kind == "actors") {
     // The worker process hosting each live actor, from the nodes' workers.
     std::map<std::string, json> pids;

@@ -46,6 +46,10 @@ class ShellOutbox final : public Outbox {
   void JobEnded(const std::string& to, const std::string& job_id) override;
   void Located(SubscriberId to, const std::vector<proto::Location>& found) override;
   void CodeAnswer(CodeToken token, const std::string& package) override;
+  void Prepare(const std::string& node, const std::string& group, int index,
+               const proto::Bundle& bundle, std::function<void(bool)> done) override;
+  void Commit(const std::string& node, const std::string& group, int index) override;
+  void Return(const std::string& node, const std::string& group, int index) override;
 
  private:
   /// The raylet of member `node_id`; null (and logged: a bug) when unknown.
@@ -107,6 +111,62 @@ void ShellOutbox::CodeAnswer(CodeToken token, const std::string& package) {
   if (it == promises.end()) return;
   it->second.deliver(package);
   promises.erase(it);
+}
+
+// Placement group bundles: the raylets know groups by their hex ids (the
+// resources' names carry them).
+void ShellOutbox::Prepare(const std::string& node, const std::string& group, int index,
+                          const proto::Bundle& bundle, std::function<void(bool)> done) {
+  raylet::RayletActor dest = Raylet(node);
+  if (!dest) return done(false);
+  self_->request(dest, std::chrono::seconds(10), atoms::bundle::value, std::string("prepare"),
+                 ids::Hex(group), static_cast<int32_t>(index), proto::Encode(bundle))
+      .then([done](bool ok) { done(ok); }, [done](caf::error&) { done(false); });
+}
+
+void ShellOutbox::Commit(const std::string& node, const std::string& group, int index) {
+  if (auto dest = Raylet(node)) {
+    self_->request(dest, std::chrono::seconds(10), atoms::bundle::value, std::string("commit"),
+                   ids::Hex(group), static_cast<int32_t>(index), std::string())
+        .then([](bool) {}, [](caf::error&) {});
+  }
+}
+
+void ShellOutbox::Return(const std::string& node, const std::string& group, int index) {
+  if (auto dest = Raylet(node)) {
+    self_->request(dest, std::chrono::seconds(10), atoms::bundle::value, std::string("return"),
+                   ids::Hex(group), static_cast<int32_t>(index), std::string())
+        .then([](bool) {}, [](caf::error&) {});
+  }
+}
+
+/// (pg, op, payload): create (PlacementGroupInfo -> id), remove (id -> ""),
+/// get (id -> PlacementGroupInfo or ""), named ([namespace, name] -> the
+/// same), list (-> vector<PlacementGroupInfo>).
+caf::result<std::string> Placement(Self self, const std::string& op, const std::string& payload) {
+  PlacementGroups& groups = self->state.core->placement();
+  if (op == "create") {
+    auto id = groups.Create(proto::Decode<proto::PlacementGroupInfo>(payload));
+    if (!id.ok()) return net::MakeError(id.status());
+    return *id;
+  }
+  if (op == "remove") {
+    Status removed = groups.Remove(payload);
+    if (!removed.ok()) return net::MakeError(removed);
+    return std::string();
+  }
+  std::optional<proto::PlacementGroupInfo> found;
+  if (op == "get") {
+    found = groups.Get(payload);
+  } else if (op == "named") {
+    auto [ns, name] = proto::Decode<std::pair<std::string, std::string>>(payload);
+    found = groups.GetByName(ns, name);
+  } else if (op == "list") {
+    return proto::Encode(groups.All());
+  } else {
+    return net::MakeError(Status(Errc::kInvalidArgument, "unknown placement group op " + op));
+  }
+  return found ? proto::Encode(*found) : std::string();
 }
 
 /// The id the Core knows object manager `om` by (the same for each handle).
@@ -344,6 +404,9 @@ auto ObserveHandlers(Self self) {
       },
       [=](atoms::as_report, const std::string& json) {
         self->state.core->SetAutoscalerReport(json);
+      },
+      [=](atoms::pg, const std::string& op, const std::string& payload) {
+        return Placement(self, op, payload);
       },
       [=](webui_atom, const std::string& url) {
         // Only the head's own process knows where its dashboard listens.

@@ -53,7 +53,10 @@ Core::Core(storage::MetaStore* store, Outbox* outbox, const Clock* clock, GcsOpt
       clock_(clock),
       options_(options),
       lineage_(store, options.max_memory),
-      events_(store, static_cast<uint64_t>(options.EventsCap())) {}
+      events_(store, static_cast<uint64_t>(options.EventsCap())),
+      placement_(store, outbox) {
+  placement_.Load();
+}
 
 Status Core::Logged(Status status) {
   if (!status.ok()) RAY_LOG(Error) << "gcs: " << status.ToString();

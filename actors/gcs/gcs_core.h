@@ -19,6 +19,7 @@
 #include "actors/common/status.h"
 #include "actors/gcs/gcs_directory.h"
 #include "actors/gcs/gcs_lineage.h"
+#include "actors/gcs/gcs_placement.h"
 #include "actors/gcs/gcs_options.h"
 #include "storage/events/event_log.h"
 #include "storage/meta/meta_store.h"
@@ -29,8 +30,9 @@ namespace ray::gcs {
 using CodeToken = uint64_t;
 
 /// What the GCS sends. Nodes are named by node id; the shell knows their
-/// raylets and object managers.
-class Outbox {
+/// raylets and object managers. Placement groups' bundle requests are
+/// PlacementOutbox's.
+class Outbox : public PlacementOutbox {
  public:
   virtual ~Outbox() = default;
   /// To node `to`'s raylet: `added` joined (node_add, with the raylet and
@@ -193,6 +195,7 @@ class Core {
   void AnnotateObjects(nlohmann::json* report) const;
   /// The jobs this store knows: id, RUNNING or FINISHED, start and end, driver.
   nlohmann::json JobsJson() const;
+  nlohmann::json PlacementGroupsJson() const;
   void Deliver(const Answers& answers);
   /// Logs a failed status and passes it on.
   static Status Logged(Status status);
@@ -212,6 +215,12 @@ class Core {
   storage::EventLog events_;
   std::map<CodeToken, CodeWaiter> code_waiters_;
   std::string autoscaler_report_;
+  PlacementGroups placement_;
+
+ public:
+  /// The placement groups, placed over this GCS's members (heartbeats tell
+  /// it their free resources; a removed node's bundles are placed again).
+  PlacementGroups& placement() { return placement_; }
 };
 
 }  // namespace ray::gcs

@@ -58,13 +58,23 @@ StatusOr<std::vector<proto::NodeRecord>> Core::Heartbeat(const std::string& node
   }
   it->second.last_heartbeat = clock_->Now();
   it->second.record.available = std::move(available);
+  std::map<std::string, proto::Bundle> free, totals;
+  for (const auto& [id, member] : nodes_) {
+    free[id] = member.record.available;
+    totals[id] = member.record.total;
+  }
+  placement_.OnNodes(free, totals);
   return Nodes();
 }
 
 std::vector<proto::NodeRecord> Core::Nodes() const {
   std::vector<proto::NodeRecord> out;
   out.reserve(nodes_.size());
-  for (const auto& [id, member] : nodes_) out.push_back(member.record);
+  for (const auto& [id, member] : nodes_) {
+    out.push_back(member.record);
+    // Its placement groups' bundles are resources of its own (Ray's names).
+    for (const auto& [name, amount] : placement_.GroupResources(id)) out.back().total[name] += amount;
+  }
   return out;
 }
 
@@ -110,6 +120,7 @@ void Core::RemoveNode(const std::string& node_id, const std::string& reason) {
     Logged(Status(Errc::kIoError, "cannot delete node " + ids::Hex(node_id) + ": " + error));
   }
   for (const auto& [id, member] : nodes_) outbox_->NodeRemoved(id, node_id, reason);
+  placement_.OnNodeRemoved(node_id);
   directory_.DropNode(node_id, "its only copy was on node " + ids::Hex(node_id) + " (" +
                                    record.address + "), which died: " + reason);
 }

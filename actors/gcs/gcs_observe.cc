@@ -30,6 +30,25 @@ json NodeJson(const proto::NodeRecord& record, bool alive, const std::string& re
 
 }  // namespace
 
+nlohmann::json Core::PlacementGroupsJson() const {
+  json out = json::array();
+  for (const auto& g : placement_.All()) {
+    json bundles = json::array();
+    for (size_t i = 0; i < g.bundles.size(); ++i) {
+      bundles.push_back({{"bundle_index", i}, {"unit_resources", g.bundles[i]},
+                         {"node_id", g.bundle_nodes.size() > i && !g.bundle_nodes[i].empty()
+                                         ? ids::Hex(g.bundle_nodes[i])
+                                         : ""}});
+    }
+    out.push_back({{"placement_group_id", ids::Hex(g.id)}, {"name", g.name},
+                   {"ray_namespace", g.ray_namespace}, {"creator_job_id", ids::Hex(g.job_id)},
+                   {"strategy", proto::StrategyName(g.Strategy())},
+                   {"state", proto::StateName(g.State())}, {"bundles", std::move(bundles)},
+                   {"pending_reason", g.pending_reason}});
+  }
+  return out;
+}
+
 nlohmann::json Core::JobsJson() const {
   json jobs = json::array();
   store_->Scan("jobs_times", [&](const std::string& job_id, const std::string& bytes) {
@@ -195,6 +214,7 @@ std::string Core::Report(const std::string& kind, const std::vector<NodeReport>&
       return true;
     });
     out["actors"] = std::move(actors);
+    out["placement_groups"] = PlacementGroupsJson();
     out["jobs"] = JobsJson();
     out["actors_by_state"] = by_state;
     // The autoscaler's last report, when one runs (tools/ray/autoscaler.h).

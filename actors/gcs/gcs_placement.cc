@@ -107,11 +107,11 @@ Status PlacementGroups::Remove(const std::string& id) {
   if (it == groups_.end()) return Status(Errc::kNotFound, "no placement group " + ids::Hex(id));
   PlacementGroupInfo& g = it->second;
   if (!Live(g)) return Status::Ok();
-  // Prepared-but-unanswered bundles are returned when their answers come (OnPrepared).
-  for (size_t i = 0; i < g.bundle_nodes.size(); ++i) {
-    if (!g.bundle_nodes[i].empty()) outbox_->Return(g.bundle_nodes[i], id, static_cast<int>(i));
-    g.bundle_nodes[i].clear();
-  }
+  // Every live node hears of it (index -1): its committed bundles there go
+  // back, and its tasks and actors there end, wherever they wait. Bundles
+  // being prepared are returned when their answers come (Finish).
+  for (const auto& [node, free] : available_) outbox_->Return(node, id, -1);
+  for (auto& node : g.bundle_nodes) node.clear();
   g.state = static_cast<uint8_t>(PlacementGroupState::kRemoved);
   Store(g);
   Notify(id, false);
@@ -131,6 +131,21 @@ std::optional<PlacementGroupInfo> PlacementGroups::GetByName(const std::string& 
     if (Live(g) && g.name == name && g.ray_namespace == ray_namespace) return g;
   }
   return std::nullopt;
+}
+
+proto::Bundle PlacementGroups::GroupResources(const std::string& node) const {
+  Bundle out;
+  for (const auto& [id, g] : groups_) {
+    if (!Live(g)) continue;
+    for (size_t i = 0; i < g.bundle_nodes.size(); ++i) {
+      if (g.bundle_nodes[i] != node) continue;
+      for (const auto& [name, amount] :
+           proto::BundleResources(ids::Hex(id), static_cast<int>(i), g.bundles[i])) {
+        out[name] += amount;
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<PlacementGroupInfo> PlacementGroups::All() const {
@@ -180,6 +195,100 @@ void PlacementGroups::OnNodeRemoved(const std::string& node) {
   TrySchedule();
 }
 
+namespace {
+
+using Nodes = std::optional<std::vector<std::string>>;
+
+/// STRICT_PACK: one node for all, the one already holding some, or any that fits all.
+Nodes PlaceStrictPack(const std::vector<Bundle>& bundles, const std::vector<int>& todo,
+                      std::vector<std::string> nodes, const std::set<std::string>& used,
+                      std::map<std::string, Bundle>& available,
+                      const std::map<std::string, Bundle>& total, std::string* why,
+                      bool* infeasible) {
+  Bundle need = Sum(bundles, todo);
+  std::vector<std::string> candidates =
+      used.empty() ? ByRoom(available) : std::vector<std::string>(used.begin(), used.end());
+  for (const auto& n : candidates) {
+    if (available.count(n) && Fits(available[n], need)) {
+      for (int i : todo) nodes[i] = n;
+      return nodes;
+    }
+  }
+  bool any = false;
+  for (const auto& [n, t] : total) any = any || Fits(t, need);
+  *infeasible = !any;
+  *why = *infeasible ? "STRICT_PACK: no node has the resources of all its bundles together"
+                     : "STRICT_PACK: no node has room for all its bundles now";
+  return std::nullopt;
+}
+
+/// STRICT_SPREAD: each bundle on a node no other bundle of it uses.
+Nodes PlaceStrictSpread(const std::vector<Bundle>& bundles, const std::vector<int>& todo,
+                        std::vector<std::string> nodes, std::set<std::string> used,
+                        std::map<std::string, Bundle>& available,
+                        const std::map<std::string, Bundle>& total, std::string* why,
+                        bool* infeasible) {
+  if (total.size() < bundles.size()) {
+    *infeasible = true;
+    *why = "STRICT_SPREAD: " + std::to_string(bundles.size()) +
+           " bundles need as many nodes, the cluster has " + std::to_string(total.size());
+    return std::nullopt;
+  }
+  for (int i : todo) {
+    std::string pick;
+    for (const auto& n : ByRoom(available)) {
+      if (!used.count(n) && Fits(available[n], bundles[i])) {
+        pick = n;
+        break;
+      }
+    }
+    if (pick.empty()) {
+      *why = "STRICT_SPREAD: no node without a bundle of it has room for bundle " +
+             std::to_string(i);
+      return std::nullopt;
+    }
+    nodes[i] = pick;
+    used.insert(pick);
+    Take(&available[pick], bundles[i]);
+  }
+  return nodes;
+}
+
+/// PACK (a node it already uses first) and SPREAD (a node it does not use first).
+Nodes PlaceGreedy(bool spread, const std::vector<Bundle>& bundles, const std::vector<int>& todo,
+                  std::vector<std::string> nodes, std::set<std::string> used,
+                  std::map<std::string, Bundle>& available,
+                  const std::map<std::string, Bundle>& total, std::string* why,
+                  bool* infeasible) {
+  for (int i : todo) {
+    std::string pick;
+    for (int pass = 0; pass < 2 && pick.empty(); ++pass) {
+      for (const auto& n : ByRoom(available)) {
+        const bool preferred = (used.count(n) > 0) != spread;
+        if ((pass == 0) == preferred && Fits(available[n], bundles[i])) {
+          pick = n;
+          break;
+        }
+      }
+    }
+    if (pick.empty()) {
+      bool any = false;
+      for (const auto& [n, t] : total) any = any || Fits(t, bundles[i]);
+      *infeasible = !any;
+      *why = std::string(spread ? "SPREAD" : "PACK") + ": " +
+             (any ? "no node has room for bundle " : "no node has the resources of bundle ") +
+             std::to_string(i) + (any ? " now" : "");
+      return std::nullopt;
+    }
+    nodes[i] = pick;
+    used.insert(pick);
+    Take(&available[pick], bundles[i]);
+  }
+  return nodes;
+}
+
+}  // namespace
+
 std::optional<std::vector<std::string>> PlacementGroups::Place(
     PlacementStrategy strategy, const std::vector<Bundle>& bundles,
     const std::vector<std::string>& fixed, std::map<std::string, Bundle> available,
@@ -195,81 +304,14 @@ std::optional<std::vector<std::string>> PlacementGroups::Place(
   std::set<std::string> used(fixed.begin(), fixed.end());
   used.erase("");
   switch (strategy) {
-    case PlacementStrategy::kStrictPack: {
-      // One node for all: the one already holding some, or any that fits all.
-      Bundle need = Sum(bundles, todo);
-      std::vector<std::string> candidates =
-          used.empty() ? ByRoom(available) : std::vector<std::string>(used.begin(), used.end());
-      for (const auto& n : candidates) {
-        if (available.count(n) && Fits(available[n], need)) {
-          for (int i : todo) nodes[i] = n;
-          return nodes;
-        }
-      }
-      bool any = false;
-      for (const auto& [n, t] : total) any = any || Fits(t, need);
-      *infeasible = !any;
-      *why = *infeasible ? "STRICT_PACK: no node has the resources of all its bundles together"
-                         : "STRICT_PACK: no node has room for all its bundles now";
-      return std::nullopt;
-    }
-    case PlacementStrategy::kStrictSpread: {
-      size_t nodes_needed = bundles.size();
-      if (total.size() < nodes_needed) {
-        *infeasible = true;
-        *why = "STRICT_SPREAD: " + std::to_string(nodes_needed) + " bundles need as many nodes, "
-               "the cluster has " + std::to_string(total.size());
-        return std::nullopt;
-      }
-      for (int i : todo) {
-        std::string pick;
-        for (const auto& n : ByRoom(available)) {
-          if (!used.count(n) && Fits(available[n], bundles[i])) {
-            pick = n;
-            break;
-          }
-        }
-        if (pick.empty()) {
-          *why = "STRICT_SPREAD: no node without a bundle of it has room for bundle " +
-                 std::to_string(i);
-          return std::nullopt;
-        }
-        nodes[i] = pick;
-        used.insert(pick);
-        Take(&available[pick], bundles[i]);
-      }
-      return nodes;
-    }
+    case PlacementStrategy::kStrictPack:
+      return PlaceStrictPack(bundles, todo, nodes, used, available, total, why, infeasible);
+    case PlacementStrategy::kStrictSpread:
+      return PlaceStrictSpread(bundles, todo, nodes, used, available, total, why, infeasible);
     case PlacementStrategy::kPack:
-    case PlacementStrategy::kSpread: {
-      const bool spread = strategy == PlacementStrategy::kSpread;
-      for (int i : todo) {
-        std::string pick;
-        // PACK: a node it already uses first; SPREAD: a node it does not use first.
-        for (int pass = 0; pass < 2 && pick.empty(); ++pass) {
-          for (const auto& n : ByRoom(available)) {
-            const bool preferred = (used.count(n) > 0) != spread;
-            if ((pass == 0) == preferred && Fits(available[n], bundles[i])) {
-              pick = n;
-              break;
-            }
-          }
-        }
-        if (pick.empty()) {
-          bool any = false;
-          for (const auto& [n, t] : total) any = any || Fits(t, bundles[i]);
-          *infeasible = !any;
-          *why = std::string(spread ? "SPREAD" : "PACK") + ": " +
-                 (any ? "no node has room for bundle " : "no node has the resources of bundle ") +
-                 std::to_string(i) + (any ? " now" : "");
-          return std::nullopt;
-        }
-        nodes[i] = pick;
-        used.insert(pick);
-        Take(&available[pick], bundles[i]);
-      }
-      return nodes;
-    }
+    case PlacementStrategy::kSpread:
+      return PlaceGreedy(strategy == PlacementStrategy::kSpread, bundles, todo, nodes, used,
+                         available, total, why, infeasible);
   }
   *why = "unknown strategy";
   *infeasible = true;

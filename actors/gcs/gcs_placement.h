@@ -34,7 +34,8 @@ class PlacementOutbox {
                        const proto::Bundle& bundle, std::function<void(bool)> done) = 0;
   /// The prepared bundle becomes usable by the group's tasks and actors.
   virtual void Commit(const std::string& node, const std::string& group, int index) = 0;
-  /// Gives a prepared or committed bundle back (its tasks and actors end).
+  /// Gives a prepared bundle back; index -1: the group was removed, and the
+  /// node gives back all its bundles and ends its tasks and actors.
   virtual void Return(const std::string& node, const std::string& group, int index) = 0;
 };
 
@@ -57,6 +58,8 @@ class PlacementGroups {
   std::optional<proto::PlacementGroupInfo> GetByName(const std::string& ray_namespace,
                                                      const std::string& name) const;
   std::vector<proto::PlacementGroupInfo> All() const;
+  /// The resources the committed bundles on `node` add there (BundleResources).
+  proto::Bundle GroupResources(const std::string& node) const;
 
   /// Calls `done(true)` once the group is CREATED, `done(false)` if it is
   /// removed or unknown; at once when it already is. The caller times out.

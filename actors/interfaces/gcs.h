@@ -28,6 +28,7 @@ using GcsActor = caf::typed_actor<
     caf::replies_to<atoms::job_info, std::string>::with<std::string>,
     caf::reacts_to<atoms::job_end, std::string>,
     caf::replies_to<atoms::code_put, std::string, std::string>::with<bool>,
+    caf::replies_to<atoms::pg, std::string, std::string>::with<std::string>,
     caf::replies_to<atoms::code_get, std::string>::with<std::string>,
     // -- actors and their names
     caf::replies_to<atoms::reserve, std::string, std::string>::with<bool>,

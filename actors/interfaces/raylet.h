@@ -52,6 +52,7 @@ using RayletActor = caf::typed_actor<
     /// (event count, events::Batch) of a process of this node, passed on to the GCS.
     caf::replies_to<atoms::ev_add, uint32_t, std::string>::with<bool>,
     caf::reacts_to<atoms::metrics, std::string, std::string>,
+    caf::replies_to<atoms::bundle, std::string, std::string, int32_t, std::string>::with<bool>,
     /// Flushes the events of this node's workers (and its own) to the GCS; true when done.
     caf::replies_to<atoms::ev_flush>::with<bool>,
     /// (kind, JSON args) -> JSON: this node's report for `ray status`, `memory`,

@@ -68,6 +68,8 @@ using results = caf::atom_constant<caf::atom("results")>;    // raylet -> driver
 // Observability: profile events and the cluster queries of `ray status/memory/stack/logs`.
 using ev_add = caf::atom_constant<caf::atom("ev_add")>;      // process -> raylet -> GCS: events::Batch
 using metrics = caf::atom_constant<caf::atom("metrics")>;    // process -> raylet: client id, metrics::Snapshot
+using pg = caf::atom_constant<caf::atom("pg")>;              // -> GCS: placement group op, payload
+using bundle = caf::atom_constant<caf::atom("bundle")>;      // GCS -> raylet: op, group, index, Bundle
 using ev_get = caf::atom_constant<caf::atom("ev_get")>;      // -> GCS: job id -> events::EventsReply
 using ev_flush = caf::atom_constant<caf::atom("ev_flush")>;  // raylet -> worker, driver -> raylet: flush now
 using observe = caf::atom_constant<caf::atom("observe")>;    // -> GCS/raylet/om: kind, JSON args -> JSON

@@ -194,6 +194,8 @@ void Core::OnHeartbeatReply(std::vector<proto::NodeRecord> alive_nodes) {
     auto p = st_.peers.find(rec.node_id);
     if (p == st_.peers.end()) continue;
     p->second.record.available = std::move(rec.available);
+    // Totals change too: a placement group's bundles are resources of their node.
+    if (!rec.total.empty()) p->second.record.total = std::move(rec.total);
     p->second.confirmed = true;
   }
   // Fresh views of the peers' room: queued tasks that found none may go now,

@@ -47,6 +47,8 @@ caf::behavior Behavior(Self self, RayletOptions options, caf::actor gcs, caf::ac
       },
       [=](atoms::ev_flush) { return sh->FlushEvents(); },
       [=](atoms::metrics, const std::string& client, const std::string& m) { sh->AddMetrics(client, m); },
+      [=](atoms::bundle, const std::string& op, const std::string& group, int32_t i,
+          const std::string& b) { return sh->Bundle(op, group, i, b); },
       [=](atoms::observe, const std::string& kind, const std::string& a) { return sh->Observe(kind, a); },
       [=](stack_done_atom, uint64_t token, const std::string& json_text) {
         safe::RequireLocal(self);

@@ -34,8 +34,10 @@
 #include <utility>
 #include <vector>
 
+#include "actors/common/placement.h"
 #include "actors/common/protocol.h"
 #include "actors/common/status.h"
+#include "actors/raylet/raylet_ports.h"
 #include "actors/raylet/resource_pool.h"
 
 namespace ray::raylet {
@@ -56,91 +58,6 @@ struct RayletOptions {
   bool exit_on_removal = false;      // raynode: SIGTERM itself when the GCS declared it dead
   bool load_code_from_local = false; // run other nodes' jobs from code_search_path, not shipped code
   std::string head_address;          // non-head nodes: reconnect here when the GCS is lost
-};
-
-/// What the raylet sends. Components are named by id: workers and drivers by
-/// their client id, other nodes by node id; the shell maps ids to actors.
-/// Requests take a callback, called later (never from inside the request).
-class Outbox {
- public:
-  template <class T>
-  using Reply = std::function<void(StatusOr<T>)>;
-  virtual ~Outbox() = default;
-
-  // -- this node's object manager
-  virtual void PutObject(const proto::ObjectEntry& entry) = 0;
-  virtual void UnpinObjects(const std::vector<std::string>& ids) = 0;
-  /// The owner dropped its last ref; `free` also removes the object.
-  virtual void ReleaseObject(const std::string& id, bool free) = 0;
-  virtual void WorkerGone(const std::string& worker_id) = 0;
-  virtual void PeerRemoved(const std::string& node_id) = 0;
-  /// Waits until every object is here (fetching from other nodes as needed).
-  virtual void GetObjects(const std::vector<std::string>& ids,
-                          Reply<std::vector<proto::ObjectEntry>> done) = 0;
-
-  // -- workers and drivers of this node
-  virtual void Execute(const std::string& worker_id, const proto::ExecRequest& request) = 0;
-  virtual void ExitWorker(const std::string& worker_id) = 0;
-  /// Takes back the tasks queued on a worker behind the one it runs.
-  virtual void StealTasks(const std::string& worker_id, Reply<std::vector<std::string>> done) = 0;
-  virtual void PushResults(const std::string& driver_id,
-                           const std::vector<proto::ObjectEntry>& entries) = 0;
-  /// An actor's worker died: drivers that call it direct through this node
-  /// hear of it here (CAF sends them no down message across the node).
-  virtual void TellWorkerGone(const std::string& driver_id, const std::string& worker_id) = 0;
-
-  // -- the GCS
-  virtual void AppendLineage(const std::vector<proto::TaskSpec>& specs) = 0;
-  virtual void ReportReleased(const std::vector<std::string>& ids) = 0;
-  virtual void UpdateActor(const proto::ActorInfo& info) = 0;
-  virtual void RegisterJob(const proto::JobInfo& job) = 0;
-  virtual void ReportJobEnded(const std::string& job_id) = 0;
-  /// This node's object manager learns where these objects appear.
-  virtual void SubscribeRebuilt(const std::vector<std::string>& ids) = 0;
-  /// kNotFound when the GCS knows no such actor / job / lineage record.
-  virtual void LookupActor(const std::string& actor_id, Reply<proto::ActorInfo> done) = 0;
-  virtual void LookupJob(const std::string& job_id, Reply<proto::JobInfo> done) = 0;
-  virtual void FetchCode(const std::string& job_id, Reply<proto::CodePackage> done) = 0;
-  virtual void FetchLineage(const std::string& object_id, Reply<proto::TaskSpec> done) = 0;
-  virtual void LocateNow(const std::vector<std::string>& ids,
-                         Reply<std::vector<proto::Location>> done) = 0;
-
-  // -- other nodes
-  virtual void SubmitToPeer(const std::string& node_id, const proto::TaskSpec& spec) = 0;
-  virtual void ReturnToOrigin(const std::string& node_id, const std::string& task_id,
-                              const std::vector<proto::ObjectEntry>& entries) = 0;
-  virtual void KillOnPeer(const std::string& node_id, const std::string& actor_id,
-                          bool no_restart) = 0;
-  /// Opens a connection to another node's raylet ("host:port"), in the background.
-  virtual void ConnectToPeer(const std::string& address) = 0;
-};
-
-/// Worker processes and the files they run.
-class WorkerHost {
- public:
-  virtual ~WorkerHost() = default;
-  /// Starts `argv` with `env` added; the pid, or -1 with `*error` set. Its
-  /// exit comes back as Core::OnWorkerExited.
-  virtual pid_t Launch(const std::vector<std::string>& argv,
-                       const std::map<std::string, std::string>& env, std::string* error) = 0;
-  virtual void Signal(pid_t pid, int sig) = 0;
-  /// SIGKILLs every worker and waits for them.
-  virtual void KillAll() = 0;
-  /// Whether `path` can be run (`executable`) or read.
-  virtual bool Usable(const std::string& path, bool executable) = 0;
-  /// Writes a job's shipped code (executables) into `dir`.
-  virtual Status InstallCode(const std::string& dir, const proto::CodePackage& code) = 0;
-  /// Writes a runtime env's working_dir (relative paths, subdirectories made)
-  /// into `dir`; a path that would leave `dir` is refused.
-  virtual Status InstallWorkingDir(const std::string& dir, const proto::CodePackage& files) = 0;
-};
-
-class Timer {
- public:
-  virtual ~Timer() = default;
-  virtual std::chrono::steady_clock::time_point Now() = 0;
-  /// Calls `fn` after `delay` (0: as soon as the current message is done).
-  virtual void After(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
 };
 
 /// A task is forwarded to another node at most once (no ping-pong on stale views)...
@@ -221,6 +138,14 @@ struct WorkingDir {
   std::string path;
 };
 
+/// A placement group's bundle on this node: set aside when prepared, usable
+/// by the group's tasks and actors once committed.
+struct BundleRecord {
+  std::map<std::string, double> bundle;
+  ResourceAllocation reserved;
+  bool committed = false;
+};
+
 /// Workers are pooled per job and runtime env: a task runs only in a worker
 /// started for its own.
 using PoolKey = std::pair<std::string, std::string>;  // job id, TaskSpec::runtime_env
@@ -250,6 +175,8 @@ struct State {
   std::unordered_map<std::string, ActorRecord> actors;
   std::unordered_map<std::string, Job> jobs;
   std::map<std::string, WorkingDir> working_dirs;  // by key ("working_dir_<sha256>")
+  std::map<std::pair<std::string, int>, BundleRecord> bundles;  // (group hex id, index)
+  std::set<std::string> removed_groups;  // their tasks and actors fail here
   std::unordered_set<std::string> drivers;  // client ids of this node's drivers
   std::vector<proto::TaskSpec> lineage_batch;
   std::vector<std::string> release_batch;  // to the GCS: lineage garbage collection
@@ -343,6 +270,16 @@ class Core {
   /// Batched (512 ids or 20 ms): they are off every task's path.
   void FlushReleases();
 
+  // -- bundles.cc: placement group bundles (the GCS asks) ----------------------
+  /// Sets `bundle` aside for bundle `index` of group `group` (hex id); false
+  /// when it does not fit now (nothing is taken then).
+  bool PrepareBundle(const std::string& group, int index, const proto::Bundle& bundle);
+  /// The prepared bundle's resources become the group's (proto::BundleResources).
+  void CommitBundle(const std::string& group, int index);
+  /// Gives the bundle back; index -1: the group was removed, and its tasks and
+  /// actors here end (and every bundle of it here is given back).
+  void ReturnBundle(const std::string& group, int index);
+
   // -- scheduling.cc ----------------------------------------------------------
   /// Dispatches what can run now and starts the workers that runnable work lacks.
   /// Cost is proportional to the work dispatched plus the workers that may still
@@ -382,6 +319,11 @@ class Core {
                            StatusOr<proto::CodePackage> files);
   /// Fails the tasks and actors waiting for a worker of `runtime_env`.
   void FailEnv(const std::string& runtime_env, const std::string& why);
+  void RemoveGroup(const std::string& group);
+  void FailGroupTasks(const std::string& group, const std::string& why);
+  /// Fails the queued tasks `match` picks: "task <name> <why>".
+  void FailReadyTasks(const std::function<bool(const proto::TaskSpec&)>& match,
+                      const std::string& why);
   void Dispatch(Task& task, Worker& w, ResourceAllocation allocation);
   void FailActorCall(const std::string& task_id, const std::string& cause);
   void MarkActorDead(const std::string& actor_id, const std::string& cause);
@@ -481,6 +423,9 @@ proto::ObjectEntry ErrorEntry(const std::string& id, proto::ErrorKind kind,
                               const std::string& type, const std::string& message,
                               const std::string& task_name);
 bool Fits(const std::map<std::string, double>& have, const ResourceRequest& request);
+/// What a worker is told it was given: a placement group's resources also
+/// under their plain names (a bundle's GPUs are the task's GPUs).
+proto::Allocation ForWorker(const ResourceAllocation& allocation);
 std::string ExitReason(int status);
 
 }  // namespace ray::raylet

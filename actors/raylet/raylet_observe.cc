@@ -205,6 +205,20 @@ caf::result<std::string> Shell::Observe(const std::string& kind, const std::stri
                                    "' (status, memory, stack, logs, flush or metrics)"));
 }
 
+bool Shell::Bundle(const std::string& op, const std::string& group, int32_t index,
+                   const std::string& bundle) {
+  if (op == "prepare") return core_->PrepareBundle(group, index, proto::Decode<proto::Bundle>(bundle));
+  if (op == "commit") {
+    core_->CommitBundle(group, index);
+    return true;
+  }
+  if (op == "return") {
+    core_->ReturnBundle(group, index);
+    return true;
+  }
+  return false;
+}
+
 void Shell::AddMetrics(const std::string& client_id, const std::string& snapshot) {
   // Only this node's processes (drivers and workers it knows) have a say.
   if (!drivers_.count(client_id) && !workers_.count(client_id)) return;

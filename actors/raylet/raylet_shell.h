@@ -250,6 +250,10 @@ class Shell final : public Outbox, public Timer {
   /// (job_end): the job's workers flush their events, then the core ends the job.
   void EndJob(const std::string& job_id);
   caf::result<std::string> Observe(const std::string& kind, const std::string& args);
+  /// (bundle, op, group, index, Bundle) from the GCS: prepare (true when set
+  /// aside), commit or return a placement group's bundle.
+  bool Bundle(const std::string& op, const std::string& group, int32_t index,
+              const std::string& bundle);
   /// (metrics) from a process of this node: its latest metrics::Snapshot.
   void AddMetrics(const std::string& client_id, const std::string& snapshot);
   /// A stack capture thread finished (stack_done).

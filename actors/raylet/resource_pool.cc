@@ -1,5 +1,6 @@
 #include "actors/raylet/resource_pool.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ray::raylet {
@@ -100,6 +101,38 @@ void ResourcePool::Release(const ResourceAllocation& allocation) {
         }
       }
     }
+  }
+}
+
+void ResourcePool::Add(const std::string& name, double amount,
+                       const std::vector<int64_t>& unit_ids) {
+  if (amount <= kEpsilon) return;
+  auto& units = units_[name];
+  totals_[name] += amount;
+  int64_t next = 0;
+  for (const Unit& u : units) next = std::max(next, u.id + 1);
+  auto whole = static_cast<int64_t>(std::floor(amount + kEpsilon));
+  for (int64_t i = 0; i < whole; ++i) {
+    int64_t id = i < static_cast<int64_t>(unit_ids.size()) ? unit_ids[i] : next++;
+    units.push_back({id, 1.0, 1.0});
+  }
+  double rest = amount - static_cast<double>(whole);
+  if (rest > kEpsilon) units.push_back({next, rest, rest});
+}
+
+void ResourcePool::Remove(const std::string& name, double amount) {
+  auto it = units_.find(name);
+  if (it == units_.end()) return;
+  auto& units = it->second;
+  double left = amount;
+  while (left > kEpsilon && !units.empty()) {
+    left -= units.back().capacity;
+    units.pop_back();
+  }
+  totals_[name] = std::max(0.0, totals_[name] - amount);
+  if (units.empty()) {
+    units_.erase(it);
+    totals_.erase(name);
   }
 }
 

@@ -32,6 +32,14 @@ class ResourcePool {
   std::optional<ResourceAllocation> Acquire(const ResourceRequest& request);
   void Release(const ResourceAllocation& allocation);
 
+  /// Adds `amount` of `name` (a placement group's bundle): whole units with
+  /// the ids in `unit_ids` when given (a bundle's GPUs keep their ids), else
+  /// new ones, and a partial unit for a fractional rest.
+  void Add(const std::string& name, double amount, const std::vector<int64_t>& unit_ids = {});
+  /// Takes `amount` of `name` away again, newest units first; allocations of
+  /// the units removed are forgotten (their Release is then a no-op).
+  void Remove(const std::string& name, double amount);
+
   double Available(const std::string& name) const;
   double Total(const std::string& name) const;
   const std::map<std::string, double>& totals() const { return totals_; }

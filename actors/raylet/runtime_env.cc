@@ -67,20 +67,8 @@ void Core::OnWorkingDirFetched(const std::string& key, const std::string& runtim
 }
 
 void Core::FailEnv(const std::string& runtime_env, const std::string& why) {
-  std::deque<std::string> kept;
-  for (const auto& task_id : st_.ready) {
-    auto t = st_.tasks.find(task_id);
-    if (t == st_.tasks.end()) continue;
-    if (t->second.spec.runtime_env != runtime_env) {
-      kept.push_back(task_id);
-      continue;
-    }
-    FailReturns(t->second.spec, proto::ErrorKind::kWorker, "RayWorkerException",
-                "no worker can start for task " + DisplayName(t->second.spec) + ": " + why);
-    UnpinArgs(t->second);
-    st_.tasks.erase(t);
-  }
-  st_.ready.swap(kept);
+  FailReadyTasks([&](const proto::TaskSpec& spec) { return spec.runtime_env == runtime_env; },
+                 "has no worker: none can start in its runtime env: " + why);
   std::vector<std::string> actors;
   for (const auto& [aid, a] : st_.actors) {
     if (a.needs_worker && a.creation.runtime_env == runtime_env) actors.push_back(aid);

@@ -180,7 +180,7 @@ void Core::StartWorker(const std::string& job_id, const std::string& runtime_env
 
 void Core::Dispatch(Task& task, Worker& w, ResourceAllocation allocation) {
   FlushLineage();  // the lineage record leaves before the task runs
-  proto::ExecRequest req{task.spec, task.resolved, allocation};
+  proto::ExecRequest req{task.spec, task.resolved, ForWorker(allocation)};
   w.idle = false;
   if (task.spec.Kind() == proto::TaskKind::kNormal) {
     if (w.assigned.empty()) {
@@ -266,6 +266,17 @@ void Core::PropagateArgumentError(const std::string& task_id, const proto::Objec
 
 void Core::Submit(proto::TaskSpec spec) {
   if (spec.origin_node.empty()) spec.origin_node = st_.options.node_id;
+  if (!spec.placement_group.empty() && st_.removed_groups.count(spec.placement_group)) {
+    const std::string why = "its placement group " + spec.placement_group + " was removed";
+    if (spec.Kind() == proto::TaskKind::kActorCreation) {
+      st_.actors[spec.actor_id].creation = spec;
+      MarkActorDead(spec.actor_id, why);
+    } else {
+      FailReturns(spec, proto::ErrorKind::kWorker, "RayWorkerException",
+                  "task " + DisplayName(spec) + " cannot run: " + why);
+    }
+    return;
+  }
   if (spec.hops == 0) {
     for (const auto& a : spec.args) {
       if (a.is_ref) st_.used_as_arg.insert(a.object_id);
@@ -407,7 +418,8 @@ void Core::RetryOrFailRunningTask(const Worker& w, const std::string& task_id,
   auto t = st_.tasks.find(task_id);
   if (t == st_.tasks.end()) return;
   Task& task = t->second;
-  if (task.attempts < task.spec.max_retries && !st_.shutting_down) {
+  if (task.attempts < task.spec.max_retries && !st_.shutting_down &&
+      !st_.removed_groups.count(task.spec.placement_group)) {
     ++task.attempts;
     task.worker_id.clear();
     st_.ready.push_back(task.spec.task_id);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/common/ids.h"
+#include "actors/common/placement.h"
 #include "actors/common/process_report.h"
 #include "actors/common/profile_events.h"
 #include "actors/net/atoms.h"
@@ -161,6 +162,12 @@ std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
   if (!options.runtime_env.empty()) {
     spec.runtime_env = ResolveRuntimeEnv(options.runtime_env, "ray::Task(...).Remote");
   }
+  if (!options.placement_group.empty()) {
+    spec.placement_group = options.placement_group;
+    spec.bundle_index = options.bundle_index;
+    spec.resources = proto::RequestInGroup(options.placement_group, options.bundle_index,
+                                           spec.resources);
+  }
   std::vector<std::string> ids = spec.return_ids;
   refs_.MarkSubmitted(ids, /*await_push=*/session_.is_driver());
   session_.Submit(spec);
@@ -182,6 +189,12 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
   spec.name_namespace = options.ray_namespace.empty() ? spec.ray_namespace : options.ray_namespace;
   if (!options.runtime_env.empty()) {
     spec.runtime_env = ResolveRuntimeEnv(options.runtime_env, "ray::Actor(...).Remote");
+  }
+  if (!options.placement_group.empty()) {
+    spec.placement_group = options.placement_group;
+    spec.bundle_index = options.bundle_index;
+    spec.resources = proto::RequestInGroup(options.placement_group, options.bundle_index,
+                                           spec.resources);
   }
   spec.name = factory;
   if (!options.name.empty() &&

@@ -91,6 +91,12 @@ class ClusterRuntime : public internal::RuntimeInterface {
   std::string QueryEvents(const std::string& job_id) override {
     return session_.QueryEvents(job_id);
   }
+  std::string CreatePlacementGroup(const internal::PlacementGroupData& spec) override;
+  void RemovePlacementGroup(const std::string& id) override;
+  std::optional<internal::PlacementGroupData> GetPlacementGroup(const std::string& key,
+                                                                bool by_name) override;
+  std::vector<internal::PlacementGroupData> GetAllPlacementGroups() override;
+  bool WaitPlacementGroupReady(const std::string& id, int timeout_seconds) override;
   /// This process's events to its raylet, and wait until it has them.
   void FlushEvents() { session_.FlushEvents(true); }
 

@@ -48,6 +48,13 @@ using Answer = std::pair<SubscriberId, std::vector<std::string>>;
 
 class FakeOutbox final : public Outbox {
  public:
+  // Placement groups' bundle requests (gcs_placement_test.cc tests them).
+  void Prepare(const std::string&, const std::string&, int, const proto::Bundle&,
+               std::function<void(bool)> done) override {
+    done(false);
+  }
+  void Commit(const std::string&, const std::string&, int) override {}
+  void Return(const std::string&, const std::string&, int) override {}
   void NodeAdded(const std::string& to, const proto::NodeRecord& added) override {
     added_.push_back(to + "<-" + added.node_id);
   }

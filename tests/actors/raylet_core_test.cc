@@ -895,6 +895,25 @@ TEST_F(RayletCoreTest, AWorkingDirIsFetchedWrittenThenWorkersStartInIt) {
       << ErrorOf(lost.return_ids[0]);
 }
 
+TEST_F(RayletCoreTest, ATaskForAResourceANodeGainsLaterGoesThereOnTheNextHeartbeat) {
+  // A placement group's bundle is committed on node-B: its resources appear
+  // in the totals the GCS hands out, not in those B registered with.
+  Start({{"CPU", 1}});
+  AddPeer("node-B", {{"CPU", 1}});
+  auto task = Task("in-bundle", 0);
+  task.resources = {{"CPU_group_0_ab", 1}};
+  core_->Submit(task);
+  EXPECT_TRUE(out_.to_peer.empty());
+  proto::NodeRecord b;
+  b.node_id = "node-B";
+  b.total = {{"CPU", 1}, {"CPU_group_0_ab", 1}};
+  b.available = b.total;
+  core_->OnHeartbeatReply({b});
+  ASSERT_FALSE(out_.to_peer.empty()) << "the task stayed where it can never run";
+  EXPECT_EQ(out_.to_peer.back().first, "node-B");
+  EXPECT_EQ(out_.to_peer.back().second.task_id, task.task_id);
+}
+
 // -- what `ray status` and `ray stack` show ------------------------------------------
 
 TEST_F(RayletCoreTest, StatusSplitsWaitingDemandIntoPendingAndInfeasibleShapes) {

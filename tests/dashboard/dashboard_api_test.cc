@@ -29,7 +29,7 @@ class FakeBackend final : public Backend {
       *error = "no answer in time";
       return false;
     }
-    *out = (kind == "memory" ? memory : status).dump();
+    *out = (kind == "memory" ? memory : kind == "metrics" ? metrics : status).dump();
     return true;
   }
   bool Events(const std::string& job_id, std::string* bytes, std::string*) override {
@@ -55,6 +55,14 @@ class FakeBackend final : public Backend {
       {"actors_by_state", {{"ALIVE", 1}, {"DEAD", 2}}},
       {"events", {{"dropped", 3}}}};
   json memory = {{"nodes", {{{"node_id", "aa11"}, {"report", {{"objects", {{{"object_id", "o1"}, {"size", 5}}}}}}}}}};
+  json metrics = {{"nodes",
+                   {{{"node_id", "aa11"},
+                     {"report",
+                      {{"metrics",
+                        {{{"kind", 0}, {"name", "served"}, {"description", "requests"}, {"unit", ""},
+                          {"tag_keys", {"route"}}, {"boundaries", json::array()},
+                          {"series", {{{"tags", {"/a"}}, {"value", 4}, {"set_us", 0},
+                                       {"buckets", json::array()}, {"sum", 0}, {"count", 0}}}}}}}}}}}}};
   events::StoredBatch batch;
   bool down = false;
   std::vector<std::string> asked;
@@ -365,6 +373,21 @@ TEST_F(DashboardApiTest, MetricsArePrometheusText) {
   EXPECT_THAT(r.body, HasSubstr("ray_resources_used{node_id=\"aa11\",resource=\"CPU\"} 0.5"));
   EXPECT_THAT(r.body, HasSubstr("ray_events_dropped 3"));
   EXPECT_THAT(r.body, HasSubstr("# TYPE ray_tasks gauge"));
+  // The user metrics of every node, labelled with it.
+  EXPECT_THAT(r.body, HasSubstr("# TYPE ray_served counter"));
+  EXPECT_THAT(r.body, HasSubstr("ray_served{route=\"/a\",NodeId=\"aa11\"} 4"));
+}
+
+TEST_F(DashboardApiTest, PlacementGroupsAreListedAsRaysRoute) {
+  backend_.status["placement_groups"] = {
+      {{"placement_group_id", "p1"}, {"name", "spread"}, {"strategy", "STRICT_SPREAD"},
+       {"state", "CREATED"}},
+      {{"placement_group_id", "p2"}, {"name", ""}, {"strategy", "PACK"}, {"state", "PENDING"}}};
+  json all = Body(Get("/api/v0/placement_groups"))["data"]["result"];
+  EXPECT_EQ(all["total"], 2);
+  json pending = Body(Get("/api/v0/placement_groups", {{"state", "PENDING"}}))["data"]["result"];
+  ASSERT_EQ(pending["result"].size(), 1u) << pending.dump();
+  EXPECT_EQ(pending["result"][0]["placement_group_id"], "p2");
 }
 
 TEST_F(DashboardApiTest, AClusterThatDoesNotAnswerIsA503SayingSo) {

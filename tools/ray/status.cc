@@ -142,6 +142,27 @@ void PrintAutoscaler(const json& a) {
   }
 }
 
+/// Each live group: its strategy, state and bundles (node or why it waits).
+void PrintPlacementGroups(const json& groups) {
+  std::cout << "Placement groups:\n";
+  int shown = 0;
+  for (const auto& g : groups) {
+    if (g.value("state", "") == "REMOVED") continue;
+    ++shown;
+    std::string name = g.value("name", "");
+    std::cout << " " << ShortId(g.value("placement_group_id", ""))
+              << (name.empty() ? "" : " (" + name + ")") << " " << g.value("strategy", "") << " "
+              << g.value("state", "");
+    if (!g.value("pending_reason", "").empty()) std::cout << ": " << g["pending_reason"].get<std::string>();
+    std::cout << "\n";
+    for (const auto& b : g.value("bundles", json::array())) {
+      std::cout << "   bundle " << b.value("bundle_index", 0) << " " << b.value("unit_resources", json::object()).dump()
+                << " on " << (b.value("node_id", "").empty() ? "no node yet" : ShortId(b["node_id"])) << "\n";
+    }
+  }
+  if (shown == 0) std::cout << " (none)\n";
+}
+
 void PrintStatus(const json& report) {
   char when[64];
   std::time_t now = std::time(nullptr);
@@ -155,6 +176,7 @@ void PrintStatus(const json& report) {
   const json& by_state = report.value("actors_by_state", json::object());
   if (by_state.empty()) std::cout << " (none)\n";
   for (const auto& [state, n] : by_state.items()) std::cout << " " << state << ": " << n << "\n";
+  PrintPlacementGroups(report.value("placement_groups", json::array()));
   std::cout << "Object store:\n";
   for (const auto& node : nodes) {
     const json& store = node.value("report", json::object()).value("object_store", json::object());

@@ -20,6 +20,7 @@
 #include "ray/api/function_manager.h"
 #include "ray/api/logging.h"
 #include "ray/api/metric.h"
+#include "ray/api/placement_group.h"
 #include "ray/api/object_ref.h"
 #include "ray/api/profile.h"
 #include "ray/api/ray_config.h"
@@ -111,6 +112,19 @@ std::string GetWebuiUrl();
 /// Inside an actor (its constructor and methods): whether this instance is a
 /// restart (SetMaxRestarts) after its process died. False in drivers and tasks.
 bool WasCurrentActorRestarted();
+
+// -- placement groups (Ray's api.h) ---------------------------------------------
+/// Registers a group; the GCS reserves its bundles across nodes, all or
+/// nothing (PlacementGroup::Wait says when). Throws RayException for no
+/// bundles, an empty bundle, a bad amount, or a name its namespace already has.
+PlacementGroup CreatePlacementGroup(const PlacementGroupCreationOptions& options);
+/// Frees its bundles; its actors die, and its tasks waiting anywhere fail.
+void RemovePlacementGroup(const std::string& placement_group_id);
+std::vector<PlacementGroup> GetAllPlacementGroups();
+/// The group with this (hex) id, with its state now; Empty() when unknown.
+PlacementGroup GetPlacementGroupById(const std::string& id);
+/// The live group of this name in the caller's namespace; Empty() when none.
+PlacementGroup GetPlacementGroup(const std::string& name);
 
 }  // namespace ray
 

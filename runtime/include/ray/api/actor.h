@@ -155,6 +155,14 @@ class ActorCreator<C* (*)(Ps...)> {
     options_.runtime_env = env.Empty() ? std::string() : env.Serialize();
     return *this;
   }
+  /// Places the actor in bundle `bundle_index` of `group` (-1: any); it holds
+  /// its resources from the bundle, and dies when the group is removed.
+  ActorCreator& SetPlacementGroup(PlacementGroup group, int bundle_index) {
+    internal::CheckBundleIndex(group, bundle_index, "ray::Actor(...).SetPlacementGroup");
+    options_.placement_group = group.GetID();
+    options_.bundle_index = bundle_index;
+    return *this;
+  }
   /// Re-runs the constructor up to n times when the actor's process dies (-1: forever).
   ActorCreator& SetMaxRestarts(int n) {
     options_.max_restarts = n;

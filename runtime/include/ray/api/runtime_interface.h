@@ -32,6 +32,8 @@ struct CallOptions {
   int max_retries = 3;                        // retries when the worker process dies
   bool retry_exceptions = false;              // also retry when the task throws
   std::string runtime_env;                    // RuntimeEnv::Serialize(); empty: the caller's
+  std::string placement_group;                // hex id; empty: none
+  int bundle_index = -1;                      // -1: any bundle of the group
 };
 
 struct ActorOptions {
@@ -42,6 +44,17 @@ struct ActorOptions {
   int max_concurrency = 1;                    // calls that run at once
   std::optional<bool> detached;               // unset: RayConfig::default_actor_lifetime
   std::string runtime_env;                    // RuntimeEnv::Serialize(); empty: the caller's
+  std::string placement_group;                // hex id; empty: none
+  int bundle_index = -1;                      // -1: any bundle of the group
+};
+
+/// A placement group as the runtime describes it (ray::PlacementGroup's data).
+struct PlacementGroupData {
+  std::string id;  // hex
+  std::string name;
+  int strategy = 0;  // ray::PlacementStrategy
+  std::vector<std::map<std::string, double>> bundles;
+  int state = -1;    // ray::PlacementGroupState
 };
 
 /// Readable bytes of an object. Objects in shared memory stay pinned (never
@@ -109,6 +122,13 @@ class RuntimeInterface {
     (void)job_id;
     return std::string();
   }
+  // -- placement groups (local mode has none: these throw there) --
+  virtual std::string CreatePlacementGroup(const PlacementGroupData& spec);
+  virtual void RemovePlacementGroup(const std::string& id);
+  /// By hex id, or (`by_name`) by name in the caller's namespace; nullopt when none.
+  virtual std::optional<PlacementGroupData> GetPlacementGroup(const std::string& key, bool by_name);
+  virtual std::vector<PlacementGroupData> GetAllPlacementGroups();
+  virtual bool WaitPlacementGroupReady(const std::string& id, int timeout_seconds);
 };
 
 /// The runtime of this process; throws RayException when Init has not run.

@@ -11,6 +11,8 @@
 
 #include "ray/api/function_manager.h"
 #include "ray/api/object_ref.h"
+#include "ray/api/placement_group.h"
+#include "ray/api/ray_exception.h"
 #include "ray/api/runtime_env.h"
 #include "ray/api/runtime_interface.h"
 
@@ -108,6 +110,18 @@ class CallOptionsBuilder {
   Self& self() { return static_cast<Self&>(*this); }
 };
 
+/// Throws RayException naming `what` for an empty group or an index that is
+/// neither -1 nor one of its bundles'.
+inline void CheckBundleIndex(PlacementGroup& group, int bundle_index, const char* what) {
+  if (group.Empty()) throw RayException(std::string(what) + ": the placement group is empty");
+  const int bundles = static_cast<int>(group.GetBundles().size());
+  if (bundle_index < -1 || bundle_index >= bundles) {
+    throw RayException(std::string(what) + ": bundle_index " + std::to_string(bundle_index) +
+                       " is invalid: the group has " + std::to_string(bundles) +
+                       " bundle(s); -1 is any of them");
+  }
+}
+
 }  // namespace internal
 
 template <typename F, int N = 1>
@@ -128,6 +142,15 @@ class TaskCaller<R (*)(Ps...), N>
   /// RayRuntimeEnvException for a field it cannot honour.
   TaskCaller& SetRuntimeEnv(const RuntimeEnv& env) {
     this->options_.runtime_env = env.Empty() ? std::string() : env.Serialize();
+    return *this;
+  }
+  /// Runs the task in bundle `bundle_index` of `group` (-1: any of its
+  /// bundles), on the resources reserved there; its resource requests are
+  /// taken from the bundle, and it waits while the bundle lacks them.
+  TaskCaller& SetPlacementGroup(PlacementGroup group, int bundle_index) {
+    internal::CheckBundleIndex(group, bundle_index, "ray::Task(...).SetPlacementGroup");
+    this->options_.placement_group = group.GetID();
+    this->options_.bundle_index = bundle_index;
     return *this;
   }
 
