@@ -87,7 +87,7 @@ std::unique_ptr<ClusterRuntime> ClusterRuntime::StartDriver(const RayConfig& con
   context.default_detached = config.default_actor_lifetime == ActorLifetime::DETACHED;
   if (config.runtime_env && !config.runtime_env->Empty()) {
     // Throws RayRuntimeEnvException (the runtime shuts down with rt).
-    context.runtime_env = rt->ResolveRuntimeEnv(config.runtime_env->Serialize(), "ray::Init");
+    context.runtime_env = rt->ResolveRuntimeEnv("", config.runtime_env->Serialize(), "ray::Init");
   }
   return rt;
 }
@@ -131,18 +131,34 @@ std::vector<proto::Arg> ClusterRuntime::PrepareArgs(std::vector<internal::TaskAr
 proto::TaskSpec ClusterRuntime::NewSpec(proto::TaskKind kind, const std::string& function,
                                         std::vector<internal::TaskArg> args, int num_returns) {
   proto::TaskSpec spec;
-  spec.task_id = NextTaskId();
+  {
+    // One lock for the id and what the spec inherits from the calling task.
+    std::lock_guard<std::mutex> lock(mu_);
+    TaskContext& context = Context();
+    spec.task_id = ids::Derive(context.task_id, ++context.task_counter);
+    spec.ray_namespace = context.ray_namespace;
+    spec.default_detached = context.default_detached;
+    spec.runtime_env = context.runtime_env;
+  }
   spec.job_id = session_.job_id();
   spec.kind = static_cast<uint8_t>(kind);
   spec.function = function;
   spec.args = PrepareArgs(std::move(args));
   for (int i = 0; i < num_returns; ++i) spec.return_ids.push_back(ids::ObjectId(spec.task_id, i + 1));
   spec.caller_id = session_.client_id();
-  std::lock_guard<std::mutex> lock(mu_);
-  spec.ray_namespace = Context().ray_namespace;
-  spec.default_detached = Context().default_detached;
-  spec.runtime_env = Context().runtime_env;
   return spec;
+}
+
+void ClusterRuntime::ApplyEnvAndGroup(proto::TaskSpec* spec, const std::string& runtime_env,
+                                      const std::string& placement_group, int bundle_index,
+                                      const std::string& what) {
+  if (!runtime_env.empty()) {
+    spec->runtime_env = ResolveRuntimeEnv(spec->runtime_env, runtime_env, what);
+  }
+  if (placement_group.empty()) return;
+  spec->placement_group = placement_group;
+  spec->bundle_index = bundle_index;
+  spec->resources = proto::RequestInGroup(placement_group, bundle_index, spec->resources);
 }
 
 // -- tasks and actors --------------------------------------------------------------
@@ -159,15 +175,8 @@ std::vector<std::string> ClusterRuntime::SubmitTask(const std::string& function,
   spec.max_retries = options.max_retries;
   spec.retry_exceptions = options.retry_exceptions;
   spec.name = options.name;
-  if (!options.runtime_env.empty()) {
-    spec.runtime_env = ResolveRuntimeEnv(options.runtime_env, "ray::Task(...).Remote");
-  }
-  if (!options.placement_group.empty()) {
-    spec.placement_group = options.placement_group;
-    spec.bundle_index = options.bundle_index;
-    spec.resources = proto::RequestInGroup(options.placement_group, options.bundle_index,
-                                           spec.resources);
-  }
+  ApplyEnvAndGroup(&spec, options.runtime_env, options.placement_group, options.bundle_index,
+                   "ray::Task(...).Remote");
   std::vector<std::string> ids = spec.return_ids;
   refs_.MarkSubmitted(ids, /*await_push=*/session_.is_driver());
   session_.Submit(spec);
@@ -187,15 +196,8 @@ std::string ClusterRuntime::CreateActor(const std::string& factory,
   spec.detached = options.detached.value_or(spec.default_detached);
   spec.actor_name = options.name;
   spec.name_namespace = options.ray_namespace.empty() ? spec.ray_namespace : options.ray_namespace;
-  if (!options.runtime_env.empty()) {
-    spec.runtime_env = ResolveRuntimeEnv(options.runtime_env, "ray::Actor(...).Remote");
-  }
-  if (!options.placement_group.empty()) {
-    spec.placement_group = options.placement_group;
-    spec.bundle_index = options.bundle_index;
-    spec.resources = proto::RequestInGroup(options.placement_group, options.bundle_index,
-                                           spec.resources);
-  }
+  ApplyEnvAndGroup(&spec, options.runtime_env, options.placement_group, options.bundle_index,
+                   "ray::Actor(...).Remote");
   spec.name = factory;
   if (!options.name.empty() &&
       !session_.AskGcs<bool>("cannot register actor name: ", atoms::reserve::value,

@@ -127,11 +127,16 @@ class ClusterRuntime : public internal::RuntimeInterface {
   /// What a dead worker's direct calls leave: releases, then failed results.
   void HandleWorkerDown(DirectCalls::WorkerDown down);
 
-  std::string NextTaskId();
   /// The resolved env of a call's `serialized` RuntimeEnv (empty: none),
-  /// merged over the calling context's: checked, its working_dir shipped to
-  /// the GCS. Throws RayRuntimeEnvException naming `what`.
-  std::string ResolveRuntimeEnv(const std::string& serialized, const std::string& what);
+  /// merged over `inherited` (the caller's): checked, its working_dir shipped
+  /// to the GCS. Throws RayRuntimeEnvException naming `what`.
+  std::string ResolveRuntimeEnv(const std::string& inherited, const std::string& serialized,
+                                const std::string& what);
+  /// A task's or actor's own runtime env (merged over the one it inherited)
+  /// and placement group bundle (its requests become the group's resources).
+  void ApplyEnvAndGroup(proto::TaskSpec* spec, const std::string& runtime_env,
+                        const std::string& placement_group, int bundle_index,
+                        const std::string& what);
   std::vector<proto::Arg> PrepareArgs(std::vector<internal::TaskArg> args);
   proto::TaskSpec NewSpec(proto::TaskKind kind, const std::string& function,
                           std::vector<internal::TaskArg> args, int num_returns);

@@ -21,19 +21,9 @@ ClusterRuntime::TaskContext& ClusterRuntime::Context() {
   return *context_;
 }
 
-std::string ClusterRuntime::NextTaskId() {
-  std::lock_guard<std::mutex> lock(mu_);
-  TaskContext& context = Context();
-  return ids::Derive(context.task_id, ++context.task_counter);
-}
-
-std::string ClusterRuntime::ResolveRuntimeEnv(const std::string& serialized,
+std::string ClusterRuntime::ResolveRuntimeEnv(const std::string& inherited,
+                                              const std::string& serialized,
                                               const std::string& what) {
-  std::string inherited;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    inherited = Context().runtime_env;
-  }
   if (serialized.empty()) return inherited;
   RuntimeEnv::Deserialize(serialized);  // RayRuntimeEnvException unless a JSON object
   nlohmann::json env = nlohmann::json::parse(serialized);
